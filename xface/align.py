@@ -1,0 +1,72 @@
+"""Landmarks → the canonical face crop the expression model was trained on.
+
+FER2013 faces are upright and tight. Running MTCNN on 370 training faces (upscaled, padded)
+put the eyes, in a 48×48 crop, at a median (15.0, 18.7) and (33.4, 18.5): the template below.
+A similarity transform (rotate, scale, shift) that moves the detected eyes onto those points
+makes a tilted head in a wide webcam frame look like a training face.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+# Median MTCNN landmarks on FER2013 crops, as fractions of the crop's width and height.
+TEMPLATE = np.array([[15.0, 18.74], [33.36, 18.5], [24.32, 29.0], [16.89, 37.88], [32.12, 37.76]]) / 48.0
+_EYES = TEMPLATE[:2].mean(0)
+
+
+def eye_transform(landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """2×3 matrix mapping image points to crop points, fitted on the two eyes."""
+    height, width = size
+    source = np.asarray(landmarks, dtype=np.float64)[:2]
+    target = TEMPLATE[:2] * [width, height]
+    src_vec, dst_vec = source[1] - source[0], target[1] - target[0]
+    scale = np.hypot(*dst_vec) / max(np.hypot(*src_vec), 1e-6)
+    angle = np.arctan2(dst_vec[1], dst_vec[0]) - np.arctan2(src_vec[1], src_vec[0])
+    rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    shift = target.mean(0) - rotation @ source.mean(0)
+    return np.hstack([rotation, shift[:, None]])
+
+
+def align_face(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int] = (48, 48)) -> np.ndarray:
+    """Crop one face from an (H, W, 3) uint8 RGB image into an upright (h, w, 3) crop.
+
+    Big faces are first shrunk with an antialiasing filter so that small crops do not alias.
+    """
+    landmarks = np.asarray(landmarks, dtype=np.float64)
+    picture = Image.fromarray(np.ascontiguousarray(image))
+    matrix = eye_transform(landmarks, size)
+    scale = float(np.hypot(*matrix[:, 0]))
+    if scale < 0.5:
+        # Crop generously around the face, then shrink it to twice the final resolution.
+        corners = _crop_corners_in_image(matrix, size)
+        left, top = np.floor(corners.min(0)).astype(int)
+        right, bottom = np.ceil(corners.max(0)).astype(int)
+        left, top = max(left, 0), max(top, 0)
+        right, bottom = min(right, picture.width), min(bottom, picture.height)
+        if right > left and bottom > top:
+            factor = 2 * scale
+            region = picture.crop((left, top, right, bottom))
+            shrunk = (max(1, round(region.width * factor)), max(1, round(region.height * factor)))
+            picture = region.resize(shrunk, Image.Resampling.BILINEAR, reducing_gap=2.0)
+            landmarks = (landmarks - [left, top]) * [shrunk[0] / region.width, shrunk[1] / region.height]
+            matrix = eye_transform(landmarks, size)
+    inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
+    crop = picture.transform(
+        (size[1], size[0]), Image.Transform.AFFINE, inverse.ravel().tolist(), Image.Resampling.BILINEAR,
+        fillcolor=(128, 128, 128),
+    )
+    return np.asarray(crop)
+
+
+def _crop_corners_in_image(matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    height, width = size
+    inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))
+    corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], dtype=np.float64)
+    return (inverse @ corners.T).T[:, :2]
+
+
+def grey_to_rgb(image: np.ndarray) -> np.ndarray:
+    """A (48, 48) grey FER2013 face as the (48, 48, 3) RGB crop the pipeline hands the model."""
+    return np.repeat(np.asarray(image, dtype=np.uint8)[..., None], 3, axis=-1)

@@ -1,0 +1,201 @@
+"""Faces in, readings out: `Analyzer` for photos (stateless) and `AnalyzerStream` for video.
+
+The stream runs a full MTCNN detection only every few frames; in between, each known face is
+followed by MTCNN's last stage alone (see `FaceDetector.refine`). Faces keep a stable id,
+their probabilities are smoothed over time, and the label changes only after the new emotion
+has led for a few frames, so the words on screen do not flicker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from xface.align import align_face
+from xface.detect import Detection, FaceDetector
+from xface.emotions import EMOTIONS
+from xface.images import load_image
+from xface.model import ExpressionClassifier, load_classifier
+
+
+@dataclass
+class FaceReading:
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
+    landmarks: np.ndarray  # (5, 2)
+    detection_score: float
+    probs: dict[str, float]  # the seven EMOTIONS, summing to 1
+    emotion: str
+    confidence: float
+    face_id: int | None = None
+    aligned: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """The aligned crop the model saw; kept in memory only, never stored."""
+
+    def to_dict(self) -> dict:
+        """JSON-ready, without pixels."""
+        record = {
+            "box": [round(v, 1) for v in self.box],
+            "landmarks": np.round(self.landmarks, 1).tolist(),
+            "detection_score": round(self.detection_score, 4),
+            "emotion": self.emotion,
+            "confidence": round(self.confidence, 4),
+            "probs": {name: round(p, 4) for name, p in self.probs.items()},
+        }
+        if self.face_id is not None:
+            record["face_id"] = self.face_id
+        return record
+
+
+def _reading(detection: Detection, probs: np.ndarray, aligned: np.ndarray, face_id: int | None = None) -> FaceReading:
+    top = int(np.argmax(probs))
+    return FaceReading(
+        box=detection.box,
+        landmarks=detection.landmarks,
+        detection_score=detection.score,
+        probs={name: float(p) for name, p in zip(EMOTIONS, probs, strict=True)},
+        emotion=EMOTIONS[top],
+        confidence=float(probs[top]),
+        face_id=face_id,
+        aligned=aligned,
+    )
+
+
+class Analyzer:
+    """Detect, align and classify every face in a photo. Keeps no state between calls.
+
+    `model` is a local checkpoint folder (default: the bundled `models/xface-vit`).
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        min_face_size: int = 20,
+        flip_average: bool = True,
+        threads: int | None = None,
+        classifier: ExpressionClassifier | None = None,
+    ) -> None:
+        self.classifier = classifier or load_classifier(model, flip_average=flip_average, threads=threads)
+        self.detector = FaceDetector(min_face_size=min_face_size)
+
+    def classify(self, image: np.ndarray, detections: list[Detection]) -> tuple[np.ndarray, np.ndarray]:
+        """Aligned crops (N, h, w, 3) and their probabilities (N, 7), one batch for all faces."""
+        size = self.classifier.image_size
+        crops = np.stack([align_face(image, d.landmarks, size) for d in detections]) if detections else np.zeros(
+            (0, *size, 3), np.uint8
+        )
+        return crops, self.classifier.predict(crops)
+
+    def analyze(self, image: str | Path | bytes | Image.Image | np.ndarray) -> list[FaceReading]:
+        """Readings for every face, largest first. Bad input raises `ImageError`."""
+        pixels = load_image(image)
+        detections = self.detector.detect(pixels)
+        crops, probs = self.classify(pixels, detections)
+        return [_reading(d, p, c) for d, p, c in zip(detections, probs, crops, strict=True)]
+
+    def attention_map(self, reading: FaceReading) -> np.ndarray:
+        """Where the model looked on this face's aligned crop (grid in [0, 1])."""
+        if reading.aligned is None:
+            raise ValueError("this reading carries no aligned face")
+        return self.classifier.attention_map(reading.aligned)
+
+    def stream(self, **settings) -> AnalyzerStream:
+        return AnalyzerStream(self, **settings)
+
+
+def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class _Track:
+    face_id: int
+    detection: Detection
+    probs: np.ndarray
+    label: int
+    challenger: int = -1
+    challenger_frames: int = 0
+
+
+class AnalyzerStream:
+    """Stateful video analysis: stable face ids, smoothed probabilities, steady labels.
+
+    - `detect_every`: frames between full detections (faces are followed in between).
+    - `max_side`: frames are shrunk to this longer side for full detection.
+    - `smoothing`: weight of the past in the exponential moving average of probabilities.
+    - `hold_frames`: a new label must lead this many frames in a row before it is shown.
+    """
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        detect_every: int = 5,
+        max_side: int = 320,
+        min_face_size: int = 24,
+        smoothing: float = 0.7,
+        hold_frames: int = 4,
+    ) -> None:
+        self.analyzer = analyzer
+        self.detector = FaceDetector(min_face_size=min_face_size, max_side=max_side)
+        self.detect_every = max(1, detect_every)
+        self.smoothing = smoothing
+        self.hold_frames = hold_frames
+        self.frame_index = 0
+        self.tracks: list[_Track] = []
+        self._next_id = 1
+
+    def _locate(self, frame: np.ndarray) -> list[tuple[Detection, _Track | None]]:
+        """This frame's faces, each with the track it continues (None for a new face)."""
+        full = self.frame_index % self.detect_every == 0 or not self.tracks
+        if not full:
+            followed = self.detector.refine(frame, [t.detection.box for t in self.tracks])
+            if all(d is not None for d in followed):
+                return list(zip(followed, self.tracks, strict=True))
+        detections = self.detector.detect(frame)
+        pairs: list[tuple[Detection, _Track | None]] = []
+        free = list(self.tracks)
+        for detection in detections:
+            best = max(free, key=lambda t: box_iou(t.detection.box, detection.box), default=None)
+            if best is not None and box_iou(best.detection.box, detection.box) >= 0.3:
+                free.remove(best)
+                pairs.append((detection, best))
+            else:
+                pairs.append((detection, None))
+        return pairs
+
+    def process(self, frame: np.ndarray) -> list[FaceReading]:
+        """Readings for one RGB video frame, with `face_id` and smoothed `probs`."""
+        frame = load_image(frame)
+        pairs = self._locate(frame)
+        self.frame_index += 1
+        crops, probs = self.analyzer.classify(frame, [d for d, _ in pairs])
+        tracks, readings = [], []
+        for (detection, track), fresh, crop in zip(pairs, probs, crops, strict=True):
+            if track is None:
+                track = _Track(self._next_id, detection, fresh, int(np.argmax(fresh)))
+                self._next_id += 1
+            else:
+                track.detection = detection
+                track.probs = self.smoothing * track.probs + (1 - self.smoothing) * fresh
+                self._update_label(track)
+            tracks.append(track)
+            reading = _reading(detection, track.probs, crop, track.face_id)
+            reading.emotion, reading.confidence = EMOTIONS[track.label], float(track.probs[track.label])
+            readings.append(reading)
+        self.tracks = tracks
+        return readings
+
+    def _update_label(self, track: _Track) -> None:
+        leader = int(np.argmax(track.probs))
+        if leader == track.label:
+            track.challenger, track.challenger_frames = -1, 0
+            return
+        track.challenger_frames = track.challenger_frames + 1 if leader == track.challenger else 1
+        track.challenger = leader
+        if track.challenger_frames >= self.hold_frames:
+            track.label, track.challenger, track.challenger_frames = leader, -1, 0

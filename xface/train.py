@@ -1,0 +1,219 @@
+"""`xface train`: train the expression transformer on FER2013 on a CPU, resumably.
+
+Targets blend the FER2013 label with the FER+ crowd-vote distribution (Barsoum et al. 2016):
+ten annotators per face give cleaner, softer targets than one label, which mostly helps on
+ambiguous faces and on photos from other sources. Images most annotators called "not a face"
+are left out. Augmentation runs on whole batches (affine warp, flip, light, erasing) so that
+tilted, shifted or differently lit faces from the aligner look like training data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+from transformers import ViTImageProcessor
+
+from xface.model import XfaceViTConfig, XfaceViTForImageClassification
+
+# FER+ vote columns → FER2013 label index (contempt, unknown and not-a-face have no FER2013 class).
+FERPLUS_TO_FER = {"anger": 0, "disgust": 1, "fear": 2, "happiness": 3, "sadness": 4, "surprise": 5, "neutral": 6}
+
+
+@dataclass
+class TrainSettings:
+    npz: str
+    out: str
+    epochs: int = 26
+    batch_size: int = 128
+    learning_rate: float = 1.5e-3
+    weight_decay: float = 0.05
+    warmup_epochs: float = 1.0
+    ferplus_weight: float = 0.5
+    label_smoothing: float = 0.05
+    seed: int = 0
+    threads: int = 2
+    hidden_size: int = 192
+    num_hidden_layers: int = 6
+    limit: int | None = None
+    bfloat16: bool = True
+
+
+def soft_targets(labels: np.ndarray, votes: np.ndarray, columns: list[str], ferplus_weight: float,
+                 smoothing: float) -> np.ndarray:
+    """Per-image target distribution over the seven emotions."""
+    classes = 7
+    onehot = np.full((len(labels), classes), smoothing / classes, dtype=np.float32)
+    onehot[np.arange(len(labels)), labels] += 1.0 - smoothing
+    ferplus = np.zeros((len(labels), classes), dtype=np.float32)
+    for name, index in FERPLUS_TO_FER.items():
+        ferplus[:, index] = np.clip(votes[:, columns.index(name)], 0, None)
+    totals = ferplus.sum(1, keepdims=True)
+    known = totals[:, 0] > 0
+    ferplus[known] /= totals[known]
+    targets = onehot.copy()
+    targets[known] = (1 - ferplus_weight) * onehot[known] + ferplus_weight * ferplus[known]
+    return targets
+
+
+def not_a_face(votes: np.ndarray, columns: list[str]) -> np.ndarray:
+    """Images that most FER+ annotators marked as not a face."""
+    nf = votes[:, columns.index("NF")]
+    return (votes[:, 0] >= 0) & (nf * 2 > votes.clip(0).sum(1))
+
+
+def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random affine (±12°, ±10 % scale, ±8 % shift, mirror), brightness/contrast and erasing."""
+    n = batch.shape[0]
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return torch.rand(n, generator=generator) * (high - low) + low
+
+    angle = uniform(-12, 12) * math.pi / 180
+    scale = uniform(0.9, 1.1)
+    flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack(
+        [torch.stack([cos * flip, -sin, uniform(-0.08, 0.08)], 1), torch.stack([sin * flip, cos, uniform(-0.08, 0.08)], 1)],
+        1,
+    )
+    grid = nn.functional.affine_grid(theta, list(batch.shape), align_corners=False)
+    out = nn.functional.grid_sample(batch, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    contrast = uniform(0.7, 1.3).view(n, 1, 1, 1)
+    brightness = uniform(-0.2, 0.2).view(n, 1, 1, 1)
+    mean = out.mean(dim=(1, 2, 3), keepdim=True)
+    out = (out - mean) * contrast + mean + brightness
+    # Random erasing: one rectangle on half the images, so no single region is relied on.
+    size = out.shape[-1]
+    h = (uniform(0.15, 0.4) * size).long().view(n, 1, 1)
+    w = (uniform(0.15, 0.4) * size).long().view(n, 1, 1)
+    top = (torch.rand(n, generator=generator) * size).long().view(n, 1, 1)
+    left = (torch.rand(n, generator=generator) * size).long().view(n, 1, 1)
+    rows = torch.arange(size).view(1, size, 1)
+    cols = torch.arange(size).view(1, 1, size)
+    box = (rows >= top) & (rows < top + h) & (cols >= left) & (cols < left + w)
+    box &= (torch.rand(n, generator=generator) < 0.5).view(n, 1, 1)
+    return out.masked_fill(box.unsqueeze(1), 0.0).clamp(-1.5, 1.5)
+
+
+def to_pixels(images: np.ndarray) -> torch.Tensor:
+    """uint8 (N, 48, 48) grey → float (N, 1, 48, 48) normalised like the saved image processor."""
+    return (torch.from_numpy(images).float().unsqueeze(1) / 255.0 - 0.5) / 0.5
+
+
+def image_processor(size: int) -> ViTImageProcessor:
+    return ViTImageProcessor(
+        do_resize=True, size={"height": size, "width": size}, do_normalize=True, image_mean=[0.5] * 3, image_std=[0.5] * 3
+    )
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, pixels: torch.Tensor, batch_size: int = 512, flip: bool = True) -> torch.Tensor:
+    model.eval()
+    outputs = []
+    for start in range(0, len(pixels), batch_size):
+        chunk = pixels[start : start + batch_size]
+        probs = model(pixel_values=chunk).logits.softmax(-1)
+        if flip:
+            probs = (probs + model(pixel_values=chunk.flip(-1)).logits.softmax(-1)) / 2
+        outputs.append(probs)
+    return torch.cat(outputs)
+
+
+def train(settings: TrainSettings, progress: bool = True) -> dict:
+    """Train, checkpointing every epoch into `out`; a rerun with the same `out` resumes."""
+    torch.set_num_threads(settings.threads)
+    out = Path(settings.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = np.load(settings.npz)
+    columns = [str(c) for c in data["ferplus_columns"]]
+    keep = ~not_a_face(data["ferplus_votes_train"], columns)
+    x_train = data["x_train"][keep]
+    targets = soft_targets(data["y_train"][keep], data["ferplus_votes_train"][keep], columns,
+                           settings.ferplus_weight, settings.label_smoothing)
+    x_val, y_val = data["x_val"], data["y_val"]
+    if settings.limit:  # a quick run on a random subset (the arrays are sorted by class)
+        subset = np.random.default_rng(settings.seed)
+        pick = subset.permutation(len(x_train))[: settings.limit]
+        x_train, targets = x_train[pick], targets[pick]
+        pick = subset.permutation(len(x_val))[: settings.limit]
+        x_val, y_val = x_val[pick], y_val[pick]
+    train_pixels = to_pixels(x_train)
+    train_targets = torch.from_numpy(targets)
+    val_pixels = to_pixels(x_val)
+
+    torch.manual_seed(settings.seed)
+    random.seed(settings.seed)
+    config = XfaceViTConfig(hidden_size=settings.hidden_size, num_hidden_layers=settings.num_hidden_layers,
+                            intermediate_size=2 * settings.hidden_size)
+    model = XfaceViTForImageClassification(config)
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "token" in n or "position" in n]
+    decay = [p for n, p in model.named_parameters() if not (p.ndim < 2 or "token" in n or "position" in n)]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=settings.learning_rate,
+    )
+    steps_per_epoch = math.ceil(len(train_pixels) / settings.batch_size)
+    total_steps = settings.epochs * steps_per_epoch
+    warmup = int(settings.warmup_epochs * steps_per_epoch)
+
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+    generator = torch.Generator().manual_seed(settings.seed)
+    start_epoch, history = 0, []
+    checkpoint_path = out / "checkpoint.pt"
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        start_epoch, history = state["epoch"], state["history"]
+        print(f"resuming after epoch {start_epoch}", flush=True)
+
+    for epoch in range(start_epoch, settings.epochs):
+        model.train()
+        began = time.time()
+        order = torch.randperm(len(train_pixels), generator=generator)
+        total_loss = 0.0
+        batches = range(0, len(order), settings.batch_size)
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
+        for start in bar:
+            index = order[start : start + settings.batch_size]
+            pixels = augment(train_pixels[index], generator)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bfloat16):
+                logits = model(pixel_values=pixels).logits
+            loss = nn.functional.cross_entropy(logits.float(), train_targets[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            total_loss += loss.item() * len(index)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        probs = predict_logits(model, val_pixels)
+        accuracy = float((probs.argmax(-1).numpy() == y_val).mean())
+        record = {"epoch": epoch + 1, "loss": total_loss / len(order), "val_accuracy": accuracy,
+                  "seconds": round(time.time() - began, 1), "lr": scheduler.get_last_lr()[0]}
+        history.append(record)
+        print(json.dumps(record), flush=True)
+        model.save_pretrained(out)
+        image_processor(config.image_size).save_pretrained(out)
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "generator": generator.get_state(), "epoch": epoch + 1, "history": history},
+                   checkpoint_path.with_suffix(".tmp"))
+        checkpoint_path.with_suffix(".tmp").replace(checkpoint_path)
+        (out / "training_log.json").write_text(json.dumps({"settings": asdict(settings), "history": history}, indent=1))
+    return {"history": history}
