@@ -54,7 +54,10 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int] =
             matrix = eye_transform(landmarks, size)
     inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
     crop = picture.transform(
-        (size[1], size[0]), Image.Transform.AFFINE, inverse.ravel().tolist(), Image.Resampling.BILINEAR,
+        (size[1], size[0]),
+        Image.Transform.AFFINE,
+        inverse.ravel().tolist(),
+        Image.Resampling.BILINEAR,
         fillcolor=(128, 128, 128),
     )
     return np.asarray(crop)

@@ -102,9 +102,7 @@ class FaceDetector:
     def _keep(self, boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, image: np.ndarray) -> list[Detection]:
         """Confident, face-shaped, mirror-consistent detections, clipped to the image, largest first."""
         height, width = image.shape[:2]
-        keep = [
-            k for k in range(len(boxes)) if scores[k] >= self.min_score and plausible_face(boxes[k], points[k])
-        ]
+        keep = [k for k in range(len(boxes)) if scores[k] >= self.min_score and plausible_face(boxes[k], points[k])]
         if keep:
             mirrored_boxes = [(width - boxes[k][2], boxes[k][1], width - boxes[k][0], boxes[k][3]) for k in keep]
             mirrored = self._onet(np.ascontiguousarray(image[:, ::-1]), mirrored_boxes)

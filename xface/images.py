@@ -60,7 +60,9 @@ def load_image(source: str | Path | bytes | Image.Image | np.ndarray) -> np.ndar
     name = Path(name).name if name else "image"
     width, height = picture.size
     if width * height > MAX_PIXELS:
-        raise ImageError(f"{name}: the image is too large ({width}×{height}, over {MAX_PIXELS // 1_000_000} megapixels)")
+        raise ImageError(
+            f"{name}: the image is too large ({width}×{height}, over {MAX_PIXELS // 1_000_000} megapixels)"
+        )
     if width < 1 or height < 1:
         raise ImageError(f"{name}: the image has no pixels")
     try:

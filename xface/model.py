@@ -79,7 +79,6 @@ class ConvStem(nn.Module):
 
     def __init__(self, config: XfaceViTConfig) -> None:
         super().__init__()
-        self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1), persistent=False)
         layers: list[nn.Module] = []
         c_in = 1
         for stage, c_out in enumerate(config.stem_channels):
@@ -90,7 +89,9 @@ class ConvStem(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         if pixel_values.shape[1] == 3:
-            pixel_values = (pixel_values * self.luma).sum(1, keepdim=True)
+            # Inline constants, not a buffer: from_pretrained would leave a non-persistent buffer unset.
+            red, green, blue = pixel_values.unbind(1)
+            pixel_values = (0.299 * red + 0.587 * green + 0.114 * blue).unsqueeze(1)
         grid = self.layers(pixel_values)
         return grid.flatten(2).transpose(1, 2)
 

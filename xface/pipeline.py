@@ -82,8 +82,10 @@ class Analyzer:
     def classify(self, image: np.ndarray, detections: list[Detection]) -> tuple[np.ndarray, np.ndarray]:
         """Aligned crops (N, h, w, 3) and their probabilities (N, 7), one batch for all faces."""
         size = self.classifier.image_size
-        crops = np.stack([align_face(image, d.landmarks, size) for d in detections]) if detections else np.zeros(
-            (0, *size, 3), np.uint8
+        crops = (
+            np.stack([align_face(image, d.landmarks, size) for d in detections])
+            if detections
+            else np.zeros((0, *size, 3), np.uint8)
         )
         return crops, self.classifier.predict(crops)
 

@@ -47,8 +47,9 @@ class TrainSettings:
     bfloat16: bool = True
 
 
-def soft_targets(labels: np.ndarray, votes: np.ndarray, columns: list[str], ferplus_weight: float,
-                 smoothing: float) -> np.ndarray:
+def soft_targets(
+    labels: np.ndarray, votes: np.ndarray, columns: list[str], ferplus_weight: float, smoothing: float
+) -> np.ndarray:
     """Per-image target distribution over the seven emotions."""
     classes = 7
     onehot = np.full((len(labels), classes), smoothing / classes, dtype=np.float32)
@@ -82,7 +83,10 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack(
-        [torch.stack([cos * flip, -sin, uniform(-0.08, 0.08)], 1), torch.stack([sin * flip, cos, uniform(-0.08, 0.08)], 1)],
+        [
+            torch.stack([cos * flip, -sin, uniform(-0.08, 0.08)], 1),
+            torch.stack([sin * flip, cos, uniform(-0.08, 0.08)], 1),
+        ],
         1,
     )
     grid = nn.functional.affine_grid(theta, list(batch.shape), align_corners=False)
@@ -111,7 +115,11 @@ def to_pixels(images: np.ndarray) -> torch.Tensor:
 
 def image_processor(size: int) -> ViTImageProcessor:
     return ViTImageProcessor(
-        do_resize=True, size={"height": size, "width": size}, do_normalize=True, image_mean=[0.5] * 3, image_std=[0.5] * 3
+        do_resize=True,
+        size={"height": size, "width": size},
+        do_normalize=True,
+        image_mean=[0.5] * 3,
+        image_std=[0.5] * 3,
     )
 
 
@@ -137,8 +145,13 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
     columns = [str(c) for c in data["ferplus_columns"]]
     keep = ~not_a_face(data["ferplus_votes_train"], columns)
     x_train = data["x_train"][keep]
-    targets = soft_targets(data["y_train"][keep], data["ferplus_votes_train"][keep], columns,
-                           settings.ferplus_weight, settings.label_smoothing)
+    targets = soft_targets(
+        data["y_train"][keep],
+        data["ferplus_votes_train"][keep],
+        columns,
+        settings.ferplus_weight,
+        settings.label_smoothing,
+    )
     x_val, y_val = data["x_val"], data["y_val"]
     if settings.limit:  # a quick run on a random subset (the arrays are sorted by class)
         subset = np.random.default_rng(settings.seed)
@@ -152,8 +165,11 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
 
     torch.manual_seed(settings.seed)
     random.seed(settings.seed)
-    config = XfaceViTConfig(hidden_size=settings.hidden_size, num_hidden_layers=settings.num_hidden_layers,
-                            intermediate_size=2 * settings.hidden_size)
+    config = XfaceViTConfig(
+        hidden_size=settings.hidden_size,
+        num_hidden_layers=settings.num_hidden_layers,
+        intermediate_size=2 * settings.hidden_size,
+    )
     model = XfaceViTForImageClassification(config)
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "token" in n or "position" in n]
     decay = [p for n, p in model.named_parameters() if not (p.ndim < 2 or "token" in n or "position" in n)]
@@ -205,15 +221,28 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
             bar.set_postfix(loss=f"{loss.item():.3f}")
         probs = predict_logits(model, val_pixels)
         accuracy = float((probs.argmax(-1).numpy() == y_val).mean())
-        record = {"epoch": epoch + 1, "loss": total_loss / len(order), "val_accuracy": accuracy,
-                  "seconds": round(time.time() - began, 1), "lr": scheduler.get_last_lr()[0]}
+        record = {
+            "epoch": epoch + 1,
+            "loss": total_loss / len(order),
+            "val_accuracy": accuracy,
+            "seconds": round(time.time() - began, 1),
+            "lr": scheduler.get_last_lr()[0],
+        }
         history.append(record)
         print(json.dumps(record), flush=True)
         model.save_pretrained(out)
         image_processor(config.image_size).save_pretrained(out)
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "generator": generator.get_state(), "epoch": epoch + 1, "history": history},
-                   checkpoint_path.with_suffix(".tmp"))
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "generator": generator.get_state(),
+                "epoch": epoch + 1,
+                "history": history,
+            },
+            checkpoint_path.with_suffix(".tmp"),
+        )
         checkpoint_path.with_suffix(".tmp").replace(checkpoint_path)
         (out / "training_log.json").write_text(json.dumps({"settings": asdict(settings), "history": history}, indent=1))
     return {"history": history}

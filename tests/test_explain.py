@@ -1,0 +1,312 @@
+"""Tests for xface.explain: bands, headlines, input checks, region sentences and reading ease."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from importlib import resources
+from itertools import permutations
+from pathlib import Path
+
+import numpy as np
+import pytest
+import textstat
+
+from xface import explain
+from xface.emotions import EMOTIONS
+from xface.explain import Explanation, describe, region_of, region_sentence
+
+MIN_EASE = 70.0
+TEXT_FIELDS = ("face", "meaning", "look_alikes", "respond", "caution", "summary")
+KEYS = ("label", "action_units", "face", "meaning", "look_alikes", "respond", "caution")
+
+
+def _label(emotion: str) -> str:
+    return explain.texts()["emotions"][emotion]["label"]
+
+
+def _probs(top: str, p_top: float, second: str | None = None, p_second: float = 0.0) -> dict[str, float]:
+    """A reading with `top` at p_top, `second` at p_second and the rest spread evenly."""
+    others = [e for e in EMOTIONS if e not in (top, second)]
+    rest = (1.0 - p_top - p_second) / len(others)
+    probs = dict.fromkeys(others, rest)
+    probs[top] = p_top
+    if second is not None:
+        probs[second] = p_second
+    return probs
+
+
+def _ease(text: str) -> float:
+    return textstat.flesch_reading_ease(text)
+
+
+def _all_explanations() -> list[Explanation]:
+    """One explanation per emotion and band, plus every close pair and every 'no clear reading'."""
+    out = []
+    for top in EMOTIONS:
+        out.append(describe({top: 1.0}))
+        out.append(describe(_probs(top, 0.5)))
+        out.append(describe(_probs(top, 0.22, _other(top), 0.20)))
+    for top, second in permutations(EMOTIONS, 2):
+        out.append(describe(_probs(top, 0.45, second, 0.40)))
+    return out
+
+
+def _other(emotion: str) -> str:
+    return next(e for e in EMOTIONS if e != emotion)
+
+
+# --- the JSON ------------------------------------------------------------------------------------
+
+
+def test_json_has_all_emotions_and_keys():
+    data = json.loads(resources.files("xface").joinpath("explanations.json").read_text(encoding="utf-8"))
+    assert set(data["emotions"]) == set(EMOTIONS)
+    for name in EMOTIONS:
+        entry = data["emotions"][name]
+        for key in KEYS:
+            assert key in entry, (name, key)
+            if key != "action_units":
+                assert isinstance(entry[key], str) and entry[key].strip(), (name, key)
+        assert all(au.startswith("AU") for au in entry["action_units"])
+    for a, b in permutations(EMOTIONS, 2):
+        assert f"{a}|{b}" in data["pairs"] or f"{b}|{a}" in data["pairs"], (a, b)
+    assert set(data["bands"]) == {"clear", "likely", "unsure", "no_reading"}
+    assert set(data["headlines"]) == {"clear", "likely", "unsure", "no_reading"}
+    assert set(data["regions"]) == {"brows", "eyes", "nose", "mouth", "even"}
+
+
+def test_no_action_unit_codes_in_prose():
+    data = explain.texts()
+    for name in EMOTIONS:
+        for key in ("face", "meaning", "look_alikes", "respond", "caution"):
+            assert "AU" not in data["emotions"][name][key], (name, key)
+    for text in data["pairs"].values():
+        assert "AU" not in text
+
+
+def test_texts_loaded_once():
+    assert explain.texts() is explain.texts()
+
+
+def _prose(data: dict, path: str = "") -> list[tuple[str, str]]:
+    """Every text people read in the JSON (labels, headline templates and notes are too short to score)."""
+    found = []
+    for key, value in data.items():
+        where = f"{path}.{key}" if path else key
+        if key in ("_about", "label", "action_units", "headlines"):
+            continue
+        if isinstance(value, str):
+            found.append((where, value))
+        elif isinstance(value, dict):
+            found.extend(_prose(value, where))
+    return found
+
+
+def test_every_json_text_is_easy_to_read():
+    prose = _prose(explain.texts())
+    assert len(prose) > 60
+    low = [(where, _ease(text)) for where, text in prose if _ease(text) < MIN_EASE]
+    assert not low, low
+
+
+def test_every_composed_explanation_is_easy_to_read():
+    for ex in _all_explanations():
+        for field in TEXT_FIELDS:
+            text = getattr(ex, field)
+            assert _ease(text) >= MIN_EASE, (ex.emotion, ex.band, field, text)
+        assert _ease(ex.as_text()) >= MIN_EASE, (ex.emotion, ex.band, ex.second)
+
+
+def test_every_region_sentence_is_easy_to_read():
+    for text in explain.texts()["regions"].values():
+        assert _ease(text) >= MIN_EASE, text
+
+
+# --- bands and headlines -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_clear_band(emotion):
+    ex = describe(_probs(emotion, 0.8))
+    assert ex.emotion == emotion
+    assert ex.band == "clear"
+    assert ex.headline == f"Looks {_label(emotion)}"
+    assert ex.second is None
+    assert ex.short_label == _label(emotion)
+    assert ex.look_alikes == explain.texts()["emotions"][emotion]["look_alikes"]
+    assert math.isclose(ex.confidence, 0.8)
+
+
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_likely_band(emotion):
+    ex = describe(_probs(emotion, 0.5))
+    assert ex.band == "likely"
+    assert ex.headline == f"Might be {_label(emotion)}"
+    assert ex.second is None
+    assert ex.short_label == f"{_label(emotion)}?"
+
+
+@pytest.mark.parametrize(("top", "second"), list(permutations(EMOTIONS, 2)))
+def test_unsure_band_names_the_second_choice(top, second):
+    ex = describe(_probs(top, 0.45, second, 0.40))
+    assert ex.band == "unsure"
+    assert ex.emotion == top
+    assert ex.second == second
+    assert ex.headline == f"Not sure: {_label(top)} or {_label(second)}"
+    assert ex.short_label == f"{_label(top)} / {_label(second)}?"
+    assert ex.look_alikes.startswith(f"It could also be {_label(second)}.")
+    assert _label(second) in ex.summary
+
+
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_fields_come_from_the_top_emotion(emotion):
+    entry = explain.texts()["emotions"][emotion]
+    for probs in (_probs(emotion, 0.9), _probs(emotion, 0.5), _probs(emotion, 0.45, _other(emotion), 0.4)):
+        ex = describe(probs)
+        for field in ("face", "meaning", "respond", "caution"):
+            assert getattr(ex, field) == entry[field]
+        assert ex.action_units == tuple(entry["action_units"])
+
+
+def test_low_top_is_unsure_even_with_a_wide_margin():
+    ex = describe(_probs("fear", 0.38, "sad", 0.16))
+    assert ex.band == "unsure"
+    assert ex.second == "sad"
+    assert ex.headline == "Not sure: afraid or sad"
+
+
+def test_near_flat_reading_is_no_clear_reading():
+    ex = describe(_probs("sad", 0.2, "neutral", 0.18))
+    assert ex.band == "unsure"
+    assert ex.headline == "No clear reading"
+    assert ex.summary == explain.no_reading_text()
+    assert ex.short_label == "unclear?"
+
+
+@pytest.mark.parametrize(
+    ("top", "band"),
+    [(0.60, "clear"), (0.5999, "likely"), (0.40, "likely"), (0.3999, "unsure")],
+)
+def test_thresholds(top, band):
+    assert describe(_probs("happy", top, "surprise", 0.0)).band == band
+
+
+def test_close_margin_beats_a_high_top():
+    assert describe(_probs("happy", 0.5, "surprise", 0.36)).band == "unsure"
+    assert describe(_probs("happy", 0.5, "surprise", 0.34)).band == "likely"
+
+
+def test_short_labels_fit_and_show_the_band_in_text():
+    for ex in _all_explanations():
+        assert 0 < len(ex.short_label) <= 24, ex.short_label
+    for emotion in EMOTIONS:
+        labels = {
+            describe(_probs(emotion, 0.9)).short_label,
+            describe(_probs(emotion, 0.5)).short_label,
+            describe(_probs(emotion, 0.45, _other(emotion), 0.4)).short_label,
+            describe(_probs(emotion, 0.2, _other(emotion), 0.18)).short_label,
+        }
+        assert len(labels) == 4, labels
+
+
+# --- input checks --------------------------------------------------------------------------------
+
+
+def test_missing_emotions_count_as_zero():
+    ex = describe({"happy": 0.9, "neutral": 0.1})
+    assert ex.emotion == "happy" and ex.band == "clear"
+    assert describe({"sad": 1.0}).headline == "Looks sad"
+
+
+def test_probs_are_normalised():
+    ex = describe({"happy": 3.0, "neutral": 1.0})
+    assert math.isclose(ex.confidence, 0.75)
+    assert ex.band == "clear"
+    assert describe({"sad": 2.0, "neutral": 2.0}).band == "unsure"
+
+
+def test_ties_go_to_the_earlier_emotion():
+    ex = describe({"neutral": 0.5, "sad": 0.5})
+    assert ex.emotion == "sad" and ex.second == "neutral"
+
+
+@pytest.mark.parametrize(
+    "probs",
+    [
+        {"happy": -0.1, "sad": 1.0},
+        {"happy": float("nan")},
+        {"happy": float("inf")},
+        {"joy": 1.0},
+        {"Happy": 1.0},
+        {"happy": "lots"},
+        {"happy": None},
+        {},
+        {"happy": 0.0, "sad": 0.0},
+    ],
+)
+def test_bad_probs_raise(probs):
+    with pytest.raises(ValueError):
+        describe(probs)
+
+
+def test_explanation_is_frozen():
+    ex = describe({"happy": 1.0})
+    with pytest.raises(AttributeError):
+        ex.band = "unsure"  # type: ignore[misc]
+
+
+# --- regions -------------------------------------------------------------------------------------
+
+
+def _hot_rows(rows: list[int], size: int = 6) -> np.ndarray:
+    heat = np.full((size, size), 0.05)
+    heat[rows, :] = 1.0
+    return heat
+
+
+def test_region_mouth_for_bottom_rows():
+    assert region_of(_hot_rows([4, 5])) == "mouth"
+    assert region_sentence(_hot_rows([4, 5])) == explain.texts()["regions"]["mouth"]
+    assert "mouth" in region_sentence(_hot_rows([5]))
+
+
+def test_region_eyes_for_eye_rows():
+    assert region_of(_hot_rows([2])) == "eyes"
+    assert "eyes" in region_sentence(_hot_rows([2]))
+
+
+def test_region_brows_for_top_rows():
+    assert region_of(_hot_rows([0])) == "brows"
+    assert "brows" in region_sentence(_hot_rows([0]))
+
+
+def test_region_nose_for_middle_rows():
+    heat = np.full((20, 20), 0.05)
+    heat[11:13, :] = 1.0
+    assert region_of(heat) == "nose"
+
+
+def test_region_even_for_flat_or_empty_maps():
+    assert region_of(np.ones((6, 6))) == "even"
+    assert region_of(np.zeros((6, 6))) == "even"
+
+
+def test_region_ignores_columns():
+    heat = np.zeros((6, 6))
+    heat[5, 0] = 1.0
+    assert region_of(heat) == "mouth"
+
+
+@pytest.mark.parametrize("bad", [np.ones(6), np.ones((2, 2, 2)), np.zeros((0, 6)), np.array([[np.nan, 1.0]])])
+def test_region_rejects_bad_maps(bad):
+    with pytest.raises(ValueError):
+        region_sentence(bad)
+
+
+def test_import_stays_light():
+    code = "import sys, xface.explain; sys.exit(bool({'torch', 'streamlit'} & set(sys.modules)))"
+    root = Path(explain.__file__).resolve().parent.parent
+    assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0

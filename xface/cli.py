@@ -1,0 +1,210 @@
+"""The `xface` command: analyze, evaluate, train, bench.
+
+Errors a person can fix (a bad file, a missing model) end in one line on stderr and a non-zero
+exit, never a traceback. In a batch, a bad file is reported and the rest still processed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+from xface.emotions import EMOTIONS
+from xface.images import IMAGE_SUFFIXES, ImageError
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
+CSV_FIELDS = [
+    "file",
+    "frame",
+    "time",
+    "face",
+    "face_id",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "detection_score",
+    "emotion",
+    "confidence",
+    *(f"p_{name}" for name in EMOTIONS),
+]
+
+
+class CommandError(Exception):
+    """A problem to report in one line."""
+
+
+def _expand(paths: list[str]) -> Iterator[Path]:
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+        else:
+            yield path
+
+
+def _video_frames(path: Path) -> Iterator[tuple[int, float, object]]:
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as error:
+        raise ImageError(f"{path.name}: the video could not be opened ({error})") from None
+    with container:
+        stream = container.streams.video[0] if container.streams.video else None
+        if stream is None:
+            raise ImageError(f"{path.name}: the file has no video stream")
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                yield index, float(frame.time or 0.0), frame.to_ndarray(format="rgb24")
+        except av.error.FFmpegError as error:
+            raise ImageError(f"{path.name}: the video is damaged ({error})") from None
+
+
+def _rows(analyzer, path: Path) -> Iterator[dict]:
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        stream = analyzer.stream()
+        for index, time, frame in _video_frames(path):
+            for face, reading in enumerate(stream.process(frame)):
+                yield {"file": str(path), "frame": index, "time": round(time, 3), "face": face, **reading.to_dict()}
+    else:
+        for face, reading in enumerate(analyzer.analyze(path)):
+            yield {"file": str(path), "face": face, **reading.to_dict()}
+
+
+def _flat(row: dict) -> dict:
+    flat = {
+        key: row.get(key, "")
+        for key in ("file", "frame", "time", "face", "face_id", "detection_score", "emotion", "confidence")
+    }
+    flat.update(zip(("x1", "y1", "x2", "y2"), row["box"], strict=True))
+    flat.update({f"p_{name}": row["probs"][name] for name in EMOTIONS})
+    return flat
+
+
+def command_analyze(args: argparse.Namespace) -> int:
+    from xface.pipeline import Analyzer
+
+    files = list(_expand(args.paths))
+    if not files:
+        raise CommandError("no images or videos found in the given paths")
+    analyzer = Analyzer(model=args.model, min_face_size=args.min_face_size)
+    rows, failures = [], 0
+    for path in tqdm(files, desc="analyzing", disable=not args.progress, unit="file"):
+        try:
+            rows.extend(_rows(analyzer, path))
+        except ImageError as error:
+            failures += 1
+            print(f"xface: {error}", file=sys.stderr)
+            if not args.csv:
+                rows.append({"file": str(path), "error": str(error)})
+    if args.csv:
+        with open(args.csv, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
+            writer.writeheader()
+            writer.writerows(_flat(row) for row in rows)
+    else:
+        json.dump(rows, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    return 1 if failures else 0
+
+
+def command_evaluate(args: argparse.Namespace) -> int:
+    from xface.evaluate import evaluate_npz, format_report, write_report
+    from xface.model import load_classifier
+
+    if not Path(args.npz).is_file():
+        raise CommandError(f"no such file: {args.npz}")
+    classifier = load_classifier(args.model, flip_average=not args.no_flip)
+    results = evaluate_npz(classifier, args.npz, args.split, progress=args.progress)
+    print(format_report(results))
+    if args.report:
+        for path in write_report(results, args.report):
+            print(f"wrote {path}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def command_train(args: argparse.Namespace) -> int:
+    from xface.train import TrainSettings, train
+
+    if not Path(args.npz).is_file():
+        raise CommandError(f"no such file: {args.npz}")
+    settings = TrainSettings(
+        npz=args.npz,
+        out=args.out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        threads=args.threads,
+        limit=args.limit,
+    )
+    train(settings, progress=args.progress)
+    print(f"model saved in {args.out} (load it with --model {args.out})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xface", description="Read facial expressions locally.")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    analyze = commands.add_parser("analyze", help="per-face readings for images, folders or videos")
+    analyze.add_argument("paths", nargs="+")
+    analyze.add_argument("--csv", metavar="FILE", help="write CSV here instead of JSON on stdout")
+    analyze.add_argument("--model", help="a local checkpoint folder (default: the bundled model)")
+    analyze.add_argument("--min-face-size", type=int, default=20)
+    analyze.set_defaults(run=command_analyze)
+
+    evaluate = commands.add_parser("evaluate", help="accuracy and confusion matrix on an .npz split")
+    evaluate.add_argument("--npz", required=True)
+    evaluate.add_argument("--split", default="val")
+    evaluate.add_argument("--model")
+    evaluate.add_argument("--report", metavar="DIR", help="write metrics, report and confusion pictures here")
+    evaluate.add_argument("--json", metavar="FILE")
+    evaluate.add_argument("--no-flip", action="store_true", help="no mirrored second look (test-time augmentation)")
+    evaluate.set_defaults(run=command_evaluate)
+
+    train = commands.add_parser("train", help="train the expression transformer (resumes in --out)")
+    train.add_argument("--npz", required=True)
+    train.add_argument("--out", default="runs/xface-vit")
+    train.add_argument("--epochs", type=int, default=26)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--learning-rate", type=float, default=1.5e-3)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--threads", type=int, default=2)
+    train.add_argument("--limit", type=int, help="train on a random subset of this many faces (smoke runs)")
+    train.set_defaults(run=command_train)
+
+    bench = commands.add_parser("bench", help="speed and memory of the live pipeline")
+    bench.add_argument("--faces-dir", default="../shared/data/faces")
+    bench.add_argument("--frames", type=int, default=300)
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--json", metavar="FILE")
+    bench.add_argument("--cold-start", action="store_true", help="also time `streamlit run` to the first page")
+    bench.set_defaults(run=lambda args: __import__("xface.bench", fromlist=["main"]).main(args))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (CommandError, ImageError, FileNotFoundError, ValueError) as error:
+        print(f"xface: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("xface: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""`xface evaluate`: accuracy, per-class precision/recall/F1 and a confusion matrix.
+
+The metrics are a few lines of NumPy (scikit-learn would add ~100 MB for them). Besides the
+FER2013 labels, the FER+ crowd majority is scored too: it is the cleaner of the two label sets.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from xface.emotions import EMOTIONS
+from xface.model import ExpressionClassifier
+from xface.train import FERPLUS_TO_FER
+
+
+def classification_report(truth: np.ndarray, predicted: np.ndarray, classes: int = len(EMOTIONS)) -> dict:
+    """Accuracy, per-class precision/recall/F1/support, macro and weighted averages, confusion matrix."""
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(confusion, (truth, predicted), 1)
+    support = confusion.sum(1)
+    predicted_count = confusion.sum(0)
+    correct = np.diag(confusion)
+    precision = np.divide(correct, predicted_count, out=np.zeros(classes), where=predicted_count > 0)
+    recall = np.divide(correct, support, out=np.zeros(classes), where=support > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(classes), where=precision + recall > 0)
+    weights = support / max(support.sum(), 1)
+    per_class = {
+        EMOTIONS[i]: {"precision": precision[i], "recall": recall[i], "f1": f1[i], "support": int(support[i])}
+        for i in range(classes)
+    }
+    return {
+        "accuracy": float(correct.sum() / max(confusion.sum(), 1)),
+        "per_class": {
+            name: {k: (float(v) if k != "support" else v) for k, v in row.items()} for name, row in per_class.items()
+        },
+        "macro_avg": {"precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean())},
+        "weighted_avg": {
+            "precision": float(precision @ weights),
+            "recall": float(recall @ weights),
+            "f1": float(f1 @ weights),
+        },
+        "confusion_matrix": confusion.tolist(),
+        "count": int(confusion.sum()),
+    }
+
+
+def ferplus_majority(votes: np.ndarray, columns: list[str]) -> np.ndarray:
+    """FER+ majority label in FER2013 order per row; -1 where unknown, tied, or not one of the seven."""
+    seven = np.stack([votes[:, columns.index(name)] for name in sorted(FERPLUS_TO_FER, key=FERPLUS_TO_FER.get)], 1)
+    best = seven.max(1)
+    others = votes.clip(0).sum(1) - seven.sum(1)  # contempt, unknown, not-a-face
+    unique = (seven == best[:, None]).sum(1) == 1
+    return np.where((votes[:, 0] >= 0) & unique & (best > others) & (best > 0), seven.argmax(1), -1)
+
+
+def predict_faces(
+    classifier: ExpressionClassifier, faces: np.ndarray, batch_size: int = 256, progress: bool = True
+) -> np.ndarray:
+    """Probabilities for (N, 48, 48) grey FER2013 faces, resized to the classifier's input."""
+    height, width = classifier.image_size
+    outputs = []
+    for start in tqdm(range(0, len(faces), batch_size), desc="evaluating", disable=not progress, leave=False):
+        chunk = faces[start : start + batch_size]
+        rgb = np.repeat(chunk[..., None], 3, axis=-1)
+        if (height, width) != chunk.shape[1:3]:
+            rgb = np.stack(
+                [np.asarray(Image.fromarray(f).resize((width, height), Image.Resampling.BILINEAR)) for f in rgb]
+            )
+        outputs.append(classifier.predict(rgb))
+    return np.concatenate(outputs) if outputs else np.zeros((0, len(EMOTIONS)), np.float32)
+
+
+def evaluate_npz(classifier: ExpressionClassifier, npz: str | Path, split: str = "val", progress: bool = True) -> dict:
+    data = np.load(npz)
+    if f"x_{split}" not in data or f"y_{split}" not in data:
+        raise ValueError(f"{npz} has no x_{split}/y_{split} arrays")
+    probs = predict_faces(classifier, data[f"x_{split}"], progress=progress)
+    predicted = probs.argmax(1)
+    results = {"split": split, "fer2013": classification_report(data[f"y_{split}"], predicted)}
+    if f"ferplus_votes_{split}" in data and "ferplus_columns" in data:
+        majority = ferplus_majority(data[f"ferplus_votes_{split}"], [str(c) for c in data["ferplus_columns"]])
+        known = majority >= 0
+        results["ferplus_majority"] = classification_report(majority[known], predicted[known])
+    return results
+
+
+def format_report(results: dict) -> str:
+    lines = []
+    for key, title in (("fer2013", "FER2013 labels"), ("ferplus_majority", "FER+ majority labels")):
+        if key not in results:
+            continue
+        report = results[key]
+        lines.append(f"{title} ({results['split']}, {report['count']} faces): accuracy {report['accuracy']:.2%}")
+        lines.append(f"  {'emotion':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
+        for name, row in report["per_class"].items():
+            lines.append(
+                f"  {name:<10}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>10}"
+            )
+        for avg in ("macro_avg", "weighted_avg"):
+            row = report[avg]
+            lines.append(f"  {avg:<10}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}")
+    return "\n".join(lines)
+
+
+def save_confusion_picture(report: dict, path: str | Path, title: str) -> None:
+    """Row-normalised confusion matrix with counts, like the paper's figures."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = np.asarray(report["confusion_matrix"], dtype=np.float64)
+    share = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    figure, axes = plt.subplots(figsize=(6.5, 5.5), dpi=120)
+    image = axes.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    axes.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right")
+    axes.set_yticks(range(len(EMOTIONS)), EMOTIONS)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(f"{title}: accuracy {report['accuracy']:.1%}")
+    for (row, col), value in np.ndenumerate(share):
+        axes.text(
+            col,
+            row,
+            f"{value:.2f}\n({int(counts[row, col])})",
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if value > 0.5 else "black",
+        )
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def write_report(results: dict, directory: str | Path) -> list[Path]:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = [directory / "metrics.json", directory / "report.txt"]
+    written[0].write_text(json.dumps(results, indent=2))
+    written[1].write_text(format_report(results) + "\n")
+    for key, title in (("fer2013", "FER2013 labels"), ("ferplus_majority", "FER+ majority")):
+        if key in results:
+            path = directory / f"confusion_{key}.png"
+            save_confusion_picture(results[key], path, title)
+            written.append(path)
+    return written
