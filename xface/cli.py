@@ -190,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=3)
     bench.add_argument("--json", metavar="FILE")
     bench.add_argument("--cold-start", action="store_true", help="also time `streamlit run` to the first page")
+    bench.add_argument("--soak", type=int, default=0, metavar="N", help="then push N frames through the live path")
+    bench.add_argument("--record", action="store_true", help="record the soak into a temporary journal")
     bench.set_defaults(run=lambda args: __import__("xface.bench", fromlist=["main"]).main(args))
     return parser
 

@@ -81,7 +81,7 @@ class FaceDetector:
         if self.max_side is None or max(height, width) <= self.max_side:
             return image, 1.0
         factor = self.max_side / max(height, width)
-        pixels = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
+        pixels = torch.from_numpy(np.require(image, requirements=["C", "W"])).permute(2, 0, 1)[None].float()
         size = (max(1, round(height * factor)), max(1, round(width * factor)))
         small = torch.nn.functional.interpolate(pixels, size=size, mode="area")
         return small[0].permute(1, 2, 0).round().to(torch.uint8).numpy(), factor
@@ -126,7 +126,7 @@ class FaceDetector:
         given = torch.tensor([list(b) for b in boxes], dtype=torch.float32)
         margin = (given[:, 2:] - given[:, :2]) * grow
         candidates = rerec(torch.cat([given[:, :2] - margin, given[:, 2:] + margin], 1))
-        pixels = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float()
+        pixels = torch.from_numpy(np.require(image, requirements=["C", "W"])).permute(2, 0, 1).float()
         y, ey, x, ex = pad(candidates, width, height)
         crops, usable = [], []
         for k in range(len(candidates)):

@@ -8,6 +8,7 @@ has led for a few frames, so the words on screen do not flicker.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,21 +80,19 @@ class Analyzer:
         self.classifier = classifier or load_classifier(model, flip_average=flip_average, threads=threads)
         self.detector = FaceDetector(min_face_size=min_face_size)
 
-    def classify(self, image: np.ndarray, detections: list[Detection]) -> tuple[np.ndarray, np.ndarray]:
-        """Aligned crops (N, h, w, 3) and their probabilities (N, 7), one batch for all faces."""
+    def align(self, image: np.ndarray, detections: list[Detection]) -> np.ndarray:
+        """Aligned crops (N, h, w, 3) at the classifier's input size."""
         size = self.classifier.image_size
-        crops = (
-            np.stack([align_face(image, d.landmarks, size) for d in detections])
-            if detections
-            else np.zeros((0, *size, 3), np.uint8)
-        )
-        return crops, self.classifier.predict(crops)
+        if not detections:
+            return np.zeros((0, *size, 3), np.uint8)
+        return np.stack([align_face(image, d.landmarks, size) for d in detections])
 
     def analyze(self, image: str | Path | bytes | Image.Image | np.ndarray) -> list[FaceReading]:
         """Readings for every face, largest first. Bad input raises `ImageError`."""
         pixels = load_image(image)
         detections = self.detector.detect(pixels)
-        crops, probs = self.classify(pixels, detections)
+        crops = self.align(pixels, detections)
+        probs = self.classifier.predict(crops)
         return [_reading(d, p, c) for d, p, c in zip(detections, probs, crops, strict=True)]
 
     def attention_map(self, reading: FaceReading) -> np.ndarray:
@@ -148,6 +147,8 @@ class AnalyzerStream:
         self.smoothing = smoothing
         self.hold_frames = hold_frames
         self.frame_index = 0
+        self.last_timings: dict[str, float] = {}
+        """Seconds spent per stage on the last frame (for `xface bench` and the live page's status)."""
         self.tracks: list[_Track] = []
         self._next_id = 1
 
@@ -173,9 +174,20 @@ class AnalyzerStream:
     def process(self, frame: np.ndarray) -> list[FaceReading]:
         """Readings for one RGB video frame, with `face_id` and smoothed `probs`."""
         frame = load_image(frame)
+        started = time.perf_counter()
+        full_detection = self.frame_index % self.detect_every == 0 or not self.tracks
         pairs = self._locate(frame)
+        located = time.perf_counter()
         self.frame_index += 1
-        crops, probs = self.analyzer.classify(frame, [d for d, _ in pairs])
+        crops = self.analyzer.align(frame, [d for d, _ in pairs])
+        aligned = time.perf_counter()
+        probs = self.analyzer.classifier.predict(crops)
+        self.last_timings = {
+            "detect": located - started,
+            "align": aligned - located,
+            "classify": time.perf_counter() - aligned,
+            "full_detection": full_detection,
+        }
         tracks, readings = [], []
         for (detection, track), fresh, crop in zip(pairs, probs, crops, strict=True):
             if track is None:

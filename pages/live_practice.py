@@ -1,0 +1,385 @@
+"""Live practice: the camera picture with a box and words on each face, and plain-language cards beside it.
+
+The video runs through streamlit-webrtc; the frame callback only hands frames to
+`xface.live.LiveSession` (which never blocks the video and never touches Streamlit). The cards are
+a fragment that reads the session's latest snapshot twice a second, so the words update without
+reloading the page. Recording writes expression readings (never pictures) to the journal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import av
+import numpy as np
+import streamlit as st
+from PIL import Image
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from xface import ui
+from xface.draw import heatmap_overlay, steady_explanation
+from xface.explain import region_sentence
+from xface.feelings import BODY_PLACES, FEELINGS_WHEEL
+from xface.live import LiveSession, LiveSnapshot, ice_servers, parse_ice_servers
+from xface.pipeline import FaceReading
+
+MAX_CARDS = 3
+"""More cards than this is too much to read at once; the largest faces come first."""
+STALE_AFTER_S = 3.0
+"""No frame for this long while 'playing' means the picture has stopped coming."""
+
+TRANSLATIONS = {
+    "start": "Start camera",
+    "stop": "Stop camera",
+    "select_device": "Choose camera",
+    "device_ask_permission": "Please allow Xface to use your camera: look for a question near the address bar.",
+    "device_access_denied": "The camera is blocked for this page. Allow it in the browser's site settings "
+    "(the camera or lock icon by the address bar), then reload the page.",
+    "device_not_available": "No camera found, or another program is using it. Close video-call apps, "
+    "check the cable, then try again.",
+    "media_api_not_available": "This browser can't share a camera here. Open Xface at http://localhost "
+    "in Chrome, Edge or Firefox.",
+}
+
+
+# --- shared state ----------------------------------------------------------------------------------
+
+
+def live_session() -> LiveSession:
+    """One LiveSession per browser session; the video thread reaches it only through the callback's closure."""
+    if "live_session" not in st.session_state:
+        st.session_state.live_session = LiveSession(ui.analyzer())
+    return st.session_state.live_session
+
+
+def headline(face_id: int | None, text: str) -> str:
+    """ "Looks happy" → "Face 2: looks happy"."""
+    name = f"Face {face_id}" if face_id is not None else "Face"
+    return f"{name}: {text[:1].lower()}{text[1:]}"
+
+
+# --- recording -------------------------------------------------------------------------------------
+
+
+def start_recording(live: LiveSession) -> None:
+    journal = ui.journal()
+    if journal is None:
+        return
+    try:
+        live.start_recording(journal)
+    except ValueError as error:
+        st.session_state.live_record_error = str(error)
+    close_checkin()
+
+
+def stop_recording(live: LiveSession) -> None:
+    session_id = live.stop_recording()
+    if session_id is not None:
+        st.session_state.live_checkin = session_id
+
+
+def recording_controls(live: LiveSession) -> None:
+    journal_ok = ui.journal() is not None
+    with st.container(horizontal=True):
+        st.button(
+            "Start recording",
+            icon=":material/fiber_manual_record:",
+            disabled=live.recording or not journal_ok,
+            on_click=start_recording,
+            args=(live,),
+            help="Saves which expressions were seen, once a second, in your journal. No pictures are saved.",
+        )
+        st.button(
+            "Stop recording",
+            icon=":material/stop:",
+            disabled=not live.recording,
+            on_click=stop_recording,
+            args=(live,),
+        )
+    if error := st.session_state.pop("live_record_error", None):
+        st.error(f"Recording could not start: {error}")
+
+
+def describe_time(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def session_summary_text(summary: dict) -> str:
+    shares = sorted(((s, e) for e, s in summary["emotion_share"].items() if s > 0), reverse=True)
+    seen = ", ".join(f"{emotion} {share:.0%}" for share, emotion in shares) or "no faces were recorded"
+    faces = summary["faces"]
+    return (
+        f"You practised for **{describe_time(summary['duration_s'])}**. "
+        f"{faces} face{'s' if faces != 1 else ''} seen. "
+        f"Share of the time each expression was shown: {seen}."
+    )
+
+
+CHECKIN_KEYS = (
+    "live_checkin",
+    "live_checkin_saved",
+    "live_core",
+    "live_own_words",
+    "live_intensity",
+    "live_body",
+    "live_note",
+)
+
+
+def close_checkin() -> None:
+    """Forget the check-in and what was typed in it, so the next one starts empty."""
+    for key in [*CHECKIN_KEYS, *(k for k in st.session_state if str(k).startswith("live_specific_"))]:
+        st.session_state.pop(key, None)
+
+
+def checkin(session_id: int) -> None:
+    """After a recording: what was seen, and an invitation to name what the person felt."""
+    journal = ui.journal()
+    if journal is None:
+        return
+    try:
+        summary = journal.session_summary(session_id)
+    except ValueError:  # the session was deleted meanwhile (e.g. on the Journal page)
+        close_checkin()
+        return
+    with st.container(border=True):
+        st.subheader("Recording saved")
+        st.markdown(session_summary_text(summary))
+        if saved := st.session_state.get("live_checkin_saved"):
+            st.success("Your check-in is saved in the journal.")
+            st.text(saved)
+            st.button("Done", key="live_checkin_done", on_click=close_checkin)
+            return
+        st.markdown("**How did you feel?** Naming it, even roughly, is the practice. You can skip this.")
+        core = st.pills("Closest feeling", list(FEELINGS_WHEEL), key="live_core")
+        with st.form("live_checkin_form", border=False):
+            words = ["(just the word above)", *FEELINGS_WHEEL[core]] if core else []
+            specific = st.selectbox(
+                "A more exact word",
+                words,
+                disabled=not core,
+                help="Pick a feeling above first, or use your own words.",
+                key=f"live_specific_{core}",
+            )
+            own_words = st.text_input("Or in your own words", key="live_own_words")
+            intensity = st.slider(
+                "How strong?", 1, 5, 3, help="1 = barely there, 5 = very strong", key="live_intensity"
+            )
+            body = st.multiselect("Where did you notice it in your body?", BODY_PLACES, key="live_body")
+            note = st.text_area("Note (optional)", max_chars=2000, key="live_note")
+            saved = st.form_submit_button("Save check-in", type="primary")
+        st.button("Skip", key="live_checkin_skip", on_click=close_checkin)
+        if saved:
+            feeling = specific if core and specific != words[0] else core
+            try:
+                journal.add_checkin(
+                    feeling=feeling,
+                    core=core,
+                    intensity=intensity,
+                    body=body,
+                    note=note,
+                    own_words=own_words,
+                    session_id=session_id,
+                )
+            except ValueError as error:
+                st.error(str(error))
+                return
+            text = f"Felt: {own_words or feeling} ({intensity}/5)" + (f" in: {', '.join(body)}" if body else "")
+            st.session_state.live_checkin_saved = text + (f"\nNote: {note}" if note else "")
+            st.rerun()
+
+
+# --- "Why?" ----------------------------------------------------------------------------------------
+
+
+def freeze(reading: FaceReading) -> None:
+    """Keep this face (the aligned crop, in memory only) and explain where the model looked."""
+    try:
+        grid = ui.analyzer().attention_map(reading)
+    except ValueError as error:
+        st.session_state.live_why = {"reading": reading, "error": str(error), "at": datetime.now()}
+        return
+    st.session_state.live_why = {
+        "reading": reading,
+        "overlay": heatmap_overlay(reading.aligned, grid, size=240),
+        "sentence": region_sentence(grid),
+        "at": datetime.now(),
+    }
+
+
+def why_panel() -> None:
+    why = st.session_state.get("live_why")
+    if not why:
+        return
+    reading: FaceReading = why["reading"]
+    explanation = steady_explanation(reading)
+    with st.container(border=True):
+        st.subheader(f"Why? {headline(reading.face_id, explanation.headline)}")
+        st.caption(f"Frozen at {why['at']:%H:%M:%S}. This picture stays in memory only and is not saved.")
+        if st.button("Close", key="live_why_close", icon=":material/close:"):
+            st.session_state.pop("live_why", None)
+            st.rerun()
+        if "error" in why:
+            st.info(f"This model can't show where it looked ({why['error']}).")
+            return
+        face, heat = st.columns(2)
+        big = np.asarray(Image.fromarray(reading.aligned).resize((240, 240), Image.Resampling.BICUBIC))
+        face.image(big, caption="The face the model saw (lined up, eyes level)")
+        heat.image(why["overlay"], caption="Where it looked: brighter, more attention")
+        st.markdown(f"**{why['sentence']}**")
+        st.markdown(f"**What the face is doing:** {explanation.face}")
+        st.caption("The heat map shows where the model looked, not proof of what the person feels.")
+
+
+# --- the cards -------------------------------------------------------------------------------------
+
+
+def status_line(snap: LiveSnapshot) -> str:
+    parts = [f"labels update {snap.analysis_fps:.1f} times a second", f"video {snap.video_fps:.0f} frames a second"]
+    if (latency := snap.label_latency()) is not None:
+        parts.append(f"first label after {latency:.1f} s")
+    if (total := snap.timings.get("total")) is not None:
+        parts.append(f"{total * 1000:.0f} ms to read a frame")
+    return " · ".join(parts)
+
+
+def face_card(reading: FaceReading) -> None:
+    explanation = steady_explanation(reading)
+    with st.container(border=True):
+        st.markdown(f"#### {headline(reading.face_id, explanation.headline)}")
+        st.caption(explanation.summary)
+        if st.button(
+            "Why? Freeze this face",
+            key=f"live_why_{reading.face_id}",
+            icon=":material/help:",
+            help="Keep this moment and see which part of the face the model looked at",
+        ):
+            freeze(reading)
+            st.rerun(scope="app")
+        st.markdown(f"**What the face is doing:** {explanation.face}")
+        st.markdown(f"**What it often means:** {explanation.meaning}")
+        st.markdown(f"**What else it could be:** {explanation.look_alikes}")
+        st.markdown(f"**What you might say or do:** {explanation.respond}")
+        st.markdown(f"**Careful:** {explanation.caution}")
+
+
+def readings_panel(live: LiveSession, playing: bool) -> None:
+    """The cards: redrawn every half second from the latest snapshot while the camera runs."""
+    snap = live.snapshot()
+    if snap.recording is not None:
+        rec = snap.recording
+        line = f"● Recording: {rec.written} reading{'s' if rec.written != 1 else ''} saved (no pictures)."
+        if rec.error:
+            st.error(f"Recording stopped: {rec.error}")
+        else:
+            st.markdown(f"**{line}**")
+    if not playing:
+        st.info(
+            "Press **Start camera** under the video area to begin. The first time, your browser asks to use the "
+            "camera: choose **Allow**. The picture is analysed on this computer and is never saved."
+        )
+        return
+    if snap.last_frame_at is None or live.clock() - snap.last_frame_at > STALE_AFTER_S:
+        st.info("Waiting for the camera picture… If nothing comes within a few seconds, see *Camera not working?*")
+        return
+    st.caption(status_line(snap))
+    if snap.error:
+        st.warning(f"The last frame could not be analysed ({snap.error}). Trying the next one.")
+    if not snap.readings:
+        st.info(
+            "No face found yet. Face the camera, with light on your face (not behind you), about an arm's length away."
+        )
+        return
+    for reading in snap.readings[:MAX_CARDS]:
+        face_card(reading)
+    if len(snap.readings) > MAX_CARDS:
+        st.caption(f"{len(snap.readings) - MAX_CARDS} more face(s) in the picture: cards show the largest {MAX_CARDS}.")
+
+
+# --- the page --------------------------------------------------------------------------------------
+
+
+def connection_settings() -> list[dict]:
+    """ICE servers: none on localhost; from XFACE_ICE_SERVERS or typed here for use across a network."""
+    try:
+        default = ice_servers()
+    except ValueError as error:
+        st.error(f"XFACE_ICE_SERVERS is not usable: {error} Using none.")
+        default = []
+    with st.expander("Connection settings (only for using Xface from another computer)"):
+        st.caption(
+            "On this computer nothing is needed. From another device on a network, a STUN or TURN server may be "
+            'needed, as a JSON list, e.g. `[{"urls": ["stun:stun.example.org:3478"]}]`. '
+            "A STUN or TURN server learns your network address."
+        )
+        text = st.text_area("ICE servers (JSON)", key="live_ice_text", placeholder="[]")
+    if not text.strip():
+        return default
+    try:
+        return parse_ice_servers(text)
+    except ValueError as error:
+        st.error(str(error))
+        return default
+
+
+def troubleshooting() -> None:
+    with st.expander("Camera not working?"):
+        st.markdown(
+            "- **Blocked:** click the camera or lock icon by the address bar, allow the camera, reload.\n"
+            "- **Busy:** close other programs that use the camera (video calls, other tabs), then press Start again.\n"
+            "- **No camera:** plug one in, or check it is switched on. Laptop cameras can have a privacy switch.\n"
+            "- **Spinning for a long time:** the browser can't connect to Xface. On this computer this should not "
+            "happen; from another computer see *Connection settings*.\n"
+            "- **Slow labels:** the model runs on this computer's processor; close heavy programs."
+        )
+
+
+st.title("Live practice")
+st.markdown(
+    "Point the camera at a face: yours, or someone's on a screen. Each face gets a box and a few words, and the "
+    "cards explain what the face is doing. **A face is not a feeling:** treat the words as a hint to check, "
+    "not an answer."
+)
+
+try:
+    live = live_session()
+except (OSError, ValueError, RuntimeError) as error:
+    st.error(f"The expression model can't be loaded, so live practice is not available: {error}")
+    st.stop()
+
+
+def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
+    """Runs on the video thread: no st.* here, only the LiveSession (it never blocks)."""
+    image = live.process(frame.to_ndarray(format="rgb24"))
+    return av.VideoFrame.from_ndarray(image, format="rgb24")
+
+
+video, cards = st.columns([3, 2], gap="large")
+with video:
+    camera = st.container()
+    st.caption(
+        "Box shapes show how sure the model is: **solid** = clear, **long dashes** = likely (label ends in ?), "
+        "**short dashes** = unsure (two guesses). The #number follows the same face."
+    )
+    recording_controls(live)
+    if (session_id := st.session_state.get("live_checkin")) is not None:
+        checkin(session_id)
+    why_panel()
+    troubleshooting()
+    servers = connection_settings()
+with camera:
+    ctx = webrtc_streamer(
+        key="live",
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration={"iceServers": servers},
+        media_stream_constraints={"video": True, "audio": False},
+        video_frame_callback=video_frame_callback,
+        on_video_ended=live.stream_ended,
+        async_processing=True,
+        translations=TRANSLATIONS,
+    )
+
+playing = bool(ctx.state.playing or ctx.state.signalling)
+with cards:
+    st.fragment(run_every=0.5 if playing else None)(readings_panel)(live, bool(ctx.state.playing))

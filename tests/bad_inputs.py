@@ -1,0 +1,75 @@
+"""A corpus of awkward and broken images, generated on the spot (nothing is downloaded).
+
+Each entry: file name → (bytes, expected), where expected is "error" or the (width, height)
+that `load_image` must return.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+from PIL import Image
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def declared_bomb_png(side: int = 30000) -> bytes:
+    """A tiny file whose header declares side×side pixels: decoding it would need gigabytes."""
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def _save(picture: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def _gradient(width: int = 64, height: int = 48) -> Image.Image:
+    x = np.linspace(0, 255, width, dtype=np.uint8)[None, :].repeat(height, 0)
+    return Image.fromarray(np.stack([x, x[::-1], np.full_like(x, 128)], -1))
+
+
+def exif_rotated_jpeg(picture: Image.Image) -> bytes:
+    """Stored on its side with EXIF orientation 6: shown upright it is `picture` turned 90° clockwise."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return _save(picture, "JPEG", exif=exif.tobytes(), quality=95)
+
+
+def corpus() -> dict[str, tuple[bytes, object]]:
+    good_jpeg = _save(_gradient(), "JPEG")
+    good_png = _save(_gradient(), "PNG")
+    corrupt_png = bytearray(good_png)
+    corrupt_png[60:90] = b"\xff" * 30
+    sixteen_bit = Image.fromarray(np.arange(48 * 64, dtype=np.uint16).reshape(48, 64) * 20)
+    palette = _gradient().convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    palette.info["transparency"] = 0
+    frames = [_gradient(), _gradient().transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    animated = io.BytesIO()
+    frames[0].save(animated, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return {
+        "empty.jpg": (b"", "error"),
+        "truncated.jpg": (good_jpeg[: len(good_jpeg) // 2], "error"),
+        "corrupt.png": (bytes(corrupt_png), "error"),
+        "text.jpg": (b"this is not a picture, just words\n" * 20, "error"),
+        "bomb.png": (declared_bomb_png(), "error"),
+        "cmyk.jpg": (_save(_gradient().convert("CMYK"), "JPEG"), (64, 48)),
+        "sixteen_bit.png": (_save(sixteen_bit, "PNG"), (64, 48)),
+        "palette_transparent.png": (_save(palette, "PNG", transparency=0), (64, 48)),
+        "rgba.png": (_save(_gradient().convert("RGBA"), "PNG"), (64, 48)),
+        "grey.png": (_save(_gradient().convert("L"), "PNG"), (64, 48)),
+        "animated.gif": (animated.getvalue(), (64, 48)),
+        "one_pixel.png": (_save(Image.new("RGB", (1, 1), (200, 10, 10)), "PNG"), (1, 1)),
+        "exif_rotated.jpg": (exif_rotated_jpeg(_gradient()), (48, 64)),
+    }

@@ -1,0 +1,159 @@
+"""Real-browser fixtures: `streamlit run app.py` on a free port, Debian's Chromium via Playwright.
+
+Chromium gets a fake webcam fed from a .y4m video built from a real photo, so the live page
+sees a real face through the real WebRTC path.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+FACES = ROOT.parent / "shared" / "data" / "faces" / "with_faces"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Keep each phase's report on the test item (`item.rep_call`), so fixtures can save evidence on failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def face_frame(size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A webcam-like frame: the largest labelled face in the real photos, centred and enlarged."""
+    rows = list(csv.DictReader((FACES / "boxes.csv").open()))
+    row = max(rows, key=lambda r: (float(r["xmax"]) - float(r["xmin"])) * (float(r["ymax"]) - float(r["ymin"])))
+    photo = Image.open(FACES / row["image"]).convert("RGB")
+    x1, y1, x2, y2 = (float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax"))
+    side = max(x2 - x1, y2 - y1) * 2.2
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    crop = photo.crop((int(cx - side / 2), int(cy - side / 2), int(cx + side / 2), int(cy + side / 2)))
+    frame = Image.new("RGB", size, (90, 90, 90))
+    face = crop.resize((size[1] - 40, size[1] - 40), Image.Resampling.BICUBIC)
+    frame.paste(face, ((size[0] - face.width) // 2, 20))
+    return frame
+
+
+def write_y4m(frame: Image.Image, path: Path, frames: int = 30, fps: int = 15) -> Path:
+    """A 4:2:0 YUV4MPEG2 file (Chromium's fake-capture format) repeating one frame."""
+    ycbcr = np.asarray(frame.convert("YCbCr"))
+    y = ycbcr[..., 0].tobytes()
+    chroma = [
+        np.asarray(Image.fromarray(ycbcr[..., c]).resize((frame.width // 2, frame.height // 2))).tobytes()
+        for c in (1, 2)
+    ]
+    with path.open("wb") as handle:
+        handle.write(f"YUV4MPEG2 W{frame.width} H{frame.height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            handle.write(b"FRAME\n" + y + chroma[0] + chroma[1])
+    return path
+
+
+class StreamlitServer:
+    def __init__(self, db_path: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.db_path = db_path
+        self.log = db_path.parent / "streamlit.log"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(self.port),
+                "--server.headless",
+                "true",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "XFACE_DB": str(db_path), **(env or {})},
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited: {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("streamlit did not start in 120 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture
+def streamlit_server(tmp_path: Path) -> Iterator[StreamlitServer]:
+    server = StreamlitServer(tmp_path / "journal.db")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_webcam(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_y4m(face_frame(), tmp_path_factory.mktemp("webcam") / "face.y4m")
+
+
+@pytest.fixture
+def browser_page(fake_webcam: Path, tmp_path: Path):
+    """A Playwright page in headless Debian Chromium with the fake webcam; never downloads a browser."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: install it with `apt-get install chromium` (tests/run.sh does)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={fake_webcam}",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        yield page
+        context.close()
+        browser.close()

@@ -1,0 +1,97 @@
+"""Live practice in a real browser: fake webcam → WebRTC → model → labels on the page → journal file.
+
+Run with `-s` to see the measured figures: label latency (START click to the first face card on the
+page, so it includes the WebRTC connection, the first analysis and the page's half-second refresh)
+and the frame rates the app itself reports (frames analysed per second, and video frames per second
+passing through the callback).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CARD = re.compile(r"Face \d+: (looks|might be|not sure|no clear reading)")
+STATUS = re.compile(r"labels update ([\d.]+) times a second · video ([\d.]+) frames a second")
+
+
+@pytest.fixture
+def evidence(streamlit_server, browser_page, request):
+    """On failure: a full-page screenshot and the server log's tail, to tell a slow machine from a bug."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        browser_page.screenshot(path="/tmp/live_failed.png", full_page=True)
+        print("\nscreenshot: /tmp/live_failed.png\nserver log:\n" + streamlit_server.log.read_text()[-4000:])
+
+
+def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server, browser_page, evidence):
+    page = browser_page
+    # The default page lives at the app's root URL (Streamlit serves the default page at "/").
+    page.goto(streamlit_server.url)
+    page.get_by_role("heading", name="Live practice").wait_for()
+    page.get_by_text("Press Start camera").wait_for()
+
+    page.get_by_role("button", name="Start recording").click()
+    page.get_by_text(re.compile(r"Recording: \d+ readings? saved")).wait_for()
+
+    camera = page.frame_locator('iframe[title*="streamlit_webrtc"]')
+    start = time.monotonic()
+    camera.get_by_role("button", name="Start camera").click()
+    page.get_by_role("heading", name=CARD).first.wait_for(timeout=90_000)
+    latency = time.monotonic() - start
+    assert page.get_by_role("button", name=re.compile("Why")).first.is_visible()
+
+    rates = []
+    for _ in range(6):  # let it run, sampling what the page reports
+        page.wait_for_timeout(1000)
+        match = STATUS.search(page.get_by_text(STATUS).first.inner_text())
+        assert match, "the page shows its frame rates"
+        rates.append((float(match[1]), float(match[2])))
+    first = re.search(r"first label after ([\d.]+) s", page.get_by_text(STATUS).first.inner_text())
+    saved = int(re.search(r"(\d+) readings? saved", page.get_by_text("readings saved").first.inner_text())[1])
+    page.screenshot(path="/tmp/live.png")
+
+    page.get_by_role("button", name=re.compile("Why")).first.click()  # freeze a face: where did the model look?
+    page.get_by_role("heading", name=re.compile(r"Why\? Face \d+:")).wait_for()
+    page.get_by_text(re.compile(r"The model looked")).first.wait_for()
+    page.get_by_role("img").filter(has_not_text="x").first.wait_for()
+    page.screenshot(path="/tmp/live_why.png", full_page=True)
+
+    page.get_by_role("button", name="Stop recording").click()
+    page.get_by_text("You practised for").wait_for()
+    assert page.get_by_text("How did you feel?").is_visible()
+    page.get_by_test_id("stButtonGroup").get_by_text("calm", exact=True).click()  # the feelings-wheel pills
+    page.get_by_role("button", name="Save check-in").click()
+    page.get_by_text("Your check-in is saved").wait_for()
+    camera.get_by_role("button", name="Stop camera").click()
+    page.get_by_text("Press Start camera").wait_for()
+
+    analysis_fps = sum(r[0] for r in rates) / len(rates)
+    video_fps = sum(r[1] for r in rates) / len(rates)
+    print(
+        f"\nlabel latency (START click → first card on the page): {latency:.1f} s"
+        f"\n  of which first camera frame → first label in the app: {first[1] if first else '?'} s"
+        f"\nlabels updated per second (app's own count, mean of {len(rates)} samples): {analysis_fps:.1f}"
+        f"\nvideo frames per second through the callback: {video_fps:.1f}"
+        f"\nreadings saved while recording ~6 s: {saved}"
+    )
+    assert latency < 60
+    assert analysis_fps > 0.5 and video_fps > 2
+
+    with sqlite3.connect(streamlit_server.db_path) as db:
+        sessions = db.execute("select id, kind, ended_at, summary from sessions").fetchall()
+        assert len(sessions) == 1
+        session_id, kind, ended_at, summary = sessions[0]
+        assert kind == "live" and ended_at is not None and summary
+        observations = db.execute("select count(*) from observations where session_id = ?", [session_id]).fetchone()
+        assert observations[0] >= 3
+        faces = db.execute("select count(distinct face_id) from observations").fetchone()[0]
+        assert faces >= 1
+        checkin = db.execute("select session_id, core, feeling from checkins").fetchall()
+        assert checkin == [(session_id, "calm", "calm")]

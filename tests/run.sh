@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install what the tests need on a fresh machine, then run every suite: the default one, the slow
+# ones (real browser, full-model accuracy, training smoke run) and a short benchmark.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "Installing Debian's Chromium for the real-browser tests…"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+
+.venv/bin/ruff check xface tests pages app.py
+.venv/bin/python -m pytest -q                 # the default suite
+.venv/bin/python -m pytest -q -m slow         # real browser, full-split accuracy, training smoke run
+.venv/bin/xface --no-progress bench --frames 60 --repeats 1

@@ -1,0 +1,161 @@
+"""The `xface` command, run as a person would run it (a real subprocess, real files)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.bad_inputs import corpus
+from tests.conftest import FER_NPZ
+
+
+def xface(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "xface.cli", "--no-progress", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=900,
+    )
+
+
+def test_analyze_prints_json_per_face(group_photo: Path) -> None:
+    result = xface("analyze", str(group_photo))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) == 7
+    assert {"file", "face", "box", "landmarks", "emotion", "confidence", "probs", "detection_score"} <= set(rows[0])
+
+
+def test_analyze_writes_csv_for_a_folder_and_a_video(tmp_path: Path, portrait: np.ndarray, group_photo: Path) -> None:
+    import av
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "group.jpg").write_bytes(group_photo.read_bytes())
+    video = folder / "clip.mp4"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        for i in range(6):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.roll(portrait, 4 * i, axis=1)), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    out = tmp_path / "readings.csv"
+    result = xface("analyze", str(folder), "--csv", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    photo_rows = [r for r in rows if r["file"].endswith("group.jpg")]
+    video_rows = [r for r in rows if r["file"].endswith("clip.mp4")]
+    assert len(photo_rows) == 7
+    assert [int(r["frame"]) for r in video_rows] == list(range(6))
+    assert len({r["face_id"] for r in video_rows}) == 1
+    times = [float(r["time"]) for r in video_rows]
+    assert times == sorted(times) and times[-1] > 0
+    assert (
+        abs(
+            sum(
+                float(video_rows[0][f"p_{e}"])
+                for e in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+            )
+            - 1
+        )
+        < 1e-3
+    )
+
+
+def test_bad_files_in_a_batch_get_one_line_each_and_the_rest_is_processed(tmp_path: Path, group_photo: Path) -> None:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for name, (data, _) in corpus().items():
+        (folder / name).write_bytes(data)
+    (folder / "zz_group.jpg").write_bytes(group_photo.read_bytes())
+    (folder / "broken.mp4").write_bytes(b"not a video at all")
+    result = xface("analyze", str(folder))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    rows = json.loads(result.stdout)
+    errors = {Path(r["file"]).name for r in rows if "error" in r}
+    expected_errors = {n for n, (_, e) in corpus().items() if e == "error"} | {"broken.mp4"}
+    assert errors == expected_errors
+    assert len(result.stderr.strip().splitlines()) == len(expected_errors)
+    assert sum(1 for r in rows if Path(r["file"]).name == "zz_group.jpg") == 7
+
+
+def test_missing_path_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    result = xface("analyze", str(tmp_path / "nothing-here"))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_evaluate_writes_report_json_and_confusion_pictures(tmp_path: Path) -> None:
+    data = np.load(FER_NPZ)
+    pick = np.random.default_rng(0).choice(len(data["y_val"]), 300, replace=False)
+    small = tmp_path / "small.npz"
+    np.savez(
+        small,
+        x_val=data["x_val"][pick],
+        y_val=data["y_val"][pick],
+        ferplus_votes_val=data["ferplus_votes_val"][pick],
+        ferplus_columns=data["ferplus_columns"],
+    )
+    result = xface(
+        "evaluate",
+        "--npz",
+        str(small),
+        "--split",
+        "val",
+        "--report",
+        str(tmp_path / "report"),
+        "--json",
+        str(tmp_path / "m.json"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "accuracy" in result.stdout and "macro_avg" in result.stdout
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["fer2013"]["count"] == 300
+    assert sum(map(sum, metrics["fer2013"]["confusion_matrix"])) == 300
+    assert 0.4 < metrics["fer2013"]["accuracy"] <= 1.0
+    assert set(metrics["fer2013"]["per_class"]) == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+    for name in ("confusion_fer2013.png", "confusion_ferplus_majority.png", "report.txt", "metrics.json"):
+        assert (tmp_path / "report" / name).stat().st_size > 0
+
+
+def test_evaluate_unknown_split_is_a_clear_error() -> None:
+    result = xface("evaluate", "--npz", str(FER_NPZ), "--split", "nosuch")
+    assert result.returncode == 2 and "x_nosuch" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_train_smoke_run_saves_a_loadable_model_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    first = xface("train", "--npz", str(FER_NPZ), "--out", str(out), "--epochs", "1", "--limit", "256")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout.splitlines()[0])["epoch"] == 1
+    second = xface("train", "--npz", str(FER_NPZ), "--out", str(out), "--epochs", "2", "--limit", "256")
+    assert second.returncode == 0, second.stderr
+    assert "resuming after epoch 1" in second.stdout
+    history = json.loads((out / "training_log.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    from xface.model import load_classifier
+
+    classifier = load_classifier(out)
+    assert classifier.predict(np.zeros((1, 48, 48, 3), np.uint8)).shape == (1, 7)
+
+
+@pytest.mark.slow
+def test_bundled_model_reaches_the_papers_accuracy_on_the_validation_split(tmp_path: Path) -> None:
+    """The committed model against FER2013 PublicTest: the ViT paper's 68.45 % is the bar."""
+    result = xface("evaluate", "--npz", str(FER_NPZ), "--split", "val", "--json", str(tmp_path / "m.json"))
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["fer2013"]["count"] == 3589
+    assert metrics["fer2013"]["accuracy"] >= 0.6845

@@ -1,0 +1,136 @@
+"""Every page renders through the real app (navigation included) with Streamlit's AppTest.
+
+AppTest can't run the webrtc component's media, so the live page is checked for what it shows
+around the video: the not-playing guidance, recording start/stop with the check-in, and the "Why?"
+panel. The quiz and journal interactions are tested in their own files.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from xface.draw import heatmap_overlay
+from xface.explain import region_sentence
+from xface.journal import Journal
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = {
+    "pages/live_practice.py": "Live practice",
+    "pages/photo_quiz.py": None,
+    "pages/journal.py": None,
+    "pages/help.py": "Help",
+}
+
+
+@pytest.fixture
+def db_path(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "journal.db"
+    monkeypatch.setenv("XFACE_DB", str(path))
+    monkeypatch.delenv("XFACE_PASSCODE", raising=False)
+    # AppTest's runtime is a stand-in without a session manager, which streamlit-webrtc asks for; it
+    # treats "no session info" as "not running in a server" and carries on, which is what we want here.
+    import streamlit_webrtc.component
+
+    monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
+    return path
+
+
+def app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if page is not None:
+        at.switch_page(page)
+    return at.run()
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders(db_path, page):
+    at = app(page)
+    assert not at.exception, at.exception
+    assert at.title, "every page has a title"
+    if PAGES[page]:
+        assert at.title[0].value == PAGES[page]
+
+
+def test_the_live_page_is_the_default_and_explains_how_to_start(db_path):
+    at = app()
+    assert not at.exception
+    assert at.title[0].value == "Live practice"
+    assert any("Start camera" in info.value for info in at.info)
+    assert [b.label for b in at.button] == ["Start recording", "Stop recording"]
+    assert [b.disabled for b in at.button] == [False, True]
+
+
+def test_recording_then_check_in_is_saved_for_that_session(db_path):
+    at = app()
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("Recording: 0 readings saved" in m.value for m in at.markdown)
+    assert [b.disabled for b in at.button] == [True, False]
+    at.button[1].click().run()
+    assert not at.exception
+    assert any("You practised for" in m.value for m in at.markdown)
+    at.pills(key="live_core").set_value("sad").run()
+    at.selectbox(key="live_specific_sad").set_value("lonely")
+    at.slider(key="live_intensity").set_value(2)
+    at.multiselect(key="live_body").set_value(["chest", "throat"])
+    at.text_area(key="live_note").set_value("**not bold** <i>plain</i>")
+    at.button(key="FormSubmitter:live_checkin_form-Save check-in").click().run()
+    assert not at.exception
+    assert at.success and "saved" in at.success[0].value
+    assert any("Note: **not bold** <i>plain</i>" in t.value for t in at.text), [t.value for t in at.text]
+
+    journal = Journal(db_path)
+    (session,) = journal.sessions()
+    assert session["kind"] == "live" and session["ended_at"] is not None
+    (checkin,) = journal.checkins()
+    assert (checkin["session_id"], checkin["core"], checkin["feeling"]) == (session["id"], "sad", "lonely")
+    assert (checkin["intensity"], checkin["body"]) == (2, ["chest", "throat"])
+    assert checkin["note"] == "**not bold** <i>plain</i>"
+
+    at.button(key="live_checkin_done").click().run()  # the next check-in starts empty
+    assert not at.exception and not at.success
+    at.button[0].click().run()
+    at.button[1].click().run()
+    assert at.text_area(key="live_note").value == "" and at.pills(key="live_core").value is None
+
+
+def test_check_in_in_own_words_needs_no_wheel_word(db_path):
+    at = app()
+    at.button[0].click().run()
+    at.button[1].click().run()
+    at.text_input(key="live_own_words").set_value("like a storm cloud")
+    at.button(key="FormSubmitter:live_checkin_form-Save check-in").click().run()
+    assert not at.exception and at.success
+    (checkin,) = Journal(db_path).checkins()
+    assert checkin["own_words"] == "like a storm cloud"
+
+
+def test_the_why_panel_shows_the_frozen_face_and_where_the_model_looked(db_path, analyzer, portrait):
+    reading = analyzer.stream().process(portrait)[0]
+    grid = analyzer.attention_map(reading)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["live_why"] = {
+        "reading": reading,
+        "overlay": heatmap_overlay(reading.aligned, grid, size=240),
+        "sentence": region_sentence(grid),
+        "at": datetime.now(),
+    }
+    at.run()
+    assert not at.exception
+    assert any(s.value.startswith("Why? Face 1:") for s in at.subheader)
+    assert any(region_sentence(grid) in m.value for m in at.markdown)
+    at.button(key="live_why_close").click().run()
+    assert not any(s.value.startswith("Why?") for s in at.subheader)
+
+
+def test_help_page_states_the_limits_and_privacy(db_path):
+    at = app("pages/help.py")
+    text = " ".join(m.value for m in at.markdown)
+    for phrase in ("A face is not a feeling", "1 time in 3", "Nothing leaves this computer", "No pictures are stored"):
+        assert phrase in text
+    assert {"Live practice", "Photo quiz", "Journal"} <= {s.value for s in at.subheader}
+    assert "Camera troubleshooting" in [h.value for h in at.header]

@@ -1,0 +1,98 @@
+"""The public API: Analyzer.analyze on photos, Analyzer.stream on video frames."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+import xface
+from xface import EMOTIONS, FaceReading
+
+
+def test_analyze_accepts_path_pil_and_array_alike(analyzer, group_photo: Path) -> None:
+    from_path = analyzer.analyze(group_photo)
+    from_pil = analyzer.analyze(Image.open(group_photo))
+    from_array = analyzer.analyze(np.asarray(Image.open(group_photo).convert("RGB")))
+    assert len(from_path) == len(from_pil) == len(from_array) == 7
+    for a, b, c in zip(from_path, from_pil, from_array, strict=True):
+        assert a.box == b.box == c.box
+        assert a.probs == b.probs == c.probs
+
+
+def test_readings_carry_every_field(analyzer, group_photo: Path) -> None:
+    readings = analyzer.analyze(group_photo)
+    for reading in readings:
+        assert isinstance(reading, FaceReading)
+        x1, y1, x2, y2 = reading.box
+        assert 0 <= x1 < x2 and 0 <= y1 < y2
+        assert reading.landmarks.shape == (5, 2)
+        assert 0.9 <= reading.detection_score <= 1.0
+        assert list(reading.probs) == list(EMOTIONS)
+        assert abs(sum(reading.probs.values()) - 1) < 1e-4
+        assert reading.emotion == max(reading.probs, key=reading.probs.get)
+        assert reading.confidence == reading.probs[reading.emotion]
+        assert reading.face_id is None
+        json.dumps(reading.to_dict())
+        assert "aligned" not in reading.to_dict()
+    areas = [(r.box[2] - r.box[0]) * (r.box[3] - r.box[1]) for r in readings]
+    assert areas == sorted(areas, reverse=True)
+
+
+def test_analyze_keeps_no_state_between_calls(analyzer, group_photo: Path, portrait: np.ndarray) -> None:
+    first = analyzer.analyze(group_photo)
+    analyzer.analyze(portrait)
+    again = analyzer.analyze(group_photo)
+    assert [r.probs for r in first] == [r.probs for r in again]
+
+
+def test_public_names() -> None:
+    assert xface.EMOTIONS == ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    assert xface.Analyzer.__name__ == "Analyzer"
+
+
+def _moving_frames(portrait: np.ndarray, count: int) -> list[np.ndarray]:
+    return [np.roll(portrait, shift=(0, 3 * i), axis=(0, 1)) for i in range(count)]
+
+
+def test_stream_keeps_a_stable_id_for_a_moving_face(analyzer, portrait: np.ndarray) -> None:
+    stream = analyzer.stream(detect_every=4)
+    ids, lefts = [], []
+    for frame in _moving_frames(portrait, 12):
+        readings = stream.process(frame)
+        assert len(readings) == 1
+        ids.append(readings[0].face_id)
+        lefts.append(readings[0].box[0])
+    assert len(set(ids)) == 1 and ids[0] is not None
+    assert lefts[-1] - lefts[0] > 20  # the box followed the face between detections
+
+
+def test_stream_smooths_probabilities(analyzer, portrait: np.ndarray) -> None:
+    stream = analyzer.stream(smoothing=0.7)
+    raw = [analyzer.analyze(frame)[0].probs["happy"] for frame in _moving_frames(portrait, 6)]
+    smoothed = [stream.process(frame)[0].probs["happy"] for frame in _moving_frames(portrait, 6)]
+    assert np.ptp(smoothed) <= np.ptp(raw) + 1e-6
+    assert abs(sum(stream.process(portrait)[0].probs.values()) - 1) < 1e-4
+
+
+def test_stream_label_waits_for_evidence_to_hold(analyzer) -> None:
+    stream = analyzer.stream(hold_frames=3)
+    from xface.pipeline import _Track
+
+    track = _Track(1, None, np.array([0.1, 0, 0, 0.8, 0.1, 0, 0]), label=3)
+    track.probs = np.array([0.1, 0, 0, 0.2, 0.7, 0, 0])
+    stream._update_label(track)
+    stream._update_label(track)
+    assert track.label == 3
+    stream._update_label(track)
+    assert track.label == 4
+
+
+def test_stream_gives_new_ids_to_new_faces_and_forgets_lost_ones(analyzer, portrait: np.ndarray) -> None:
+    stream = analyzer.stream(detect_every=1)
+    first = stream.process(portrait)[0].face_id
+    assert stream.process(np.full_like(portrait, 90)) == []
+    again = stream.process(portrait)[0].face_id
+    assert again != first

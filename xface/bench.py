@@ -1,0 +1,257 @@
+"""`xface bench`: speed and memory of the live path, on frames built from real photos.
+
+Deterministic: every sequence is a 640×480 window moving smoothly over a canvas made from the
+photos in `faces/with_faces` (one face, four faces) or `faces/no_faces`, so tracking between
+detections is exercised. Each sequence is JPEG-encoded once; per frame we time decode →
+detect/follow → align → classify → draw, after a warm-up, over several repeats, and report medians.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+FRAME_SIZE = (640, 480)
+
+
+def _rss_mb() -> float:
+    """Current resident memory of this process, in MB (Linux /proc; peak RSS elsewhere)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def _face_crops(faces_dir: Path, count: int) -> list[Image.Image]:
+    """The `count` largest labelled faces, each cropped with context around it."""
+    rows = list(csv.DictReader((faces_dir / "with_faces" / "boxes.csv").open()))
+    rows.sort(key=lambda r: float(r["xmax"]) - float(r["xmin"]), reverse=True)
+    crops = []
+    for row in rows[:count]:
+        photo = Image.open(faces_dir / "with_faces" / row["image"]).convert("RGB")
+        x1, y1, x2, y2 = (float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax"))
+        side = (x2 - x1) * 1.6
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        crops.append(photo.crop((int(cx - side / 2), int(cy - side / 2), int(cx + side / 2), int(cy + side / 2))))
+    return crops
+
+
+def _canvases(faces_dir: Path) -> dict[str, Image.Image]:
+    width, height = FRAME_SIZE[0] + 120, FRAME_SIZE[1] + 80
+    one = Image.new("RGB", (width, height), (90, 90, 90))
+    one.paste(_face_crops(faces_dir, 1)[0].resize((300, 300), Image.Resampling.BICUBIC), (230, 120))
+    four = Image.new("RGB", (width, height), (90, 90, 90))
+    for index, crop in enumerate(_face_crops(faces_dir, 4)):
+        four.paste(
+            crop.resize((190, 190), Image.Resampling.BICUBIC), (110 + 300 * (index % 2), 60 + 250 * (index // 2))
+        )
+    empty = Image.open(faces_dir / "no_faces" / "dlib_dogs.jpg").convert("RGB").resize((width, height))
+    return {"one face": one, "four faces": four, "no face": empty}
+
+
+def frame_sequence(canvas: Image.Image, frames: int) -> list[bytes]:
+    """JPEG frames of a window sliding over the canvas (±60 px across, ±40 px down)."""
+    encoded = []
+    spare_x, spare_y = canvas.width - FRAME_SIZE[0], canvas.height - FRAME_SIZE[1]
+    for i in range(frames):
+        phase = 2 * np.pi * i / 90
+        left = int(spare_x / 2 * (1 + np.sin(phase)))
+        top = int(spare_y / 2 * (1 + np.sin(phase / 2)))
+        buffer = io.BytesIO()
+        canvas.crop((left, top, left + FRAME_SIZE[0], top + FRAME_SIZE[1])).save(buffer, "JPEG", quality=85)
+        encoded.append(buffer.getvalue())
+    return encoded
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000, 2),
+    }
+
+
+def run_sequence(analyzer, frames: list[bytes], repeats: int, warmup: int = 10) -> dict:
+    from xface.draw import draw_readings
+
+    stages: dict[str, list[float]] = {k: [] for k in ("decode", "detect", "align", "classify", "draw", "total")}
+    fps_runs, faces_seen = [], []
+    for _ in range(repeats):
+        stream = analyzer.stream()
+        for data in frames[:warmup]:
+            stream.process(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+        stream = analyzer.stream()
+        began = time.perf_counter()
+        for data in frames:
+            start = time.perf_counter()
+            pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+            decoded = time.perf_counter()
+            readings = stream.process(pixels)
+            processed = time.perf_counter()
+            draw_readings(pixels, readings)
+            done = time.perf_counter()
+            stages["decode"].append(decoded - start)
+            for key in ("detect", "align", "classify"):
+                stages[key].append(stream.last_timings[key])
+            stages["draw"].append(done - processed)
+            stages["total"].append(done - start)
+            faces_seen.append(len(readings))
+        fps_runs.append(len(frames) / (time.perf_counter() - began))
+    result = {name: _stats(values) for name, values in stages.items()}
+    result["fps"] = round(statistics.median(fps_runs), 1)
+    result["frame_to_label"] = result.pop("total")
+    result["faces_per_frame"] = round(float(np.mean(faces_seen)), 2)
+    return result
+
+
+def soak(analyzer, frames: list[bytes], count: int, journal_path: Path | None) -> dict:
+    """Push `count` frames through the live path (recording on if a journal path is given)."""
+    from xface.journal import Journal
+    from xface.live import LiveSession
+
+    decoded = [np.asarray(Image.open(io.BytesIO(data)).convert("RGB")) for data in frames]
+    journal = Journal(journal_path) if journal_path else None
+    session = LiveSession(analyzer, background=False)
+    session_id = session.start_recording(journal) if journal else None
+    start_rss, errors = _rss_mb(), 0
+    began = time.perf_counter()
+    for index in range(count):
+        try:
+            session.process(decoded[index % len(decoded)])
+        except Exception:  # counted, reported: the soak's point is that there are none
+            errors += 1
+    elapsed = time.perf_counter() - began
+    rows = 0
+    if journal:
+        session.stop_recording()
+        rows = len(journal.observations(session_id))
+        journal.close()
+    snapshot = session.snapshot()
+    errors += 1 if getattr(snapshot, "error", None) else 0
+    return {
+        "frames": count,
+        "seconds": round(elapsed, 1),
+        "rss_start_mb": round(start_rss, 1),
+        "rss_end_mb": round(_rss_mb(), 1),
+        "rows_written": rows,
+        "errors": errors,
+    }
+
+
+def cold_start_seconds(timeout: float = 120.0) -> float | None:
+    """Seconds from `streamlit run app.py` to the first page rendered in headless Chromium."""
+    import shutil
+    import socket
+    import tempfile
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return None
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        began = time.perf_counter()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+            cwd=root,
+            env={**os.environ, "XFACE_DB": str(Path(tmp) / "journal.db")},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            while time.perf_counter() - began < timeout:
+                try:
+                    urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=chromium,
+                    headless=True,
+                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+                )
+                page = browser.new_page()
+                page.goto(f"http://localhost:{port}/", timeout=timeout * 1000)
+                page.get_by_role("heading").first.wait_for(timeout=timeout * 1000)
+                elapsed = time.perf_counter() - began
+                browser.close()
+            return elapsed
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+
+def format_table(report: dict) -> str:
+    lines = [f"model load {report['model_load_s']:.2f} s; threads {report['threads']}"]
+    header = f"{'sequence':<12}{'fps':>7}{'faces':>7}" + "".join(
+        f"{stage + ' med/p95 ms':>24}" for stage in ("decode", "detect", "align", "classify", "draw", "frame_to_label")
+    )
+    lines.append(header)
+    for name, row in report["sequences"].items():
+        cells = "".join(
+            f"{row[s]['median_ms']:>15.1f} /{row[s]['p95_ms']:>6.1f}"
+            for s in ("decode", "detect", "align", "classify", "draw", "frame_to_label")
+        )
+        lines.append(f"{name:<12}{row['fps']:>7.1f}{row['faces_per_frame']:>7.2f}{cells}")
+    lines.append(f"peak RSS {report['peak_rss_mb']:.0f} MB")
+    if "soak" in report:
+        lines.append("soak " + json.dumps(report["soak"]))
+    if report.get("cold_start_s") is not None:
+        lines.append(f"app cold start (streamlit run → first page in Chromium) {report['cold_start_s']:.1f} s")
+    return "\n".join(lines)
+
+
+def main(args) -> int:
+    import torch
+
+    from xface.pipeline import Analyzer
+
+    faces_dir = Path(args.faces_dir)
+    if not (faces_dir / "with_faces" / "boxes.csv").is_file():
+        raise FileNotFoundError(f"{faces_dir} has no with_faces/boxes.csv (pass --faces-dir)")
+    began = time.perf_counter()
+    analyzer = Analyzer()
+    report = {
+        "model_load_s": round(time.perf_counter() - began, 2),
+        "threads": torch.get_num_threads(),
+        "frames": args.frames,
+        "repeats": args.repeats,
+        "sequences": {},
+    }
+    canvases = _canvases(faces_dir)
+    for name, canvas in canvases.items():
+        report["sequences"][name] = run_sequence(analyzer, frame_sequence(canvas, args.frames), args.repeats)
+    if args.soak:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            frames = frame_sequence(canvases["one face"], 90)
+            report["soak"] = soak(analyzer, frames, args.soak, Path(tmp) / "journal.db" if args.record else None)
+    report["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    report["cold_start_s"] = round(cold_start_seconds(), 2) if args.cold_start else None
+    print(format_table(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0

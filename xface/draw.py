@@ -1,0 +1,155 @@
+"""Pictures for people: face boxes with labels on video frames, and "where the model looked" heat maps.
+
+How sure the model is must be readable without colour (colour-blind users, bad screens), so each
+band has its own box *shape* as well as its own words: a solid thick box for a clear reading,
+long dashes for a likely one, short dashes for an unsure one, and the label ends in "?" unless it
+is clear. Labels sit on a dark plate so they stay readable on any background.
+
+Pure numpy + Pillow (no streamlit, no torch): it runs on every video frame, so it has to take a
+couple of milliseconds at 640x480, and it has to be testable on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from xface.explain import Band, Explanation, describe
+from xface.pipeline import FaceReading
+
+__all__ = ["BAND_DASHES", "draw_readings", "face_label", "heatmap_overlay", "steady_explanation"]
+
+BAND_DASHES: dict[str, tuple[int, int] | None] = {"clear": None, "likely": (18, 8), "unsure": (6, 6)}
+"""Box outline per band as (dash, gap) in pixels; None is a solid line."""
+BAND_WIDTH: dict[str, int] = {"clear": 4, "likely": 3, "unsure": 3}
+BOX_COLOUR = (255, 214, 10)  # amber: visible on skin, walls and dark rooms alike
+EDGE_COLOUR = (0, 0, 0)  # a thin dark edge around the box so it also shows on bright backgrounds
+PLATE_COLOUR = (17, 17, 17)
+TEXT_COLOUR = (255, 255, 255)
+
+# Perceptually uniform, colour-blind-safe ramp (matplotlib's "inferno" at five stops): brighter means more.
+_RAMP_STOPS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+_RAMP_RGB = np.array(
+    [[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]],
+    dtype=np.float32,
+)
+
+
+def steady_explanation(reading: FaceReading) -> Explanation:
+    """`describe` for a stream reading, keeping the stream's held label on top.
+
+    `AnalyzerStream` changes `reading.emotion` only after a new emotion has led for a few frames;
+    meanwhile the smoothed probabilities may already put the newcomer first. Swapping the two
+    values keeps the words in step with the held label (the numbers are the same, only their
+    order waits for the evidence), so the headline does not flicker either.
+    """
+    probs = dict(reading.probs)
+    leader = max(probs, key=probs.__getitem__)
+    if reading.emotion in probs and leader != reading.emotion:
+        probs[leader], probs[reading.emotion] = probs[reading.emotion], probs[leader]
+    return describe(probs)
+
+
+@cache
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """Pillow's bundled font: works offline and on every platform, loaded once per size."""
+    return ImageFont.load_default(size=size)
+
+
+def face_label(reading: FaceReading, band: Band | None = None, short_label: str | None = None) -> str:
+    """What is drawn above a face: "#2 happy", "#2 happy?", "#2 sad / neutral?"."""
+    if short_label is None:
+        short_label = steady_explanation(reading).short_label
+    return f"#{reading.face_id} {short_label}" if reading.face_id is not None else short_label
+
+
+def _dashed_line(draw: ImageDraw.ImageDraw, start: tuple[float, float], end: tuple[float, float], **style) -> None:
+    dash, gap = style.pop("dashes")
+    (x1, y1), (x2, y2) = start, end
+    length = float(np.hypot(x2 - x1, y2 - y1))
+    if length == 0:
+        return
+    dx, dy = (x2 - x1) / length, (y2 - y1) / length
+    position = 0.0
+    while position < length:
+        stop = min(position + dash, length)
+        draw.line([(x1 + dx * position, y1 + dy * position), (x1 + dx * stop, y1 + dy * stop)], **style)
+        position = stop + gap
+
+
+def _box(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], band: str) -> None:
+    x1, y1, x2, y2 = box
+    width = BAND_WIDTH.get(band, 3)
+    dashes = BAND_DASHES.get(band)
+    corners = [(x1, y1), (x2, y1), (x2, y2), (x1, y2), (x1, y1)]
+    for colour, line_width in ((EDGE_COLOUR, width + 2), (BOX_COLOUR, width)):
+        if dashes is None:
+            draw.line(corners, fill=colour, width=line_width, joint="curve")
+        else:
+            for start, end in zip(corners, corners[1:], strict=False):
+                _dashed_line(draw, start, end, fill=colour, width=line_width, dashes=dashes)
+
+
+def _plate(draw: ImageDraw.ImageDraw, text: str, box: tuple[float, ...], frame_size: tuple[int, int]) -> None:
+    """The label on a dark plate above the box (inside it when the box touches the top edge)."""
+    width, height = frame_size
+    font = _font(max(14, height // 20))
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    pad = 4
+    plate_w, plate_h = right - left + 2 * pad, bottom - top + 2 * pad
+    x = int(min(max(box[0], 0), max(width - plate_w, 0)))
+    y = int(box[1]) - plate_h - 2
+    if y < 0:
+        y = int(max(box[1], 0)) + 2
+    draw.rectangle([x, y, x + plate_w, y + plate_h], fill=PLATE_COLOUR, outline=BOX_COLOUR)
+    draw.text((x + pad - left, y + pad - top), text, font=font, fill=TEXT_COLOUR)
+
+
+def draw_readings(frame: np.ndarray, readings: Sequence[FaceReading]) -> np.ndarray:
+    """A copy of an RGB uint8 frame with each face's box, id and label; the band shows in shape and words."""
+    image = Image.fromarray(np.asarray(frame, dtype=np.uint8))
+    if not readings:
+        return np.array(image)
+    draw = ImageDraw.Draw(image)
+    for reading in readings:
+        explanation = steady_explanation(reading)
+        _box(draw, reading.box, explanation.band)
+        _plate(draw, face_label(reading, short_label=explanation.short_label), reading.box, image.size)
+    return np.array(image)
+
+
+def _ramp(values: np.ndarray) -> np.ndarray:
+    """Map values in [0, 1] onto the colour ramp: (..., 3) float RGB."""
+    return np.stack([np.interp(values, _RAMP_STOPS, _RAMP_RGB[:, c]) for c in range(3)], axis=-1)
+
+
+def heatmap_overlay(face: np.ndarray, grid: np.ndarray, size: int | None = None, strength: float = 0.75) -> np.ndarray:
+    """The face in grey with the attention grid laid over it as heat: where it glows, the model looked.
+
+    The grid is stretched smoothly over the face and scaled so its peak is 1; the face shows
+    through where attention is low, so a person can see *which part* of the face mattered.
+    ``size`` enlarges the (small) aligned crop for display. Returns RGB uint8 (size, size, 3).
+    """
+    pixels = np.asarray(face, dtype=np.uint8)
+    if pixels.ndim == 2:
+        pixels = np.stack([pixels] * 3, axis=-1)
+    if pixels.ndim != 3 or pixels.shape[-1] != 3:
+        raise ValueError(f"face must be an RGB image (H, W, 3), got shape {pixels.shape}")
+    heat = np.asarray(grid, dtype=np.float32)
+    if heat.ndim != 2 or heat.size == 0 or not np.all(np.isfinite(heat)):
+        raise ValueError(f"grid must be a finite, non-empty 2-D array, got shape {heat.shape}")
+    image = Image.fromarray(pixels)
+    if size is not None:
+        image = image.resize((size, size), Image.Resampling.BICUBIC)
+    grey = np.asarray(image.convert("L"), dtype=np.float32)[..., None].repeat(3, axis=-1)
+    heat = np.clip(heat, 0.0, None)
+    peak = float(heat.max())
+    heat = heat / peak if peak > 0 else heat
+    smooth = Image.fromarray(heat).resize(image.size, Image.Resampling.BICUBIC)
+    heat = np.clip(np.asarray(smooth, dtype=np.float32), 0.0, 1.0)
+    alpha = (strength * heat)[..., None]
+    blended = (1 - alpha) * grey + alpha * _ramp(heat)
+    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)

@@ -1,0 +1,294 @@
+"""The live-practice engine, without Streamlit: frames in, labelled frames and readings out.
+
+A `LiveSession` is shared by three threads: the video thread (streamlit-webrtc's frame callback
+calls `process`), one analysis thread at a time, and the page (which reads `snapshot()` twice a
+second and starts or stops recording). Why it is built this way:
+
+* Analysis takes 100-400 ms on a laptop CPU, a camera sends a frame every 33-66 ms. Queueing frames
+  would make the labels fall further and further behind, so `process` never waits: if the
+  analyser is free (a non-blocking `Lock.acquire`), the frame goes to a fresh analysis thread,
+  otherwise it is *dropped* from analysis. Either way the frame is returned at once with the
+  latest boxes and labels drawn on it, so the video stays smooth while labels update as fast as
+  the CPU allows.
+* Results reach the page only through `snapshot()`, under a lock; the video thread never touches
+  Streamlit.
+* A new `AnalyzerStream` is made for each camera session (face ids start again at #1), because
+  tracks from an old stream mean nothing in a new one.
+* Recording goes through the same path: each analysed frame's readings are offered to a
+  `journal.Recorder` (≤ 1 row per face per second, probabilities only, never pixels).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from xface.draw import draw_readings
+from xface.journal import Journal, Recorder
+from xface.pipeline import Analyzer, AnalyzerStream, FaceReading
+
+__all__ = ["LiveSession", "LiveSnapshot", "RecordingStatus", "ice_servers", "parse_ice_servers"]
+
+RATE_WINDOW_S = 3.0
+"""Frame rates are counted over this many recent seconds."""
+
+
+ICE_ENV = "XFACE_ICE_SERVERS"
+"""JSON list of ICE servers, for using the camera from another computer (not needed on localhost)."""
+
+
+def parse_ice_servers(text: str) -> list[dict]:
+    """Check a JSON list of ICE servers (`[{"urls": ["stun:..."]}, ...]`); empty text means none.
+
+    On localhost no STUN or TURN server is needed, and none is contacted unless the person asks:
+    an ICE server learns this computer's address, which is private.
+    """
+    if not text.strip():
+        return []
+    try:
+        servers = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"The ICE servers are not valid JSON ({error.msg}, line {error.lineno}).") from None
+    if not isinstance(servers, list) or not all(isinstance(s, dict) and "urls" in s for s in servers):
+        raise ValueError('ICE servers must be a JSON list like [{"urls": ["stun:stun.example.org:3478"]}].')
+    return servers
+
+
+def ice_servers() -> list[dict]:
+    """ICE servers from the environment (XFACE_ICE_SERVERS), or none; a bad value raises ValueError."""
+    return parse_ice_servers(os.environ.get(ICE_ENV, ""))
+
+
+@dataclass(frozen=True)
+class RecordingStatus:
+    session_id: int
+    started: float
+    """`clock()` time when recording began."""
+    written: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """What the page shows, copied under the lock so it can't change while being drawn."""
+
+    readings: list[FaceReading] = field(default_factory=list)
+    analysed_at: float | None = None
+    """`clock()` time of the frame the readings come from."""
+    analysis_fps: float = 0.0
+    """Frames analysed per second, recently."""
+    video_fps: float = 0.0
+    """Frames passed through per second, recently (what the person sees)."""
+    frames_seen: int = 0
+    frames_analysed: int = 0
+    frames_dropped: int = 0
+    """Frames that arrived while the analyser was busy: shown with the last labels, not analysed."""
+    stream_started: float | None = None
+    """`clock()` time of this camera session's first frame."""
+    first_face_at: float | None = None
+    """`clock()` time when the first face label of this camera session was ready."""
+    last_frame_at: float | None = None
+    error: str | None = None
+    """Why the last analysis failed, if it did (the video keeps running)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage of the last analysis (`AnalyzerStream.last_timings`, when it reports them)."""
+    recording: RecordingStatus | None = None
+
+    def label_latency(self) -> float | None:
+        """Seconds from the first frame to the first face label: how long a person waits to see words."""
+        if self.stream_started is None or self.first_face_at is None:
+            return None
+        return self.first_face_at - self.stream_started
+
+
+def _rate(times: deque[float], now: float) -> float:
+    recent = [t for t in times if now - t <= RATE_WINDOW_S]
+    if len(recent) < 2:
+        return 0.0
+    return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
+
+
+class LiveSession:
+    """One person's live practice: analyses frames without ever blocking the video, and records on request.
+
+    `process` is the frame callback's body (RGB uint8 in, RGB uint8 out). `background=False`
+    analyses inside `process` instead of in a thread (still dropping frames that arrive while
+    another call is analysing): simpler to reason about, used in tests.
+    """
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        background: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        **stream_settings,
+    ) -> None:
+        self.analyzer = analyzer
+        self.background = background
+        self.clock = clock
+        self.stream_settings = stream_settings
+        self._busy = threading.Lock()
+        """Held while a frame is analysed; never waited on by the video thread."""
+        self._lock = threading.Lock()
+        """Guards every field below that the page reads."""
+        self._record_lock = threading.Lock()
+        """Held while readings are offered to the recorder, so stopping waits for the last write."""
+        self._recorder: Recorder | None = None
+        self._recording_started = 0.0
+        self._reset_stream()
+
+    def _reset_stream(self) -> None:
+        """Forget the camera session (caller holds `_lock`, or nobody else can see us yet)."""
+        self._stream: AnalyzerStream | None = None
+        self._generation = getattr(self, "_generation", 0) + 1
+        self._readings: list[FaceReading] = []
+        self._analysed_at: float | None = None
+        self._seen_times: deque[float] = deque(maxlen=120)
+        self._analysed_times: deque[float] = deque(maxlen=60)
+        self._frames_seen = self._frames_analysed = self._frames_dropped = 0
+        self._stream_started: float | None = None
+        self._first_face_at: float | None = None
+        self._error: str | None = None
+        self._timings: dict[str, float] = {}
+
+    # --- the video thread ------------------------------------------------------------------------
+
+    def process(self, frame: np.ndarray) -> np.ndarray:
+        """Analyse the frame if the analyser is free (else drop it), and return it with the latest labels drawn."""
+        now = self.clock()
+        with self._lock:
+            if self._stream is None:
+                self._stream = self.analyzer.stream(**self.stream_settings)
+                self._stream_started = now
+            self._frames_seen += 1
+            self._seen_times.append(now)
+            stream, generation = self._stream, self._generation
+        if self._busy.acquire(blocking=False):
+            if self.background:
+                frame = np.array(frame, copy=True)  # the caller may reuse its buffer
+                worker = threading.Thread(
+                    target=self._analyse, args=(stream, generation, frame, now), name="xface-analysis", daemon=True
+                )
+                worker.start()
+            else:
+                self._analyse(stream, generation, frame, now)
+        else:
+            with self._lock:
+                self._frames_dropped += 1
+        with self._lock:
+            readings = self._readings
+        return draw_readings(frame, readings)
+
+    def _analyse(self, stream: AnalyzerStream, generation: int, frame: np.ndarray, at: float) -> None:
+        """Run on one frame (the caller took `_busy`; it is released here, whatever happens)."""
+        try:
+            started = self.clock()
+            try:
+                readings = stream.process(frame)
+                error = None
+            except Exception as exc:  # a bad frame must not stop the video; the page shows why
+                readings, error = None, f"{type(exc).__name__}: {exc}"
+            done = self.clock()
+            with self._lock:
+                if generation != self._generation:
+                    return  # the camera session ended meanwhile: these results belong to no one
+                self._error = error
+                if readings is None:
+                    return
+                self._readings = readings
+                self._timings = dict(getattr(stream, "last_timings", {}) or {})
+                self._timings["total"] = done - started
+                self._analysed_at = at
+                self._frames_analysed += 1
+                self._analysed_times.append(done)
+                if readings and self._first_face_at is None:
+                    self._first_face_at = done
+            with self._record_lock:
+                if self._recorder is not None and readings:
+                    self._recorder.offer(max(at - self._recording_started, 0.0), readings)
+        finally:
+            self._busy.release()
+
+    def stream_ended(self) -> None:
+        """The camera stopped (streamlit-webrtc's `on_video_ended`): the next frame starts a new stream."""
+        with self._lock:
+            self._reset_stream()
+
+    # --- the page --------------------------------------------------------------------------------
+
+    def snapshot(self) -> LiveSnapshot:
+        now = self.clock()
+        with self._lock:
+            snapshot = LiveSnapshot(
+                readings=list(self._readings),
+                analysed_at=self._analysed_at,
+                analysis_fps=_rate(self._analysed_times, now),
+                video_fps=_rate(self._seen_times, now),
+                frames_seen=self._frames_seen,
+                frames_analysed=self._frames_analysed,
+                frames_dropped=self._frames_dropped,
+                stream_started=self._stream_started,
+                first_face_at=self._first_face_at,
+                last_frame_at=self._seen_times[-1] if self._seen_times else None,
+                error=self._error,
+                timings=dict(self._timings),
+            )
+        recorder = self._recorder
+        if recorder is None:
+            return snapshot
+        status = RecordingStatus(
+            session_id=recorder.session_id,
+            started=self._recording_started,
+            written=recorder.written,
+            error=None if recorder.error is None else str(recorder.error),
+        )
+        return replace(snapshot, recording=status)
+
+    @property
+    def recording(self) -> bool:
+        return self._recorder is not None
+
+    def start_recording(self, journal: Journal, interval: float = 1.0) -> int:
+        """Open a 'live' session in the journal; from now on analysed readings are written to it."""
+        with self._record_lock:
+            if self._recorder is not None:
+                return self._recorder.session_id
+            session_id = journal.start_session("live")
+            self._recording_started = self.clock()
+            self._recorder = Recorder(journal, session_id, interval=interval)
+            return session_id
+
+    def stop_recording(self) -> int | None:
+        """Stop writing and close the journal session (after any write in progress); returns its id.
+
+        The session keeps a small summary (how long, how many faces, each expression's share of
+        time) so the journal can list sessions without reading every observation.
+        """
+        with self._record_lock:
+            recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return None
+        journal, session_id = recorder.journal, recorder.session_id
+        seen = journal.session_summary(session_id)
+        summary = {
+            "duration_s": round(self.clock() - self._recording_started, 1),
+            "observations": seen["observations"],
+            "faces": seen["faces"],
+            "emotion_share": {e: round(share, 3) for e, share in seen["emotion_share"].items() if share > 0},
+        }
+        journal.end_session(session_id, summary)
+        return session_id
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no frame is being analysed (tests, and a tidy stop)."""
+        if not self._busy.acquire(timeout=timeout):
+            return False
+        self._busy.release()
+        return True
