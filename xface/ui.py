@@ -26,7 +26,13 @@ def analyzer():
 
 
 def journal() -> Journal | None:
-    """The journal for this browser session, or None after showing why it can't be opened."""
+    """The journal for this browser session, or None after showing why it can't be opened.
+
+    The passcode gate is checked here too, at the only door to journal data, so a page reached
+    any way at all (even without the navigation in app.py) shows nothing private while locked.
+    """
+    if not unlocked():
+        st.stop()
     if "journal" not in st.session_state:
         try:
             st.session_state.journal = Journal()

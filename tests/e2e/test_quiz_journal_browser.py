@@ -73,7 +73,7 @@ def test_quiz_answer_reaches_the_journal_chart_and_export(streamlit_server, brow
     page = browser_page
     shots = screenshots(tmp_path)
 
-    open_page(page, f"{streamlit_server.url}/quiz")
+    open_page(page, f"{streamlit_server.url}/photo_quiz")
     page.get_by_role("heading", name="Photo quiz").wait_for()
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(PHOTO))
     page.get_by_text("Face 1 of 2").wait_for(timeout=ANALYSIS_TIMEOUT_MS)

@@ -1,0 +1,144 @@
+"""Privacy: no pixels are written anywhere, the server stays local, journal data sits behind a passcode.
+
+The live session and the quiz round go through the same code the pages use (LiveSession,
+quiz_batch, score, Journal) with the real model and a real SQLite file in a private data folder.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+from xface.journal import Journal
+from xface.live import LiveSession
+from xface.quiz import score
+from xface.uploads import quiz_batch
+
+IMAGE_SIGNATURES = {
+    b"\xff\xd8\xff": "JPEG",
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"GIF8": "GIF",
+    b"RIFF": "WebP",
+    b"BM": None,  # too short to scan for on its own; covered by the raw-pixel check below
+}
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+def _frame_fragments(frames: list[np.ndarray]) -> list[bytes]:
+    """Raw pixel runs from the middle of each frame: found in a file only if pixels were stored."""
+    return [frame[200:204, 250:300].tobytes() for frame in frames]
+
+
+def test_recorded_live_session_and_quiz_round_store_no_image_data(
+    analyzer, portrait: np.ndarray, group_photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "xface-data"
+    monkeypatch.setenv("XFACE_DB", str(data_dir / "journal.db"))
+    journal = Journal()
+    frames = [np.ascontiguousarray(np.roll(portrait, 3 * i, axis=1)) for i in range(8)]
+    clock = iter(np.arange(0, 100, 0.5))  # half a second between frames
+    live = LiveSession(analyzer, background=False, clock=lambda: float(next(clock)))
+    session_id = live.start_recording(journal)
+    for frame in frames:
+        live.process(frame)
+    live.stop_recording()
+    assert len(journal.observations(session_id)) >= 3
+
+    photo_bytes = group_photo.read_bytes()
+    batch = quiz_batch([("happy/friends.jpg", photo_bytes)], analyzer)
+    quiz_session = journal.start_session("quiz")
+    for question in batch.questions:
+        feedback = score(question, "happy")
+        journal.add_quiz_answer(quiz_session, **feedback.journal_fields())
+    journal.end_session(quiz_session)
+    journal.close()
+    assert len(batch.questions) == 7
+
+    files = _files(data_dir)
+    assert files, "the journal should have written its file"
+    fragments = _frame_fragments(frames) + [photo_bytes[1000:1064]]
+    for path in files:
+        content = path.read_bytes()
+        for signature, kind in IMAGE_SIGNATURES.items():
+            if kind:
+                assert signature not in content, f"{kind} data in {path.name}"
+        for fragment in fragments:
+            assert fragment not in content, f"raw pixels in {path.name}"
+    with sqlite3.connect(data_dir / "journal.db") as connection:
+        tables = [row[0] for row in connection.execute("select name from sqlite_master where type = 'table'")]
+        for table in tables:
+            columns = connection.execute(f"pragma table_info({table})").fetchall()
+            assert all(column[2].upper() != "BLOB" for column in columns), table
+            for column in columns:
+                kinds = connection.execute(f"select distinct typeof({column[1]}) from {table}").fetchall()
+                assert ("blob",) not in kinds, f"{table}.{column[1]}"
+
+
+def test_server_defaults_keep_the_app_local_and_private() -> None:
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "localhost"
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["browser"]["gatherUsageStats"] is False
+    assert 1 <= config["server"]["maxUploadSize"] <= 50
+
+
+@pytest.fixture
+def served_on_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The app as it runs when served beyond localhost (server.address 0.0.0.0)."""
+    from streamlit import config
+
+    monkeypatch.setenv("XFACE_DB", str(tmp_path / "journal.db"))
+    monkeypatch.delenv("XFACE_PASSCODE", raising=False)
+    journal = Journal()
+    journal.add_checkin("lonely", "sad", 3, note="private words")
+    journal.close()
+    previous = config.get_option("server.address")
+    config.set_option("server.address", "0.0.0.0")
+    yield
+    config.set_option("server.address", previous)
+
+
+def _page_text(app: AppTest) -> str:
+    parts = [str(getattr(element, "value", "")) for element in app.main]
+    parts += [str(getattr(element, "body", "")) for element in app.main]
+    return " ".join(parts)
+
+
+def test_on_a_network_without_a_passcode_no_page_is_shown(served_on_network) -> None:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.switch_page("pages/journal.py").run()
+    assert not app.exception
+    assert "no passcode is set" in " ".join(e.value for e in app.error)
+    assert "private words" not in _page_text(app)
+    assert len(app.text_input) == 0
+
+
+def test_on_a_network_the_passcode_unlocks_the_journal(served_on_network, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XFACE_PASSCODE", "open sesame")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.switch_page("pages/journal.py").run()
+    assert "private words" not in _page_text(app)
+    app.text_input[0].input("wrong").run()
+    assert "not right" in " ".join(e.value for e in app.error)
+    assert "private words" not in _page_text(app)
+    app.text_input[0].input("open sesame").run()
+    assert not app.exception
+    assert not any("passcode" in e.value for e in app.error)
+    assert "Journal" in " ".join(t.value for t in app.title)
+
+
+def test_on_localhost_no_passcode_is_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XFACE_DB", str(tmp_path / "journal.db"))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.switch_page("pages/help.py").run()
+    assert not app.exception
+    assert not any(t.label == "Passcode" for t in app.text_input)
