@@ -149,6 +149,22 @@ def test_train_smoke_run_saves_a_loadable_model_and_resumes(tmp_path: Path) -> N
 
     classifier = load_classifier(out)
     assert classifier.predict(np.zeros((1, 48, 48, 3), np.uint8)).shape == (1, 7)
+    tuned = xface(
+        "train",
+        "--npz",
+        str(FER_NPZ),
+        "--out",
+        str(tmp_path / "tuned"),
+        "--epochs",
+        "1",
+        "--limit",
+        "256",
+        "--init",
+        str(out),
+    )
+    assert tuned.returncode == 0, tuned.stderr
+    assert "resuming" not in tuned.stdout
+    assert load_classifier(tmp_path / "tuned").model.config.hidden_size == classifier.model.config.hidden_size
 
 
 @pytest.mark.slow

@@ -92,10 +92,10 @@ def test_many_faces_draw_quickly(frame):
         for i, p in enumerate((CLEAR, LIKELY, UNSURE, CLEAR))
     ]
     draw_readings(frame, readings)  # font loaded once
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: the check holds on a machine busy with other work
     for _ in range(20):
         draw_readings(frame, readings)
-    assert (time.perf_counter() - start) / 20 < 0.02  # a few ms each on a busy 2-core machine
+    assert (time.process_time() - start) / 20 < 0.02  # 1-2 ms each on a laptop CPU
 
 
 def test_heatmap_overlay_has_the_face_shape_and_glows_where_attention_is():

@@ -28,22 +28,19 @@ class FakeClock:
 
 def test_frames_arriving_while_busy_are_dropped_not_queued(analyzer, portrait):
     live = LiveSession(analyzer)  # background analysis, as in the app
-    start = time.perf_counter()
     outputs = [live.process(portrait) for _ in range(5)]
-    handed_back = time.perf_counter() - start
-    assert live.wait_idle(timeout=60)
-    analysed = time.perf_counter() - start
+    assert live._busy.locked()  # all five came back while the first was still being analysed
+    assert live.wait_idle(timeout=120)
     snap = live.snapshot()
     assert snap.frames_seen == 5
     assert snap.frames_analysed == 1 and snap.frames_dropped == 4
-    assert handed_back < analysed / 2  # the video thread never waited for the model
     # No labels existed yet, so those frames went back untouched; the next one carries the labels.
     assert all(np.array_equal(out, portrait) for out in outputs)
     assert snap.readings and snap.readings[0].face_id == 1
     assert snap.timings["total"] > 0  # the page shows how long reading a frame takes
     labelled = live.process(portrait)
     assert not np.array_equal(labelled, portrait)
-    assert live.wait_idle(timeout=60)
+    assert live.wait_idle(timeout=120)
     assert live.snapshot().frames_analysed == 2
 
 
@@ -55,14 +52,13 @@ def test_a_second_caller_is_turned_away_while_a_frame_is_analysed(analyzer, port
     while not live._busy.locked() and time.monotonic() < deadline:
         time.sleep(0.001)
     assert live._busy.locked(), "the first frame never started"
-    start = time.perf_counter()
     out = live.process(portrait)  # must not wait for the first frame's analysis
-    waited = time.perf_counter() - start
-    worker.join(60)
+    still_busy = live._busy.locked()
+    worker.join(120)
     assert out.shape == portrait.shape
     snap = live.snapshot()
     assert (snap.frames_analysed, snap.frames_dropped) == (1, 1)
-    assert waited < 0.5
+    assert still_busy
 
 
 def test_recording_writes_one_observation_per_face_per_second_and_no_pixels(analyzer, portrait, tmp_path):
@@ -139,7 +135,7 @@ def test_results_of_a_frame_from_an_ended_stream_are_discarded(analyzer, portrai
     live = LiveSession(analyzer)
     live.process(portrait)
     live.stream_ended()  # while the first frame is still being analysed
-    assert live.wait_idle(timeout=60)
+    assert live.wait_idle(timeout=120)
     snap = live.snapshot()
     assert snap.readings == [] and snap.frames_analysed == 0
 

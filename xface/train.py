@@ -45,6 +45,7 @@ class TrainSettings:
     num_hidden_layers: int = 6
     limit: int | None = None
     bfloat16: bool = True
+    init: str | None = None
 
 
 def soft_targets(
@@ -165,12 +166,16 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
 
     torch.manual_seed(settings.seed)
     random.seed(settings.seed)
-    config = XfaceViTConfig(
-        hidden_size=settings.hidden_size,
-        num_hidden_layers=settings.num_hidden_layers,
-        intermediate_size=2 * settings.hidden_size,
-    )
-    model = XfaceViTForImageClassification(config)
+    if settings.init:  # fine-tune a saved model (e.g. to continue in a later session) on a fresh schedule
+        model = XfaceViTForImageClassification.from_pretrained(settings.init)
+        config = model.config
+    else:
+        config = XfaceViTConfig(
+            hidden_size=settings.hidden_size,
+            num_hidden_layers=settings.num_hidden_layers,
+            intermediate_size=2 * settings.hidden_size,
+        )
+        model = XfaceViTForImageClassification(config)
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "token" in n or "position" in n]
     decay = [p for n, p in model.named_parameters() if not (p.ndim < 2 or "token" in n or "position" in n)]
     optimizer = torch.optim.AdamW(
