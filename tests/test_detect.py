@@ -96,7 +96,7 @@ def test_refine_follows_a_moving_face(portrait: np.ndarray) -> None:
     detector = FaceDetector()
     first = detector.detect(portrait)[0]
     moved = np.roll(portrait, shift=(12, 20), axis=(0, 1))
-    followed = detector.refine(moved, [first.box])[0]
+    followed = detector.refine(moved, [first])[0]
     assert followed is not None
     shift = np.subtract(followed.box, first.box)
     assert abs(shift[0] - 20) < 8 and abs(shift[1] - 12) < 8
@@ -106,4 +106,4 @@ def test_refine_reports_a_lost_face(portrait: np.ndarray) -> None:
     detector = FaceDetector()
     first = detector.detect(portrait)[0]
     blank = np.full_like(portrait, 90)
-    assert detector.refine(blank, [first.box]) == [None]
+    assert detector.refine(blank, [first]) == [None]

@@ -26,6 +26,7 @@ from transformers import (
     PreTrainedModel,
 )
 from transformers.modeling_outputs import ImageClassifierOutput
+from transformers.utils import logging as hf_logging
 
 from xface.emotions import EMOTIONS, canonical_emotion
 
@@ -318,7 +319,14 @@ def load_classifier(
         )
     if threads is not None:
         torch.set_num_threads(threads)
-    model = AutoModelForImageClassification.from_pretrained(str(source), local_files_only=not allow_download)
+    # A small model loads in milliseconds: a "Loading weights" bar would only clutter the CLI and logs.
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModelForImageClassification.from_pretrained(str(source), local_files_only=not allow_download)
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
     model.eval()
     processor = AutoImageProcessor.from_pretrained(str(source), local_files_only=not allow_download)
     channels = 3

@@ -156,7 +156,7 @@ class AnalyzerStream:
         """This frame's faces, each with the track it continues (None for a new face)."""
         full = self.frame_index % self.detect_every == 0 or not self.tracks
         if not full:
-            followed = self.detector.refine(frame, [t.detection.box for t in self.tracks])
+            followed = self.detector.refine(frame, [t.detection for t in self.tracks])
             if all(d is not None for d in followed):
                 return list(zip(followed, self.tracks, strict=True))
         detections = self.detector.detect(frame)
