@@ -22,6 +22,7 @@ from xface.explain import region_sentence
 from xface.feelings import BODY_PLACES, FEELINGS_WHEEL
 from xface.live import LiveSession, LiveSnapshot, ice_servers, parse_ice_servers
 from xface.pipeline import FaceReading
+from xface.snapshots import save_snapshot, snapshot_dir
 
 MAX_CARDS = 3
 """More cards than this is too much to read at once; the largest faces come first."""
@@ -216,7 +217,7 @@ def why_panel() -> None:
     explanation = steady_explanation(reading)
     with st.container(border=True):
         st.subheader(f"Why? {headline(reading.face_id, explanation.headline)}")
-        st.caption(f"Frozen at {why['at']:%H:%M:%S}. This picture stays in memory only and is not saved.")
+        st.caption(f"Frozen at {why['at']:%H:%M:%S}. This picture stays in memory only, unless you choose to save it.")
         if st.button("Close", key="live_why_close", icon=":material/close:"):
             st.session_state.pop("live_why", None)
             st.rerun()
@@ -230,6 +231,23 @@ def why_panel() -> None:
         st.markdown(f"**{why['sentence']}**")
         st.markdown(f"**What the face is doing:** {explanation.face}")
         st.caption("The heat map shows where the model looked, not proof of what the person feels.")
+        snapshot_controls(reading, why["overlay"], explanation.headline)
+
+
+def snapshot_controls(reading: FaceReading, overlay: np.ndarray, label: str) -> None:
+    """Saving a picture is opt-in: off on every visit until the person turns it on."""
+    allowed = st.toggle(
+        "Allow saving face pictures",
+        key="live_allow_snapshots",
+        help=f"Off by default. When on, *Save this picture* writes a PNG file to {snapshot_dir()}.",
+    )
+    if allowed and st.button("Save this picture", key="live_save_snapshot", icon=":material/save:"):
+        try:
+            path = save_snapshot(reading.aligned, label, overlay)
+        except OSError as error:
+            st.error(f"The picture could not be saved: {error}")
+        else:
+            st.success(f"Saved: {path}")
 
 
 # --- the cards -------------------------------------------------------------------------------------

@@ -43,6 +43,10 @@ def test_recorded_live_session_and_quiz_round_store_no_image_data(
 ) -> None:
     data_dir = tmp_path / "xface-data"
     monkeypatch.setenv("XFACE_DB", str(data_dir / "journal.db"))
+    home = tmp_path / "home"  # anything written to the per-user folders instead would land here
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     journal = Journal()
     frames = [np.ascontiguousarray(np.roll(portrait, 3 * i, axis=1)) for i in range(8)]
     clock = iter(np.arange(0, 100, 0.5))  # half a second between frames
@@ -65,6 +69,7 @@ def test_recorded_live_session_and_quiz_round_store_no_image_data(
 
     files = _files(data_dir)
     assert files, "the journal should have written its file"
+    assert not _files(tmp_path / "home"), "nothing is written outside the journal's folder"
     fragments = _frame_fragments(frames) + [photo_bytes[1000:1064]]
     for path in files:
         content = path.read_bytes()
@@ -142,3 +147,52 @@ def test_on_localhost_no_passcode_is_asked(tmp_path: Path, monkeypatch: pytest.M
     app.switch_page("pages/help.py").run()
     assert not app.exception
     assert not any(t.label == "Passcode" for t in app.text_input)
+
+
+def test_on_a_network_a_passcode_from_streamlit_secrets_unlocks_the_journal(served_on_network) -> None:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.secrets["passcode"] = "from secrets"
+    app.switch_page("pages/journal.py").run()
+    assert "private words" not in _page_text(app)
+    app.text_input[0].input("from secrets").run()
+    assert not app.exception
+    assert "Journal" in " ".join(t.value for t in app.title)
+
+
+def _why_app(analyzer, portrait: np.ndarray) -> AppTest:
+    """The live page with a face frozen in the "Why?" panel, as after pressing Why?."""
+    from datetime import datetime
+
+    from xface.draw import heatmap_overlay
+    from xface.explain import region_sentence
+
+    reading = analyzer.stream().process(portrait)[0]
+    grid = analyzer.attention_map(reading)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.session_state["live_why"] = {
+        "reading": reading,
+        "overlay": heatmap_overlay(reading.aligned, grid, size=240),
+        "sentence": region_sentence(grid),
+        "at": datetime.now(),
+    }
+    return app.run()
+
+
+def test_saving_a_face_picture_is_opt_in(
+    analyzer, portrait: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XFACE_DB", str(tmp_path / "data" / "journal.db"))
+    monkeypatch.setattr("streamlit_webrtc.component.get_this_session_info", lambda: None)  # AppTest: no sessions
+    app = _why_app(analyzer, portrait)
+    assert not app.exception
+    toggle = app.toggle(key="live_allow_snapshots")
+    assert toggle.value is False  # off by default
+    assert not [b for b in app.button if b.key == "live_save_snapshot"]  # nothing to press while off
+    assert not (tmp_path / "data" / "snapshots").exists()
+
+    toggle.set_value(True).run()
+    app.button(key="live_save_snapshot").click().run()
+    assert not app.exception
+    (saved,) = (tmp_path / "data" / "snapshots").iterdir()
+    assert saved.suffix == ".png" and saved.read_bytes().startswith(b"\x89PNG")
+    assert str(saved) in " ".join(s.value for s in app.success)

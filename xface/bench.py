@@ -226,13 +226,14 @@ def format_table(report: dict) -> str:
 def main(args) -> int:
     import torch
 
+    from xface.live import APP_TORCH_THREADS
     from xface.pipeline import Analyzer
 
     faces_dir = Path(args.faces_dir)
     if not (faces_dir / "with_faces" / "boxes.csv").is_file():
         raise FileNotFoundError(f"{faces_dir} has no with_faces/boxes.csv (pass --faces-dir)")
     began = time.perf_counter()
-    analyzer = Analyzer()
+    analyzer = Analyzer(threads=args.threads or APP_TORCH_THREADS)
     report = {
         "model_load_s": round(time.perf_counter() - began, 2),
         "threads": torch.get_num_threads(),

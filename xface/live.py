@@ -34,7 +34,14 @@ from xface.draw import draw_readings
 from xface.journal import Journal, Recorder
 from xface.pipeline import Analyzer, AnalyzerStream, FaceReading
 
-__all__ = ["LiveSession", "LiveSnapshot", "RecordingStatus", "ice_servers", "parse_ice_servers"]
+__all__ = ["APP_TORCH_THREADS", "LiveSession", "LiveSnapshot", "RecordingStatus", "ice_servers", "parse_ice_servers"]
+
+APP_TORCH_THREADS = 1
+"""Torch threads in the app. A face is a batch of two 48×48 crops, so a second thread saves only
+a few ms (`xface bench`: 44 vs 63 fps for one face on 2 idle cores), while in the app the video
+thread, the WebRTC codec and the browser compete for the same cores, and two spinning torch
+threads then stall each other: 1.2 s a frame instead of 15 ms, measured here with another busy
+process on a 2-core machine."""
 
 RATE_WINDOW_S = 3.0
 """Frame rates are counted over this many recent seconds."""

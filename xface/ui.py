@@ -20,9 +20,10 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
 @st.cache_resource(show_spinner="Loading the expression model…")
 def analyzer():
     """One Analyzer per server process: the model loads once and is shared by every page."""
+    from xface.live import APP_TORCH_THREADS
     from xface.pipeline import Analyzer
 
-    return Analyzer()
+    return Analyzer(threads=APP_TORCH_THREADS)
 
 
 def journal() -> Journal | None:
