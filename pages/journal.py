@@ -157,7 +157,7 @@ def session_line(journal: Journal, session: dict, answers: list[dict]) -> str:
 
 def checkin_entry(row: dict) -> None:
     words = [part for part in dict.fromkeys((row["core"], row["feeling"])) if part]
-    feeling = " → ".join(words) if words else "in my own words"
+    feeling = " → ".join(ui.escape_markdown(word) for word in words) if words else "in my own words"
     st.markdown(f":material/edit_note: **Check-in** · {when(row['at'])} · {feeling} · {INTENSITY[row['intensity']]}")
     if row["own_words"]:
         st.text(f"In my own words: {row['own_words']}")
@@ -219,6 +219,25 @@ def delete_everything(journal: Journal) -> None:
     st.session_state["journal_deleted_all_message"] = "Everything in your journal was deleted."
 
 
+def restore(journal: Journal) -> None:
+    """Bring back an export (for example after deleting everything, or on a new computer)."""
+    with st.expander("Restore from an export"):
+        st.caption("Choose a zip made by *Export everything*. Its entries are added back; nothing else changes.")
+        upload = st.file_uploader("Export zip", type=["zip"], key="journal_import_file")
+        if upload is None or not st.button("Restore", key="journal_import", icon=":material/upload:"):
+            return
+        try:
+            counts = journal.import_zip(upload.getvalue())
+        except ValueError as error:
+            st.error(str(error))
+            return
+        st.session_state["journal_restored_message"] = (
+            f"Restored {counts['sessions']} sessions, {counts['observations']} readings, "
+            f"{counts['quiz_answers']} quiz answers and {counts['checkins']} check-ins."
+        )
+        st.rerun()  # so the charts and timeline above show the restored entries
+
+
 def your_data(journal: Journal) -> None:
     st.subheader("Your data")
     st.write("Your journal lives only on this computer. The export holds every entry, whatever dates are shown.")
@@ -231,7 +250,10 @@ def your_data(journal: Journal) -> None:
         icon=":material/download:",
         key="journal_export",
     )
-    message = st.session_state.pop("journal_deleted_all_message", None)
+    restore(journal)
+    message = st.session_state.pop("journal_deleted_all_message", None) or st.session_state.pop(
+        "journal_restored_message", None
+    )
     if message:
         st.success(message)
     if not st.session_state.get("journal_pending_delete_all"):

@@ -200,3 +200,60 @@ def test_an_empty_checkin_explains_and_saves_nothing(db):
     assert at.warning and "own words" in at.warning[0].value
     with Journal(db) as journal:
         assert len(journal.checkins()) == 3
+
+
+def test_export_then_delete_all_then_restore_brings_back_every_row(db):
+    with Journal(db) as journal:
+        before = journal.export()
+        exported = journal.export_zip()
+    at = run()
+    at.button(key="journal_delete_all").click()
+    at = run(at)
+    at.button(key="journal_confirm_delete_all").click()
+    at = run(at)
+    with Journal(db) as journal:
+        assert all(rows == [] for rows in journal.export().values())
+    at.file_uploader(key="journal_import_file").set_value([("xface-journal.zip", exported, "application/zip")])
+    at = run(at)
+    at.button(key="journal_import").click()
+    at = run(at)
+    with Journal(db) as journal:
+        assert journal.export() == before
+    assert any("Restored 2 sessions, 5 readings, 3 quiz answers and 3 check-ins" in s.value for s in at.success)
+    assert chart_rows(at)[0]  # the mood chart shows the restored check-ins again
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [("notes.zip", b"not a zip at all"), ("empty.zip", b""), ("other.zip", None)],
+)
+def test_restoring_something_that_is_not_an_export_explains_and_changes_nothing(db, name, data):
+    if data is None:  # a real zip, but not an export
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("photo.jpg", b"\xff\xd8\xff")
+        data = buffer.getvalue()
+    with Journal(db) as journal:
+        before = journal.export()
+    at = run()
+    at.file_uploader(key="journal_import_file").set_value([(name, data, "application/zip")])
+    at = run(at)
+    at.button(key="journal_import").click()
+    at = run(at)
+    assert any("not an Xface journal export" in e.value for e in at.error)
+    with Journal(db) as journal:
+        assert journal.export() == before
+
+
+def test_restoring_into_a_journal_that_has_the_same_entries_explains_and_changes_nothing(db):
+    with Journal(db) as journal:
+        before = journal.export()
+        exported = journal.export_zip()
+    at = run()
+    at.file_uploader(key="journal_import_file").set_value([("xface-journal.zip", exported, "application/zip")])
+    at = run(at)
+    at.button(key="journal_import").click()
+    at = run(at)
+    assert any("import into an empty journal" in e.value for e in at.error)
+    with Journal(db) as journal:
+        assert journal.export() == before

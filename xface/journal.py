@@ -57,6 +57,8 @@ SESSION_KINDS = ("live", "quiz")
 ANSWER_SOURCES = ("label", "model")
 PROB_COLUMNS: dict[str, str] = {emotion: f"p_{emotion}" for emotion in EMOTIONS}
 BUSY_TIMEOUT_S = 10.0
+MAX_IMPORT_BYTES = 512 * 1024 * 1024
+"""Largest journal.json accepted for import: years of daily practice are far smaller."""
 
 
 class JournalError(Exception):
@@ -521,6 +523,27 @@ class Journal:
                     raise ValueError(
                         f"These {table} rows can't be imported ({error}); import into an empty journal."
                     ) from error
+
+    def import_zip(self, data: bytes) -> dict[str, int]:
+        """Restore an ``export_zip()`` download (its journal.json); returns the rows restored per table.
+
+        Anything that is not such a zip raises ValueError with a message for people, and changes nothing.
+        """
+        not_an_export = "This file is not an Xface journal export (a zip holding journal.json)."
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                entry = archive.getinfo("journal.json")
+                if entry.file_size > MAX_IMPORT_BYTES:
+                    raise ValueError(f"journal.json is too large to import ({entry.file_size / 1e6:.0f} MB).")
+                payload = json.loads(archive.read(entry).decode("utf-8"))
+        except (zipfile.BadZipFile, KeyError, EOFError, UnicodeDecodeError, json.JSONDecodeError):
+            raise ValueError(not_an_export) from None
+        if not isinstance(payload, dict) or not all(
+            isinstance(rows, list) and all(isinstance(row, dict) for row in rows) for rows in payload.values()
+        ):
+            raise ValueError(not_an_export)
+        self.import_export(payload)
+        return {table: len(payload.get(table) or []) for table in TABLES}
 
     def delete_session(self, session_id: int) -> None:
         """Delete a session with its observations and answers; its check-ins stay, unlinked."""
