@@ -19,7 +19,6 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from xface import ui
 from xface.draw import heatmap_overlay, steady_explanation
 from xface.explain import region_sentence
-from xface.feelings import BODY_PLACES, FEELINGS_WHEEL
 from xface.live import LiveSession, LiveSnapshot, ice_servers, parse_ice_servers
 from xface.pipeline import FaceReading
 from xface.snapshots import save_snapshot, snapshot_dir
@@ -117,21 +116,13 @@ def session_summary_text(summary: dict) -> str:
     )
 
 
-CHECKIN_KEYS = (
-    "live_checkin",
-    "live_checkin_saved",
-    "live_core",
-    "live_own_words",
-    "live_intensity",
-    "live_body",
-    "live_note",
-)
+CHECKIN = "live_checkin_"
+"""Prefix of the check-in's widget keys after a recording."""
 
 
 def close_checkin() -> None:
-    """Forget the check-in and what was typed in it, so the next one starts empty."""
-    for key in [*CHECKIN_KEYS, *(k for k in st.session_state if str(k).startswith("live_specific_"))]:
-        st.session_state.pop(key, None)
+    ui.forget_checkin(CHECKIN)
+    st.session_state.pop("live_checkin", None)
 
 
 def checkin(session_id: int) -> None:
@@ -147,48 +138,7 @@ def checkin(session_id: int) -> None:
     with st.container(border=True):
         st.subheader("Recording saved")
         st.markdown(session_summary_text(summary))
-        if saved := st.session_state.get("live_checkin_saved"):
-            st.success("Your check-in is saved in the journal.")
-            st.text(saved)
-            st.button("Done", key="live_checkin_done", on_click=close_checkin)
-            return
-        st.markdown("**How did you feel?** Naming it, even roughly, is the practice. You can skip this.")
-        core = st.pills("Closest feeling", list(FEELINGS_WHEEL), key="live_core")
-        with st.form("live_checkin_form", border=False):
-            words = ["(just the word above)", *FEELINGS_WHEEL[core]] if core else []
-            specific = st.selectbox(
-                "A more exact word",
-                words,
-                disabled=not core,
-                help="Pick a feeling above first, or use your own words.",
-                key=f"live_specific_{core}",
-            )
-            own_words = st.text_input("Or in your own words", key="live_own_words")
-            intensity = st.slider(
-                "How strong?", 1, 5, 3, help="1 = barely there, 5 = very strong", key="live_intensity"
-            )
-            body = st.multiselect("Where did you notice it in your body?", BODY_PLACES, key="live_body")
-            note = st.text_area("Note (optional)", max_chars=2000, key="live_note")
-            saved = st.form_submit_button("Save check-in", type="primary")
-        st.button("Skip", key="live_checkin_skip", on_click=close_checkin)
-        if saved:
-            feeling = specific if core and specific != words[0] else core
-            try:
-                journal.add_checkin(
-                    feeling=feeling,
-                    core=core,
-                    intensity=intensity,
-                    body=body,
-                    note=note,
-                    own_words=own_words,
-                    session_id=session_id,
-                )
-            except ValueError as error:
-                st.error(str(error))
-                return
-            text = f"Felt: {own_words or feeling} ({intensity}/5)" + (f" in: {', '.join(body)}" if body else "")
-            st.session_state.live_checkin_saved = text + (f"\nNote: {note}" if note else "")
-            st.rerun()
+        ui.session_checkin(journal, session_id, CHECKIN, on_close=close_checkin)
 
 
 # --- "Why?" ----------------------------------------------------------------------------------------

@@ -73,12 +73,12 @@ def test_recording_then_check_in_is_saved_for_that_session(db_path):
     at.button[1].click().run()
     assert not at.exception
     assert any("You practised for" in m.value for m in at.markdown)
-    at.pills(key="live_core").set_value("sad").run()
-    at.selectbox(key="live_specific_sad").set_value("lonely")
-    at.slider(key="live_intensity").set_value(2)
-    at.multiselect(key="live_body").set_value(["chest", "throat"])
-    at.text_area(key="live_note").set_value("**not bold** <i>plain</i>")
-    at.button(key="FormSubmitter:live_checkin_form-Save check-in").click().run()
+    at.pills(key="live_checkin_core").set_value("sad").run()
+    at.selectbox(key="live_checkin_specific_sad").set_value("lonely")
+    at.slider(key="live_checkin_intensity").set_value(2)
+    at.multiselect(key="live_checkin_body").set_value(["chest", "throat"])
+    at.text_area(key="live_checkin_note").set_value("**not bold** <i>plain</i>")
+    at.button(key="live_checkin_save").click().run()
     assert not at.exception
     assert at.success and "saved" in at.success[0].value
     assert any("Note: **not bold** <i>plain</i>" in t.value for t in at.text), [t.value for t in at.text]
@@ -95,15 +95,15 @@ def test_recording_then_check_in_is_saved_for_that_session(db_path):
     assert not at.exception and not at.success
     at.button[0].click().run()
     at.button[1].click().run()
-    assert at.text_area(key="live_note").value == "" and at.pills(key="live_core").value is None
+    assert at.text_area(key="live_checkin_note").value == "" and at.pills(key="live_checkin_core").value is None
 
 
 def test_check_in_in_own_words_needs_no_wheel_word(db_path):
     at = app()
     at.button[0].click().run()
     at.button[1].click().run()
-    at.text_input(key="live_own_words").set_value("like a storm cloud")
-    at.button(key="FormSubmitter:live_checkin_form-Save check-in").click().run()
+    at.text_input(key="live_checkin_own_words").set_value("like a storm cloud")
+    at.button(key="live_checkin_save").click().run()
     assert not at.exception and at.success
     (checkin,) = Journal(db_path).checkins()
     assert checkin["own_words"] == "like a storm cloud"

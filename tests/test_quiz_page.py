@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -10,11 +12,22 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import xface.quiz
-from tests.conftest import NO_FACES, WITH_FACES
-from xface.journal import Journal
+from tests.bad_inputs import corpus
+from tests.conftest import NO_FACES, ROOT, WITH_FACES
+from xface.journal import TABLES, Journal
+from xface.uploads import MAX_UPLOAD_BYTES
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "photo_quiz.py")
+PAGE = str(ROOT / "pages" / "photo_quiz.py")
 TWO_FACES = WITH_FACES / "2009_004587.jpg"
+BAD_INPUTS = corpus()
+ERROR_WORDS = {
+    "empty.jpg": "the file is empty",
+    "truncated.jpg": "could not be read",
+    "corrupt.png": "damaged or cut short",
+    "text.jpg": "not an image file Xface can read",
+    "bomb.png": "the image is too large",
+}
+"""What the one line about each unusable corpus file must say."""
 
 
 @pytest.fixture
@@ -34,6 +47,23 @@ def upload(*files: tuple[str, bytes]) -> AppTest:
     at = run(AppTest.from_file(PAGE, default_timeout=300))
     at.file_uploader[0].set_value([(name, data, "application/octet-stream") for name, data in files])
     return run(at)
+
+
+def plain(markdown: str) -> str:
+    """Markdown as a person reads it: the page escapes file names and messages (``sad\\_1\\.jpg``)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def problem_lines(at: AppTest) -> list[str]:
+    """The one line per unusable file in the page's warning, unescaped."""
+    return [line.removeprefix("- ") for alert in at.warning for line in plain(alert.value).splitlines()[2:]]
+
+
+def nothing_stored(db: Path) -> bool:
+    """True when the journal file has no row in any table: errors write nothing."""
+    with Journal(db) as journal:
+        exported = journal.export()
+    return set(exported) == set(TABLES) and not any(exported.values())
 
 
 def guess_buttons(at: AppTest) -> list[str]:
@@ -178,3 +208,120 @@ def test_the_order_uses_this_persons_stored_answers(db, monkeypatch):
     monkeypatch.setattr(xface.quiz, "order_questions", spy)
     upload(("2009_004587.jpg", TWO_FACES.read_bytes()))
     assert [row["guess"] for row in seen[0]] == ["surprise", "surprise", "fear"]
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_every_awkward_file_gets_one_clear_line_and_the_rest_of_the_batch_is_asked(db, name):
+    data, expected = BAD_INPUTS[name]
+    at = upload((name, data), ("2009_004587.jpg", TWO_FACES.read_bytes()))
+    if expected == "error":
+        (line,) = problem_lines(at)
+        assert line.startswith(f"{name}: ") and ERROR_WORDS[name] in line, line
+        assert "Traceback" not in line and "Error" not in line
+        assert not any(name in plain(alert.value) for alert in at.info)
+    else:  # a usable picture without a face: named as such, not as a broken file
+        assert not at.warning
+        assert any(f"No face found in: {name}" in plain(alert.value) for alert in at.info)
+    assert at.subheader[0].value == "Face 1 of 2" and len(guess_buttons(at)) == 7  # the real photo still counts
+    assert len(at.get("image")) == 1
+    assert nothing_stored(db)
+
+
+def test_the_whole_corpus_in_one_batch_gives_one_line_each_and_the_faces_still_come(db):
+    files = [(name, data) for name, (data, _) in BAD_INPUTS.items()]
+    at = upload(*files, ("2009_004587.jpg", TWO_FACES.read_bytes()))
+    errors = [name for name, (_, expected) in BAD_INPUTS.items() if expected == "error"]
+    assert [line.split(": ", 1)[0] for line in problem_lines(at)] == errors
+    (no_faces,) = [plain(alert.value) for alert in at.info if "No face found in" in alert.value]
+    assert all(name in no_faces for name, (_, expected) in BAD_INPUTS.items() if expected != "error")
+    assert at.subheader[0].value == "Face 1 of 2" and len(guess_buttons(at)) == 7
+    assert nothing_stored(db)
+
+
+def test_an_upload_over_the_size_limit_gets_a_message_and_the_rest_is_asked(db):
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == MAX_UPLOAD_BYTES  # the page's limit is the server's
+    huge = b"\xff\xd8\xff\xe0" + bytes(MAX_UPLOAD_BYTES - 3)  # one byte over
+    at = upload(("huge.jpg", huge), ("2009_004587.jpg", TWO_FACES.read_bytes()))
+    (line,) = problem_lines(at)
+    assert line == "huge.jpg: the file is 25.0 MB, over the 25.0 MB limit"
+    assert at.subheader[0].value == "Face 1 of 2" and len(guess_buttons(at)) == 7
+    assert nothing_stored(db)
+
+
+def test_a_zip_with_nested_folders_and_a_path_out_of_it(db, tmp_path, monkeypatch):
+    here = tmp_path / "deep" / "down"
+    here.mkdir(parents=True)
+    monkeypatch.chdir(here)  # were "../../x.jpg" ever written, it would land in tmp_path
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.mkdir("trip/2024/empty")
+        archive.writestr("trip/2024/day one/happy/friends.jpg", TWO_FACES.read_bytes())
+        archive.writestr("../../x.jpg", TWO_FACES.read_bytes())
+    at = upload(("faces.zip", buffer.getvalue()))
+    assert problem_lines(at) == ["faces.zip/../../x.jpg: skipped: its path points outside the zip"]
+    assert at.subheader[0].value == "Face 1 of 2" and len(guess_buttons(at)) == 7  # x.jpg's faces are not asked
+    assert nothing_stored(db)
+    assert not list(tmp_path.rglob("x.jpg")) and not (here / ".." / ".." / "x.jpg").exists()
+
+    at.button(key="quiz_guess_happy").click()
+    at = run(at)
+    assert "Yes. This photo is labelled happy." in at.success[0].value  # the label from the nested folder
+    sessions, answers = stored(db)
+    (answer,) = answers
+    assert answer["question"].startswith("faces.zip/trip/2024/day one/happy/friends.jpg#")
+    assert answer["session_id"] == sessions[0]["id"]
+
+
+def finish_round(at: AppTest) -> AppTest:
+    """Answer every face left in the round (the first button each time) and reach the summary."""
+    while at.subheader[0].value != "How the round went":
+        assert not at.pills  # no check-in while the round goes on
+        at.button(key=guess_buttons(at)[0]).click()
+        at = run(at)
+        at.button(key="quiz_next").click()
+        at = run(at)
+    return at
+
+
+def test_a_checkin_after_a_round_is_linked_to_its_quiz_session(db):
+    at = finish_round(upload(("2009_004587.jpg", TWO_FACES.read_bytes())))
+    assert any("How did you feel?" in block.value for block in at.markdown)
+
+    at.button(key="quiz_checkin_save").click()  # nothing chosen yet: a message, nothing written
+    at = run(at)
+    assert "Choose a feeling" in at.error[0].value
+    with Journal(db) as journal:
+        assert journal.checkins() == []
+
+    at.pills(key="quiz_checkin_core").set_value("sad")
+    at = run(at)
+    at.selectbox(key="quiz_checkin_specific_sad").set_value("lonely")
+    at.slider(key="quiz_checkin_intensity").set_value(4)
+    at.multiselect(key="quiz_checkin_body").set_value(["chest"])
+    at.text_area(key="quiz_checkin_note").set_value("I kept second-guessing")
+    at.button(key="quiz_checkin_save").click()
+    at = run(at)
+    assert "Your check-in is saved" in at.success[0].value
+    with Journal(db) as journal:
+        sessions, (row,) = journal.sessions(), journal.checkins()
+    (session,) = sessions
+    assert session["kind"] == "quiz" and session["ended_at"] and session["summary"]["asked"] == 2
+    assert row["session_id"] == session["id"]
+    assert (row["core"], row["feeling"], row["intensity"], row["body"]) == ("sad", "lonely", 4, ["chest"])
+    assert row["note"] == "I kept second-guessing"
+
+    at.button(key="quiz_checkin_done").click()
+    at = run(at)
+    assert not at.pills and at.subheader[0].value == "How the round went"
+
+    at.button(key="quiz_again").click()  # the next round's check-in goes with the next session
+    at = finish_round(run(at))
+    at.pills(key="quiz_checkin_core").set_value(None)
+    at.text_input(key="quiz_checkin_own_words").set_value("restless")
+    at.button(key="quiz_checkin_save").click()
+    at = run(at)
+    with Journal(db) as journal:
+        sessions, checkins = journal.sessions(), journal.checkins()
+    assert [row["session_id"] for row in checkins] == [sessions[0]["id"], sessions[1]["id"]]
+    assert checkins[1]["own_words"] == "restless" and checkins[1]["core"] is None

@@ -121,42 +121,62 @@ def run_sequence(analyzer, frames: list[bytes], repeats: int, warmup: int = 10) 
     return result
 
 
-def soak(analyzer, frames: list[bytes], count: int, journal_path: Path | None) -> dict:
-    """Push `count` frames through the live path (recording on if a journal path is given)."""
+def soak(analyzer, frames: list[bytes], count: int, journal_path: Path | None, fps: float = 0.0) -> dict:
+    """Push `count` frames through the live path as the page does (background analysis, frames
+    dropped while busy), recording if a journal path is given. `fps` > 0 paces frames like a camera
+    (a 10,000-frame run then takes 10000/fps seconds); 0 sends them as fast as they are taken.
+    """
     from xface.journal import Journal
     from xface.live import LiveSession
 
     decoded = [np.asarray(Image.open(io.BytesIO(data)).convert("RGB")) for data in frames]
     journal = Journal(journal_path) if journal_path else None
-    session = LiveSession(analyzer, background=False)
+    session = LiveSession(analyzer, background=True)
     session_id = session.start_recording(journal) if journal else None
-    start_rss, errors = _rss_mb(), 0
+    start_rss, crashes = _rss_mb(), 0
     began = time.perf_counter()
     for index in range(count):
         try:
             session.process(decoded[index % len(decoded)])
         except Exception:  # counted, reported: the soak's point is that there are none
-            errors += 1
+            crashes += 1
+        if fps > 0:
+            time.sleep(max(0.0, began + (index + 1) / fps - time.perf_counter()))
+    session.wait_idle(timeout=30)
     elapsed = time.perf_counter() - began
     rows = 0
+    snapshot = session.snapshot()
+    recording_error = snapshot.recording.error if snapshot.recording else None
     if journal:
         session.stop_recording()
         rows = len(journal.observations(session_id))
         journal.close()
-    snapshot = session.snapshot()
-    errors += 1 if getattr(snapshot, "error", None) else 0
     return {
         "frames": count,
+        "frames_analysed": snapshot.frames_analysed,
+        "frames_dropped": snapshot.frames_dropped,
         "seconds": round(elapsed, 1),
         "rss_start_mb": round(start_rss, 1),
         "rss_end_mb": round(_rss_mb(), 1),
         "rows_written": rows,
-        "errors": errors,
+        "errors": crashes + snapshot.analysis_errors + (1 if recording_error else 0),
     }
 
 
-def cold_start_seconds(timeout: float = 120.0) -> float | None:
-    """Seconds from `streamlit run app.py` to the first page rendered in headless Chromium."""
+def _process_rss_mb(pid: int) -> float | None:
+    """Resident memory of another process (Linux /proc), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1e3
+    except OSError:
+        pass
+    return None
+
+
+def cold_start_seconds(timeout: float = 120.0) -> tuple[float, float | None] | None:
+    """Seconds from `streamlit run app.py` to the first page rendered in headless Chromium, and the
+    server's resident memory (MB) once the live page has loaded the model."""
     import shutil
     import socket
     import tempfile
@@ -196,8 +216,11 @@ def cold_start_seconds(timeout: float = 120.0) -> float | None:
                 page.goto(f"http://localhost:{port}/", timeout=timeout * 1000)
                 page.get_by_role("heading").first.wait_for(timeout=timeout * 1000)
                 elapsed = time.perf_counter() - began
+                # The default page is Live practice, which loads the model: this is the app's working size.
+                page.get_by_text("Press Start camera").first.wait_for(timeout=timeout * 1000)
+                app_rss = _process_rss_mb(server.pid)
                 browser.close()
-            return elapsed
+            return elapsed, app_rss
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -220,6 +243,8 @@ def format_table(report: dict) -> str:
         lines.append("soak " + json.dumps(report["soak"]))
     if report.get("cold_start_s") is not None:
         lines.append(f"app cold start (streamlit run → first page in Chromium) {report['cold_start_s']:.1f} s")
+    if report.get("app_rss_mb") is not None:
+        lines.append(f"app resident memory with the model loaded {report['app_rss_mb']:.0f} MB")
     return "\n".join(lines)
 
 
@@ -249,9 +274,12 @@ def main(args) -> int:
 
         with tempfile.TemporaryDirectory() as tmp:
             frames = frame_sequence(canvases["one face"], 90)
-            report["soak"] = soak(analyzer, frames, args.soak, Path(tmp) / "journal.db" if args.record else None)
+            journal_path = Path(tmp) / "journal.db" if args.record else None
+            report["soak"] = soak(analyzer, frames, args.soak, journal_path, fps=args.soak_fps)
     report["peak_rss_mb"] = round(_peak_rss_mb(), 1)
-    report["cold_start_s"] = round(cold_start_seconds(), 2) if args.cold_start else None
+    started = cold_start_seconds() if args.cold_start else None
+    report["cold_start_s"] = round(started[0], 2) if started else None
+    report["app_rss_mb"] = round(started[1], 1) if started and started[1] else None
     print(format_table(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

@@ -195,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--cold-start", action="store_true", help="also time `streamlit run` to the first page")
     bench.add_argument("--soak", type=int, default=0, metavar="N", help="then push N frames through the live path")
     bench.add_argument("--record", action="store_true", help="record the soak into a temporary journal")
+    bench.add_argument("--soak-fps", type=float, default=30.0, help="camera rate for the soak (0: as fast as taken)")
     bench.set_defaults(run=lambda args: __import__("xface.bench", fromlist=["main"]).main(args))
     return parser
 

@@ -104,6 +104,8 @@ class LiveSnapshot:
     last_frame_at: float | None = None
     error: str | None = None
     """Why the last analysis failed, if it did (the video keeps running)."""
+    analysis_errors: int = 0
+    """Frames whose analysis failed in this camera session (the soak benchmark checks it stays 0)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per stage of the last analysis (`AnalyzerStream.last_timings`, when it reports them)."""
     recording: RecordingStatus | None = None
@@ -163,6 +165,7 @@ class LiveSession:
         self._stream_started: float | None = None
         self._first_face_at: float | None = None
         self._error: str | None = None
+        self._analysis_errors = 0
         self._timings: dict[str, float] = {}
 
     # --- the video thread ------------------------------------------------------------------------
@@ -208,6 +211,7 @@ class LiveSession:
                     return  # the camera session ended meanwhile: these results belong to no one
                 self._error = error
                 if readings is None:
+                    self._analysis_errors += 1
                     return
                 self._readings = readings
                 self._timings = dict(getattr(stream, "last_timings", {}) or {})
@@ -245,6 +249,7 @@ class LiveSession:
                 first_face_at=self._first_face_at,
                 last_frame_at=self._seen_times[-1] if self._seen_times else None,
                 error=self._error,
+                analysis_errors=self._analysis_errors,
                 timings=dict(self._timings),
             )
         recorder = self._recorder

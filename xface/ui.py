@@ -8,9 +8,11 @@ from __future__ import annotations
 import hmac
 import os
 import re
+from collections.abc import Callable
 
 import streamlit as st
 
+from xface.feelings import BODY_PLACES, FEELINGS_WHEEL
 from xface.journal import Journal, JournalError
 
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
@@ -81,3 +83,60 @@ def unlocked() -> bool:
     elif given:
         st.error("That passcode is not right.")
     return False
+
+
+def forget_checkin(prefix: str) -> None:
+    """Forget an after-session check-in and what was typed in it, so the next one starts empty."""
+    for key in [k for k in st.session_state if str(k).startswith(prefix)]:
+        st.session_state.pop(key, None)
+
+
+def session_checkin(journal: Journal, session_id: int, prefix: str, on_close: Callable[[], None]) -> None:
+    """ "How did you feel?" after a live recording or a quiz round, saved linked to that session.
+
+    Every widget key starts with `prefix`, so each page keeps its own check-in; `on_close` runs on
+    Skip and Done (it should call `forget_checkin(prefix)`).
+    """
+    if saved := st.session_state.get(f"{prefix}saved"):
+        st.success("Your check-in is saved in the journal.")
+        st.text(saved)
+        st.button("Done", key=f"{prefix}done", on_click=on_close)
+        return
+    st.markdown("**How did you feel?** Naming it, even roughly, is the practice. You can skip this.")
+    core = st.pills("Closest feeling", list(FEELINGS_WHEEL), key=f"{prefix}core")
+    with st.form(f"{prefix}form", border=False):
+        words = ["(just the word above)", *FEELINGS_WHEEL[core]] if core else []
+        specific = st.selectbox(
+            "A more exact word",
+            words,
+            disabled=not core,
+            help="Pick a feeling above first, or use your own words.",
+            key=f"{prefix}specific_{core}",
+        )
+        own_words = st.text_input("Or in your own words", key=f"{prefix}own_words")
+        intensity = st.slider(
+            "How strong?", 1, 5, 3, help="1 = barely there, 5 = very strong", key=f"{prefix}intensity"
+        )
+        body = st.multiselect("Where did you notice it in your body?", BODY_PLACES, key=f"{prefix}body")
+        note = st.text_area("Note (optional)", max_chars=2000, key=f"{prefix}note")
+        submitted = st.form_submit_button("Save check-in", type="primary", key=f"{prefix}save")
+    st.button("Skip", key=f"{prefix}skip", on_click=on_close)
+    if not submitted:
+        return
+    feeling = specific if core and specific != words[0] else core
+    try:
+        journal.add_checkin(
+            feeling=feeling,
+            core=core,
+            intensity=intensity,
+            body=body,
+            note=note,
+            own_words=own_words,
+            session_id=session_id,
+        )
+    except (ValueError, JournalError) as error:
+        st.error(str(error))
+        return
+    text = f"Felt: {own_words or feeling} ({intensity}/5)" + (f" in: {', '.join(body)}" if body else "")
+    st.session_state[f"{prefix}saved"] = text + (f"\nNote: {note}" if note else "")
+    st.rerun()

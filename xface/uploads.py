@@ -97,7 +97,8 @@ def _size(n: int) -> str:
 
 
 def _too_big(size: int) -> str:
-    return f"the file is {_size(size)}; the limit is {_size(MAX_UPLOAD_BYTES)}"
+    # "over the limit", not "the limit is": just past 25 MB still reads "25.0 MB" once rounded.
+    return f"the file is {_size(size)}, over the {_size(MAX_UPLOAD_BYTES)} limit"
 
 
 def _image_error_text(error: ImageError) -> str:
