@@ -202,6 +202,14 @@ def test_an_empty_checkin_explains_and_saves_nothing(db):
         assert len(journal.checkins()) == 3
 
 
+def restore_upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    """Choose a file in "Restore from an export" and press Restore."""
+    at.file_uploader(key="journal_import_file").set_value([(name, data, "application/zip")])
+    at = run(at)
+    at.button(key="journal_import").click()
+    return run(at)
+
+
 def test_export_then_delete_all_then_restore_brings_back_every_row(db):
     with Journal(db) as journal:
         before = journal.export()
@@ -213,10 +221,7 @@ def test_export_then_delete_all_then_restore_brings_back_every_row(db):
     at = run(at)
     with Journal(db) as journal:
         assert all(rows == [] for rows in journal.export().values())
-    at.file_uploader(key="journal_import_file").set_value([("xface-journal.zip", exported, "application/zip")])
-    at = run(at)
-    at.button(key="journal_import").click()
-    at = run(at)
+    at = restore_upload(at, "xface-journal.zip", exported)
     with Journal(db) as journal:
         assert journal.export() == before
     assert any("Restored 2 sessions, 5 readings, 3 quiz answers and 3 check-ins" in s.value for s in at.success)
@@ -236,10 +241,7 @@ def test_restoring_something_that_is_not_an_export_explains_and_changes_nothing(
     with Journal(db) as journal:
         before = journal.export()
     at = run()
-    at.file_uploader(key="journal_import_file").set_value([(name, data, "application/zip")])
-    at = run(at)
-    at.button(key="journal_import").click()
-    at = run(at)
+    at = restore_upload(at, name, data)
     assert any("not an Xface journal export" in e.value for e in at.error)
     with Journal(db) as journal:
         assert journal.export() == before
@@ -250,10 +252,7 @@ def test_restoring_into_a_journal_that_has_the_same_entries_explains_and_changes
         before = journal.export()
         exported = journal.export_zip()
     at = run()
-    at.file_uploader(key="journal_import_file").set_value([("xface-journal.zip", exported, "application/zip")])
-    at = run(at)
-    at.button(key="journal_import").click()
-    at = run(at)
+    at = restore_upload(at, "xface-journal.zip", exported)
     assert any("import into an empty journal" in e.value for e in at.error)
     with Journal(db) as journal:
         assert journal.export() == before

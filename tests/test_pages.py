@@ -109,7 +109,8 @@ def test_check_in_in_own_words_needs_no_wheel_word(db_path):
     assert checkin["own_words"] == "like a storm cloud"
 
 
-def test_the_why_panel_shows_the_frozen_face_and_where_the_model_looked(db_path, analyzer, portrait):
+def why_app(analyzer, portrait) -> tuple[AppTest, str]:
+    """The live page with a face frozen in the "Why?" panel, as after pressing Why?, and its region sentence."""
     reading = analyzer.stream().process(portrait)[0]
     grid = analyzer.attention_map(reading)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -119,12 +120,33 @@ def test_the_why_panel_shows_the_frozen_face_and_where_the_model_looked(db_path,
         "sentence": region_sentence(grid),
         "at": datetime.now(),
     }
-    at.run()
+    return at.run(), region_sentence(grid)
+
+
+def test_the_why_panel_shows_the_frozen_face_and_where_the_model_looked(db_path, analyzer, portrait):
+    at, sentence = why_app(analyzer, portrait)
     assert not at.exception
     assert any(s.value.startswith("Why? Face 1:") for s in at.subheader)
-    assert any(region_sentence(grid) in m.value for m in at.markdown)
+    assert any(sentence in m.value for m in at.markdown)
     at.button(key="live_why_close").click().run()
     assert not any(s.value.startswith("Why?") for s in at.subheader)
+
+
+def test_saving_a_face_picture_is_opt_in(db_path, analyzer, portrait):
+    snapshots = db_path.parent / "snapshots"
+    at, _ = why_app(analyzer, portrait)
+    assert not at.exception
+    toggle = at.toggle(key="live_allow_snapshots")
+    assert toggle.value is False  # off by default
+    assert not [b for b in at.button if b.key == "live_save_snapshot"]  # nothing to press while off
+    assert not snapshots.exists()
+
+    toggle.set_value(True).run()
+    at.button(key="live_save_snapshot").click().run()
+    assert not at.exception
+    (saved,) = snapshots.iterdir()
+    assert saved.suffix == ".png" and saved.read_bytes().startswith(b"\x89PNG")
+    assert str(saved) in " ".join(s.value for s in at.success)
 
 
 def test_help_page_states_the_limits_and_privacy(db_path):

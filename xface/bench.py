@@ -283,4 +283,7 @@ def main(args) -> int:
     print(format_table(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
+    if report.get("soak", {}).get("errors"):
+        print(f"xface: the soak had {report['soak']['errors']} errors (there must be none)", file=sys.stderr)
+        return 1
     return 0
