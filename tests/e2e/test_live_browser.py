@@ -50,7 +50,7 @@ def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server
     camera.get_by_role("button", name="Start camera").click()
     page.get_by_role("heading", name=CARD).first.wait_for()
     latency = time.monotonic() - start
-    assert page.get_by_role("button", name=re.compile("Why")).first.is_visible()
+    page.get_by_role("button", name=re.compile("Why")).first.wait_for()  # rendered just after the heading
 
     rates, saved = [], 0
     deadline = time.monotonic() + WAIT_MS / 1000
