@@ -38,9 +38,10 @@ st.markdown(
 - **Nothing leaves this computer.** The camera picture goes from your browser to Xface running on this same
   computer, and the model runs here. No cloud service is used and nothing is sent to anyone.
 - **No pictures are stored** unless you ask. Live practice never saves pictures: when you record, it saves only
-  which expression was seen, once a second, as numbers. The "Why?" picture stays in memory only.
+  which expression was seen, once a second, as numbers. The "Why?" picture stays in memory only, unless you
+  turn on **Allow saving face pictures** there and press **Save this picture**.
 - **Your journal is one file on this computer.** You can export it or delete it, all of it or one entry, on the
-  Journal page. Notes are shown exactly as you wrote them.
+  Journal page, and restore an export there too. Notes are shown exactly as you wrote them.
 - If Xface is opened from another computer, it asks for a passcode first.
 """
 )
