@@ -143,6 +143,7 @@ def command_train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        ferplus_weight=args.ferplus_weight,
         seed=args.seed,
         threads=args.threads,
         limit=args.limit,
@@ -180,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=26)
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--learning-rate", type=float, default=1.5e-3)
+    train.add_argument(
+        "--ferplus-weight",
+        type=float,
+        default=0.5,
+        help="share of the FER+ crowd-vote distribution in each target (the rest: the FER2013 label)",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=2)
     train.add_argument("--limit", type=int, help="train on a random subset of this many faces (smoke runs)")

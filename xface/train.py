@@ -167,7 +167,7 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
     torch.manual_seed(settings.seed)
     random.seed(settings.seed)
     if settings.init:  # fine-tune a saved model (e.g. to continue in a later session) on a fresh schedule
-        model = XfaceViTForImageClassification.from_pretrained(settings.init)
+        model = XfaceViTForImageClassification.from_pretrained(settings.init, local_files_only=True)
         config = model.config
     else:
         config = XfaceViTConfig(
