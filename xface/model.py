@@ -12,6 +12,8 @@ tokens also gives the "where did it look" map (attention rollout) that the app s
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -302,6 +304,18 @@ def emotion_columns(id2label: dict[int, str]) -> list[list[int]]:
     return columns
 
 
+@contextmanager
+def no_loading_bar() -> Iterator[None]:
+    """A small model loads in milliseconds: a "Loading weights" bar would only clutter the CLI and logs."""
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
+
+
 def load_classifier(
     name_or_path: str | Path | None = None,
     allow_download: bool = False,
@@ -319,14 +333,8 @@ def load_classifier(
         )
     if threads is not None:
         torch.set_num_threads(threads)
-    # A small model loads in milliseconds: a "Loading weights" bar would only clutter the CLI and logs.
-    bars_were_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
+    with no_loading_bar():
         model = AutoModelForImageClassification.from_pretrained(str(source), local_files_only=not allow_download)
-    finally:
-        if bars_were_on:
-            hf_logging.enable_progress_bar()
     model.eval()
     processor = AutoImageProcessor.from_pretrained(str(source), local_files_only=not allow_download)
     channels = 3

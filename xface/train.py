@@ -22,7 +22,7 @@ from torch import nn
 from tqdm import tqdm
 from transformers import ViTImageProcessor
 
-from xface.model import XfaceViTConfig, XfaceViTForImageClassification
+from xface.model import XfaceViTConfig, XfaceViTForImageClassification, no_loading_bar
 
 # FER+ vote columns → FER2013 label index (contempt, unknown and not-a-face have no FER2013 class).
 FERPLUS_TO_FER = {"anger": 0, "disgust": 1, "fear": 2, "happiness": 3, "sadness": 4, "surprise": 5, "neutral": 6}
@@ -167,7 +167,8 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
     torch.manual_seed(settings.seed)
     random.seed(settings.seed)
     if settings.init:  # fine-tune a saved model (e.g. to continue in a later session) on a fresh schedule
-        model = XfaceViTForImageClassification.from_pretrained(settings.init, local_files_only=True)
+        with no_loading_bar():
+            model = XfaceViTForImageClassification.from_pretrained(settings.init, local_files_only=True)
         config = model.config
     else:
         config = XfaceViTConfig(
