@@ -148,6 +148,7 @@ def command_train(args: argparse.Namespace) -> int:
         threads=args.threads,
         limit=args.limit,
         init=args.init,
+        stop_after=args.stop_after,
     )
     train(settings, progress=args.progress)
     print(f"model saved in {args.out} (load it with --model {args.out})")
@@ -190,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=2)
     train.add_argument("--limit", type=int, help="train on a random subset of this many faces (smoke runs)")
+    train.add_argument(
+        "--stop-after", type=int, metavar="N", help="end after epoch N, keeping the --epochs learning-rate schedule"
+    )
     train.add_argument("--init", metavar="DIR", help="start from this saved model (fine-tune) instead of from scratch")
     train.set_defaults(run=command_train)
 

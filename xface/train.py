@@ -46,6 +46,8 @@ class TrainSettings:
     limit: int | None = None
     bfloat16: bool = True
     init: str | None = None
+    stop_after: int | None = None
+    """End after this epoch, keeping the `epochs` schedule (to split a run across sessions, or cut it short)."""
 
 
 def soft_targets(
@@ -205,7 +207,7 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
         start_epoch, history = state["epoch"], state["history"]
         print(f"resuming after epoch {start_epoch}", flush=True)
 
-    for epoch in range(start_epoch, settings.epochs):
+    for epoch in range(start_epoch, min(settings.epochs, settings.stop_after or settings.epochs)):
         model.train()
         began = time.time()
         order = torch.randperm(len(train_pixels), generator=generator)
