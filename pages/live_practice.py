@@ -69,13 +69,13 @@ def start_recording(live: LiveSession) -> None:
         live.start_recording(journal)
     except ValueError as error:
         st.session_state.live_record_error = str(error)
-    close_checkin()
+    ui.forget_checkin(CHECKIN)
 
 
 def stop_recording(live: LiveSession) -> None:
     session_id = live.stop_recording()
     if session_id is not None:
-        st.session_state.live_checkin = session_id
+        ui.open_checkin(CHECKIN, session_id)
 
 
 def recording_controls(live: LiveSession) -> None:
@@ -117,12 +117,7 @@ def session_summary_text(summary: dict) -> str:
 
 
 CHECKIN = "live_checkin_"
-"""Prefix of the check-in's widget keys after a recording."""
-
-
-def close_checkin() -> None:
-    ui.forget_checkin(CHECKIN)
-    st.session_state.pop("live_checkin", None)
+"""Prefix of the session-state keys of the check-in after a recording (its session, its widgets)."""
 
 
 def checkin(session_id: int) -> None:
@@ -133,12 +128,12 @@ def checkin(session_id: int) -> None:
     try:
         summary = journal.session_summary(session_id)
     except ValueError:  # the session was deleted meanwhile (e.g. on the Journal page)
-        close_checkin()
+        ui.forget_checkin(CHECKIN)
         return
     with st.container(border=True):
         st.subheader("Recording saved")
         st.markdown(session_summary_text(summary))
-        ui.session_checkin(journal, session_id, CHECKIN, on_close=close_checkin)
+        ui.session_checkin(journal, session_id, CHECKIN)
 
 
 # --- "Why?" ----------------------------------------------------------------------------------------
@@ -331,7 +326,7 @@ with video:
         "**short dashes** = unsure (two guesses). The #number follows the same face."
     )
     recording_controls(live)
-    if (session_id := st.session_state.get("live_checkin")) is not None:
+    if (session_id := ui.checkin_session(CHECKIN)) is not None:
         checkin(session_id)
     why_panel()
     troubleshooting()

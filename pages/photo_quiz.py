@@ -22,7 +22,7 @@ from xface.uploads import MAX_PHOTOS, UPLOAD_TYPES, quiz_batch
 ROUND = "quiz_round"
 """Session-state key of the round in progress: a dict (a class defined here would be redefined every run)."""
 CHECKIN = "quiz_checkin_"
-"""Prefix of every session-state key of the check-in after a round (its widgets and the saved text)."""
+"""Prefix of every session-state key of the check-in after a round (its session, widgets and saved text)."""
 
 
 def label(emotion: str) -> str:
@@ -38,7 +38,7 @@ def history() -> list[dict]:
 def new_round(files: list, signature: tuple[str, ...]) -> None:
     """Find every face in the uploads and order the questions by what this person tends to miss."""
     finish_round()
-    close_checkin()
+    ui.forget_checkin(CHECKIN)
     shown = st.empty()
     with st.spinner("Looking for faces in your photos…"):
         batch = quiz_batch(
@@ -59,7 +59,6 @@ def new_round(files: list, signature: tuple[str, ...]) -> None:
         "revealed": None,
         "session_id": None,
         "saved": True,
-        "checkin": None,
     }
 
 
@@ -112,7 +111,7 @@ def next_face() -> None:
     state["position"] += 1
     state["revealed"] = None
     if state["position"] >= len(state["questions"]):
-        state["checkin"] = state["session_id"]  # the check-in on the summary is linked to this round's session
+        ui.open_checkin(CHECKIN, state["session_id"])  # the check-in on the summary goes with this round's session
         finish_round()
 
 
@@ -120,7 +119,7 @@ def again() -> None:
     """The same faces once more, reordered with the answers just given."""
     state = st.session_state[ROUND]
     finish_round()
-    close_checkin()
+    ui.forget_checkin(CHECKIN)
     state.update(
         questions=order_questions(state["questions"], history(), Random()), position=0, feedbacks=[], revealed=None
     )
@@ -128,7 +127,7 @@ def again() -> None:
 
 def new_photos() -> None:
     finish_round()
-    close_checkin()
+    ui.forget_checkin(CHECKIN)
     st.session_state.pop(ROUND, None)
     st.session_state["quiz_uploader"] = st.session_state.get("quiz_uploader", 0) + 1  # a fresh, empty uploader
 
@@ -200,19 +199,13 @@ def show_feedback(question: Question, feedback: Feedback, saved: bool) -> None:
         st.caption("This answer was not saved: the journal can't be opened right now.")
 
 
-def close_checkin() -> None:
-    ui.forget_checkin(CHECKIN)
-    if state := st.session_state.get(ROUND):
-        state["checkin"] = None
-
-
 def checkin(session_id: int) -> None:
     """After a round: an invitation to name what the person felt, saved with the round's quiz session."""
     journal = ui.journal()
     if journal is None:
         return
     with st.container(border=True):
-        ui.session_checkin(journal, session_id, CHECKIN, on_close=close_checkin)
+        ui.session_checkin(journal, session_id, CHECKIN)
 
 
 def show_summary(state: dict) -> None:
@@ -234,8 +227,8 @@ def show_summary(state: dict) -> None:
             )
         st.caption("Emotions you often mix up come up a little more often in your next rounds.")
     st.write("Reading faces is a skill that grows with practice; every round counts, whatever the score.")
-    if state.get("checkin") is not None:
-        checkin(state["checkin"])
+    if (session_id := ui.checkin_session(CHECKIN)) is not None:
+        checkin(session_id)
     left, right = st.columns(2)
     left.button("Go through these faces again", on_click=again, key="quiz_again")
     right.button("Use new photos", on_click=new_photos, key="quiz_new_photos", type="primary")
@@ -259,7 +252,7 @@ uploaded = st.file_uploader(
 if not uploaded:
     if st.session_state.get(ROUND):
         finish_round()
-        close_checkin()
+        ui.forget_checkin(CHECKIN)
         st.session_state.pop(ROUND)
     st.caption("Tip: a zip with folders named after emotions (happy/, sad/, …) gives every photo a known answer.")
     st.stop()

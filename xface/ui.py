@@ -8,7 +8,6 @@ from __future__ import annotations
 import hmac
 import os
 import re
-from collections.abc import Callable
 
 import streamlit as st
 
@@ -85,22 +84,33 @@ def unlocked() -> bool:
     return False
 
 
+def open_checkin(prefix: str, session_id: int | None) -> None:
+    """Offer a fresh check-in for this session (None offers none); it stays until `forget_checkin`."""
+    forget_checkin(prefix)
+    st.session_state[f"{prefix}session"] = session_id
+
+
+def checkin_session(prefix: str) -> int | None:
+    """The session whose check-in is on offer, if any."""
+    return st.session_state.get(f"{prefix}session")
+
+
 def forget_checkin(prefix: str) -> None:
-    """Forget an after-session check-in and what was typed in it, so the next one starts empty."""
+    """Forget an after-session check-in, its session and what was typed in it, so the next one starts empty."""
     for key in [k for k in st.session_state if str(k).startswith(prefix)]:
         st.session_state.pop(key, None)
 
 
-def session_checkin(journal: Journal, session_id: int, prefix: str, on_close: Callable[[], None]) -> None:
+def session_checkin(journal: Journal, session_id: int, prefix: str) -> None:
     """ "How did you feel?" after a live recording or a quiz round, saved linked to that session.
 
-    Every widget key starts with `prefix`, so each page keeps its own check-in; `on_close` runs on
-    Skip and Done (it should call `forget_checkin(prefix)`).
+    Every key (widgets, the offered session) starts with `prefix`, so each page keeps its own
+    check-in; Skip and Done forget it.
     """
     if saved := st.session_state.get(f"{prefix}saved"):
         st.success("Your check-in is saved in the journal.")
         st.text(saved)
-        st.button("Done", key=f"{prefix}done", on_click=on_close)
+        st.button("Done", key=f"{prefix}done", on_click=forget_checkin, args=(prefix,))
         return
     st.markdown("**How did you feel?** Naming it, even roughly, is the practice. You can skip this.")
     core = st.pills("Closest feeling", list(FEELINGS_WHEEL), key=f"{prefix}core")
@@ -120,7 +130,7 @@ def session_checkin(journal: Journal, session_id: int, prefix: str, on_close: Ca
         body = st.multiselect("Where did you notice it in your body?", BODY_PLACES, key=f"{prefix}body")
         note = st.text_area("Note (optional)", max_chars=2000, key=f"{prefix}note")
         submitted = st.form_submit_button("Save check-in", type="primary", key=f"{prefix}save")
-    st.button("Skip", key=f"{prefix}skip", on_click=on_close)
+    st.button("Skip", key=f"{prefix}skip", on_click=forget_checkin, args=(prefix,))
     if not submitted:
         return
     feeling = specific if core and specific != words[0] else core
