@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from xface import ui
+
+ui.enter_page()
+
 st.title("Help")
 st.markdown(
     "Xface helps you practise reading faces. It looks at a face and says which of seven expressions it "

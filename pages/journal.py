@@ -15,6 +15,8 @@ from xface import charts, ui
 from xface.feelings import BODY_PLACES, FEELINGS_WHEEL
 from xface.journal import Journal, JournalError
 
+ui.enter_page()
+
 INTENSITY = {1: "1 · barely", 2: "2 · a little", 3: "3 · clearly", 4: "4 · strongly", 5: "5 · very strongly"}
 TIMELINE_LIMIT = 100
 """Newest items shown in the timeline; the export always holds everything."""

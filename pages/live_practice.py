@@ -23,6 +23,8 @@ from xface.live import LiveSession, LiveSnapshot, ice_servers, parse_ice_servers
 from xface.pipeline import FaceReading
 from xface.snapshots import save_snapshot, snapshot_dir
 
+ui.enter_page()
+
 MAX_CARDS = 3
 """More cards than this is too much to read at once; the largest faces come first."""
 STALE_AFTER_S = 3.0

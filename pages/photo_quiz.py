@@ -19,6 +19,8 @@ from xface.journal import JournalError
 from xface.quiz import CUES, Feedback, Question, order_questions, round_summary, score, top_confusions
 from xface.uploads import MAX_PHOTOS, UPLOAD_TYPES, quiz_batch
 
+ui.enter_page()
+
 ROUND = "quiz_round"
 """Session-state key of the round in progress: a dict (a class defined here would be redefined every run)."""
 CHECKIN = "quiz_checkin_"

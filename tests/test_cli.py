@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from tests.bad_inputs import corpus
 from tests.conftest import FER_NPZ
@@ -197,3 +198,26 @@ def test_bundled_model_does_not_fall_below_its_measured_accuracy(bundled_model_m
 def test_bundled_model_reaches_the_papers_accuracy_on_the_validation_split(bundled_model_metrics: dict) -> None:
     """The committed model against FER2013 PublicTest: the ViT paper's 68.45 % is the bar."""
     assert bundled_model_metrics["fer2013"]["accuracy"] >= 0.6845
+
+
+@pytest.mark.slow
+def test_train_averages_the_last_epochs_with_the_regularization_asked_for(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = xface(
+        "train", "--npz", str(FER_NPZ), "--out", str(out), "--epochs", "3", "--limit", "256",
+        "--average-last", "2", "--drop-path", "0.02", "--dropout", "0", "--erase", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Writing model shards" not in result.stderr
+    log = json.loads((out / "training_log.json").read_text())
+    assert log["averaged"]["epochs"] == [2, 3]
+    assert sorted(p.name for p in (out / "epochs").iterdir()) == ["epoch_2.safetensors", "epoch_3.safetensors"]
+    from safetensors.torch import load_file
+
+    saved = load_file(out / "model.safetensors")
+    epochs = [load_file(out / "epochs" / f"epoch_{n}.safetensors") for n in (2, 3)]
+    name = "classifier.weight"
+    assert not torch.equal(epochs[0][name], epochs[1][name])
+    assert torch.allclose(saved[name], (epochs[0][name] + epochs[1][name]) / 2)
+    config = json.loads((out / "config.json").read_text())
+    assert (config["drop_path_rate"], config["hidden_dropout_prob"]) == (0.02, 0.0)

@@ -149,6 +149,10 @@ def command_train(args: argparse.Namespace) -> int:
         limit=args.limit,
         init=args.init,
         stop_after=args.stop_after,
+        drop_path_rate=args.drop_path,
+        dropout=args.dropout,
+        erase_probability=args.erase,
+        average_last=args.average_last,
     )
     train(settings, progress=args.progress)
     print(f"model saved in {args.out} (load it with --model {args.out})")
@@ -195,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--stop-after", type=int, metavar="N", help="end after epoch N, keeping the --epochs learning-rate schedule"
     )
     train.add_argument("--init", metavar="DIR", help="start from this saved model (fine-tune) instead of from scratch")
+    train.add_argument("--drop-path", type=float, default=0.1, help="stochastic depth rate of the last layer")
+    train.add_argument("--dropout", type=float, default=0.1)
+    train.add_argument("--erase", type=float, default=0.5, help="share of training faces with a random erased patch")
+    train.add_argument(
+        "--average-last", type=int, default=0, metavar="N", help="save the average of the last N epochs' weights"
+    )
     train.set_defaults(run=command_train)
 
     bench = commands.add_parser("bench", help="speed and memory of the live pipeline")

@@ -182,6 +182,17 @@ class XfaceViTForImageClassification(XfaceViTPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
+    def set_regularization(self, drop_path_rate: float, dropout: float) -> None:
+        """Change stochastic depth and dropout, e.g. to go on training a saved model with less of them."""
+        self.config.drop_path_rate = drop_path_rate
+        self.config.hidden_dropout_prob = dropout
+        rates = torch.linspace(0, drop_path_rate, len(self.blocks)).tolist()
+        for block, rate in zip(self.blocks, rates, strict=True):
+            block.drop_path = rate
+        for module in self.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = dropout
+
     def forward(
         self,
         pixel_values: torch.Tensor,
@@ -305,8 +316,8 @@ def emotion_columns(id2label: dict[int, str]) -> list[list[int]]:
 
 
 @contextmanager
-def no_loading_bar() -> Iterator[None]:
-    """A small model loads in milliseconds: a "Loading weights" bar would only clutter the CLI and logs."""
+def no_hub_progress_bars() -> Iterator[None]:
+    """A small model loads and saves in milliseconds: transformers' progress bars only clutter the CLI and logs."""
     bars_were_on = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
@@ -333,7 +344,7 @@ def load_classifier(
         )
     if threads is not None:
         torch.set_num_threads(threads)
-    with no_loading_bar():
+    with no_hub_progress_bars():
         model = AutoModelForImageClassification.from_pretrained(str(source), local_files_only=not allow_download)
     model.eval()
     processor = AutoImageProcessor.from_pretrained(str(source), local_files_only=not allow_download)

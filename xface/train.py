@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 from transformers import ViTImageProcessor
 
-from xface.model import XfaceViTConfig, XfaceViTForImageClassification, no_loading_bar
+from xface.model import XfaceViTConfig, XfaceViTForImageClassification, no_hub_progress_bars
 
 # FER+ vote columns → FER2013 label index (contempt, unknown and not-a-face have no FER2013 class).
 FERPLUS_TO_FER = {"anger": 0, "disgust": 1, "fear": 2, "happiness": 3, "sadness": 4, "surprise": 5, "neutral": 6}
@@ -48,6 +49,11 @@ class TrainSettings:
     init: str | None = None
     stop_after: int | None = None
     """End after this epoch, keeping the `epochs` schedule (to split a run across sessions, or cut it short)."""
+    drop_path_rate: float = 0.1
+    dropout: float = 0.1
+    erase_probability: float = 0.5
+    average_last: int = 0
+    """Save the average of the last N epochs' weights as the model (stochastic weight averaging)."""
 
 
 def soft_targets(
@@ -74,7 +80,7 @@ def not_a_face(votes: np.ndarray, columns: list[str]) -> np.ndarray:
     return (votes[:, 0] >= 0) & (nf * 2 > votes.clip(0).sum(1))
 
 
-def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def augment(batch: torch.Tensor, generator: torch.Generator, erase_probability: float = 0.5) -> torch.Tensor:
     """Random affine (±12°, ±10 % scale, ±8 % shift, mirror), brightness/contrast and erasing."""
     n = batch.shape[0]
 
@@ -98,7 +104,7 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     brightness = uniform(-0.2, 0.2).view(n, 1, 1, 1)
     mean = out.mean(dim=(1, 2, 3), keepdim=True)
     out = (out - mean) * contrast + mean + brightness
-    # Random erasing: one rectangle on half the images, so no single region is relied on.
+    # Random erasing: one rectangle on some images, so no single region is relied on.
     size = out.shape[-1]
     h = (uniform(0.15, 0.4) * size).long().view(n, 1, 1)
     w = (uniform(0.15, 0.4) * size).long().view(n, 1, 1)
@@ -107,7 +113,7 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     rows = torch.arange(size).view(1, size, 1)
     cols = torch.arange(size).view(1, 1, size)
     box = (rows >= top) & (rows < top + h) & (cols >= left) & (cols < left + w)
-    box &= (torch.rand(n, generator=generator) < 0.5).view(n, 1, 1)
+    box &= (torch.rand(n, generator=generator) < erase_probability).view(n, 1, 1)
     return out.masked_fill(box.unsqueeze(1), 0.0).clamp(-1.5, 1.5)
 
 
@@ -169,9 +175,8 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
     torch.manual_seed(settings.seed)
     random.seed(settings.seed)
     if settings.init:  # fine-tune a saved model (e.g. to continue in a later session) on a fresh schedule
-        with no_loading_bar():
+        with no_hub_progress_bars():
             model = XfaceViTForImageClassification.from_pretrained(settings.init, local_files_only=True)
-        config = model.config
     else:
         config = XfaceViTConfig(
             hidden_size=settings.hidden_size,
@@ -179,6 +184,7 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
             intermediate_size=2 * settings.hidden_size,
         )
         model = XfaceViTForImageClassification(config)
+    model.set_regularization(settings.drop_path_rate, settings.dropout)
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "token" in n or "position" in n]
     decay = [p for n, p in model.named_parameters() if not (p.ndim < 2 or "token" in n or "position" in n)]
     optimizer = torch.optim.AdamW(
@@ -216,7 +222,7 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
         for start in bar:
             index = order[start : start + settings.batch_size]
-            pixels = augment(train_pixels[index], generator)
+            pixels = augment(train_pixels[index], generator, settings.erase_probability)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bfloat16):
                 logits = model(pixel_values=pixels).logits
             loss = nn.functional.cross_entropy(logits.float(), train_targets[index])
@@ -238,8 +244,9 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
         }
         history.append(record)
         print(json.dumps(record), flush=True)
-        model.save_pretrained(out)
-        image_processor(config.image_size).save_pretrained(out)
+        if settings.average_last > 1:
+            _keep_epoch_weights(model, out / "epochs", epoch + 1, settings.average_last)
+        _save_model(model, out)
         torch.save(
             {
                 "model": model.state_dict(),
@@ -253,4 +260,45 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
         )
         checkpoint_path.with_suffix(".tmp").replace(checkpoint_path)
         (out / "training_log.json").write_text(json.dumps({"settings": asdict(settings), "history": history}, indent=1))
-    return {"history": history}
+    result: dict = {"history": history}
+    finished = bool(history) and history[-1]["epoch"] == settings.epochs
+    if settings.average_last > 1 and finished:
+        epochs = list(range(settings.epochs - settings.average_last + 1, settings.epochs + 1))
+        average_epochs(model, [out / "epochs" / f"epoch_{n}.safetensors" for n in epochs], train_pixels)
+        accuracy = float((predict_logits(model, val_pixels).argmax(-1).numpy() == y_val).mean())
+        result["averaged"] = {"epochs": epochs, "val_accuracy": accuracy}
+        print(json.dumps({"averaged_epochs": epochs, "val_accuracy": accuracy}), flush=True)
+        _save_model(model, out)
+        (out / "training_log.json").write_text(json.dumps({"settings": asdict(settings), **result}, indent=1))
+    return result
+
+
+def _save_model(model: XfaceViTForImageClassification, out: Path) -> None:
+    with no_hub_progress_bars():
+        model.save_pretrained(out)
+    image_processor(model.config.image_size).save_pretrained(out)
+
+
+def _keep_epoch_weights(model: nn.Module, folder: Path, epoch: int, keep: int) -> None:
+    """This epoch's weights for averaging later; older ones than the last `keep` are deleted."""
+    folder.mkdir(exist_ok=True)
+    weights = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+    save_file(weights, folder / f"epoch_{epoch}.safetensors")
+    for old in folder.glob("epoch_*.safetensors"):
+        if int(old.stem.removeprefix("epoch_")) <= epoch - keep:
+            old.unlink()
+
+
+def average_epochs(model: nn.Module, paths: list[Path], train_pixels: torch.Tensor, batch_size: int = 256) -> None:
+    """Stochastic weight averaging (Izmailov et al. 2018): the mean of the epochs' weights sits in a
+    flatter, better-generalising spot than any one of them. BatchNorm statistics of the averaged
+    weights are measured again on the (unaugmented) training faces."""
+    states = [load_file(path) for path in paths]
+    averaged = {
+        name: sum(state[name] for state in states) / len(states) if tensor.is_floating_point() else tensor
+        for name, tensor in states[-1].items()
+    }
+    model.load_state_dict(averaged)
+    batches = [train_pixels[start : start + batch_size] for start in range(0, len(train_pixels), batch_size)]
+    torch.optim.swa_utils.update_bn(batches, model)
+    model.eval()

@@ -8,12 +8,15 @@ from __future__ import annotations
 import hmac
 import os
 import re
+import runpy
+from pathlib import Path
 
 import streamlit as st
 
 from xface.feelings import BODY_PLACES, FEELINGS_WHEEL
 from xface.journal import Journal, JournalError
 
+APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
 
@@ -25,6 +28,20 @@ def analyzer():
     from xface.pipeline import Analyzer
 
     return Analyzer(threads=APP_TORCH_THREADS)
+
+
+def enter_page() -> None:
+    """Run the page through app.py when Streamlit opened it on its own; call first in every page.
+
+    A fresh server that is first asked for a page URL (a bookmark to /journal) runs that page file
+    directly in Streamlit's old `pages/` folder mode: no passcode gate, file names as navigation.
+    app.py's `st.navigation` then takes over and runs this same page, now inside the app.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+        st.stop()
 
 
 def journal() -> Journal | None:
