@@ -33,19 +33,11 @@ def screenshots(tmp_path: Path) -> Path:
 
 
 def open_page(page, url: str) -> None:
-    """Go to one of the app's pages and wait for its script to finish.
-
-    Streamlit 1.67 shows a "Page not found" dialog (and makes the page inert) on the first direct
-    visit to a non-default url_path of a fresh server when the app folder has a `pages/` directory,
-    although it does run the requested page. A person would close it; so does this helper.
-    """
+    """Go to one of the app's pages (as a bookmark would) and wait for its script to finish."""
     page.goto(url)
     page.locator('[data-test-script-state="notRunning"]').wait_for()
     page.wait_for_timeout(500)
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        dialog.wait_for(state="detached")
+    assert page.get_by_role("dialog").filter(has_text="Page not found").count() == 0
 
 
 def screenshot(page, path: Path) -> None:
