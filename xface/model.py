@@ -121,7 +121,7 @@ class Attention(nn.Module):
 class Block(nn.Module):
     """Pre-norm transformer block with stochastic depth."""
 
-    def __init__(self, config: XfaceViTConfig, drop_path: float) -> None:
+    def __init__(self, config: XfaceViTConfig) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(config.hidden_size)
         self.attn = Attention(config)
@@ -132,7 +132,7 @@ class Block(nn.Module):
             nn.Dropout(config.hidden_dropout_prob),
             nn.Linear(config.intermediate_size, config.hidden_size),
         )
-        self.drop_path = drop_path
+        self.drop_path = 0.0  # this layer's rate: set by the model's `set_regularization`
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.drop_path == 0.0:
@@ -175,15 +175,16 @@ class XfaceViTForImageClassification(XfaceViTPreTrainedModel):
         self.stem = ConvStem(config)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
         self.position_embeddings = nn.Parameter(torch.zeros(1, config.grid_size**2 + 1, config.hidden_size))
-        rates = torch.linspace(0, config.drop_path_rate, config.num_hidden_layers).tolist()
-        self.blocks = nn.ModuleList(Block(config, rate) for rate in rates)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_hidden_layers))
         self.norm = nn.LayerNorm(config.hidden_size)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
+        self.set_regularization(config.drop_path_rate, config.hidden_dropout_prob)
 
     def set_regularization(self, drop_path_rate: float, dropout: float) -> None:
-        """Change stochastic depth and dropout, e.g. to go on training a saved model with less of them."""
+        """Stochastic depth rising linearly to `drop_path_rate` in the last layer, and dropout; also to go on
+        training a saved model with less of them."""
         self.config.drop_path_rate = drop_path_rate
         self.config.hidden_dropout_prob = dropout
         rates = torch.linspace(0, drop_path_rate, len(self.blocks)).tolist()
