@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -137,23 +138,9 @@ def command_train(args: argparse.Namespace) -> int:
 
     if not Path(args.npz).is_file():
         raise CommandError(f"no such file: {args.npz}")
-    settings = TrainSettings(
-        npz=args.npz,
-        out=args.out,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        ferplus_weight=args.ferplus_weight,
-        seed=args.seed,
-        threads=args.threads,
-        limit=args.limit,
-        init=args.init,
-        stop_after=args.stop_after,
-        drop_path_rate=args.drop_path,
-        dropout=args.dropout,
-        erase_probability=args.erase,
-        average_last=args.average_last,
-    )
+    # Flags left out are absent from `args` (SUPPRESS), so TrainSettings' own defaults apply: one source.
+    fields = {field.name for field in dataclasses.fields(TrainSettings)}
+    settings = TrainSettings(**{name: value for name, value in vars(args).items() if name in fields})
     train(settings, progress=args.progress)
     print(f"model saved in {args.out} (load it with --model {args.out})")
     return 0
@@ -180,31 +167,32 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-flip", action="store_true", help="no mirrored second look (test-time augmentation)")
     evaluate.set_defaults(run=command_evaluate)
 
-    train = commands.add_parser("train", help="train the expression transformer (resumes in --out)")
+    train = commands.add_parser(
+        "train", help="train the expression transformer (resumes in --out)", argument_default=argparse.SUPPRESS
+    )
     train.add_argument("--npz", required=True)
     train.add_argument("--out", default="runs/xface-vit")
-    train.add_argument("--epochs", type=int, default=26)
-    train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--learning-rate", type=float, default=1.5e-3)
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--learning-rate", type=float)
     train.add_argument(
         "--ferplus-weight",
         type=float,
-        default=0.5,
         help="share of the FER+ crowd-vote distribution in each target (the rest: the FER2013 label)",
     )
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--threads", type=int, default=2)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--threads", type=int)
     train.add_argument("--limit", type=int, help="train on a random subset of this many faces (smoke runs)")
     train.add_argument(
         "--stop-after", type=int, metavar="N", help="end after epoch N, keeping the --epochs learning-rate schedule"
     )
     train.add_argument("--init", metavar="DIR", help="start from this saved model (fine-tune) instead of from scratch")
-    train.add_argument("--drop-path", type=float, default=0.1, help="stochastic depth rate of the last layer")
-    train.add_argument("--dropout", type=float, default=0.1)
-    train.add_argument("--erase", type=float, default=0.5, help="share of training faces with a random erased patch")
+    train.add_argument("--drop-path", dest="drop_path_rate", type=float, help="stochastic depth rate of the last layer")
+    train.add_argument("--dropout", type=float)
     train.add_argument(
-        "--average-last", type=int, default=0, metavar="N", help="save the average of the last N epochs' weights"
+        "--erase", dest="erase_probability", type=float, help="share of training faces with a random erased patch"
     )
+    train.add_argument("--average-last", type=int, metavar="N", help="save the average of the last N epochs' weights")
     train.set_defaults(run=command_train)
 
     bench = commands.add_parser("bench", help="speed and memory of the live pipeline")
