@@ -142,7 +142,10 @@ def checkin(session_id: int) -> None:
 
 
 def freeze(reading: FaceReading) -> None:
-    """Keep this face (the aligned crop, in memory only) and explain where the model looked."""
+    """The "Why?" button's callback: keep this face (the aligned crop, in memory only) and explain
+    where the model looked. A callback gets the reading the person saw when they clicked, even if
+    that face has left the picture by the time the page reruns."""
+    st.session_state.live_why_new = True  # the panel lives outside the cards' fragment: rerun the page
     try:
         grid = ui.analyzer().attention_map(reading)
     except ValueError as error:
@@ -214,14 +217,14 @@ def face_card(reading: FaceReading) -> None:
     with st.container(border=True):
         st.markdown(f"#### {headline(reading.face_id, explanation.headline)}")
         st.caption(explanation.summary)
-        if st.button(
+        st.button(
             "Why? Freeze this face",
             key=f"live_why_{reading.face_id}",
             icon=":material/help:",
             help="Keep this moment and see which part of the face the model looked at",
-        ):
-            freeze(reading)
-            st.rerun(scope="app")
+            on_click=freeze,
+            args=(reading,),
+        )
         st.markdown(f"**What the face is doing:** {explanation.face}")
         st.markdown(f"**What it often means:** {explanation.meaning}")
         st.markdown(f"**What else it could be:** {explanation.look_alikes}")
@@ -231,6 +234,8 @@ def face_card(reading: FaceReading) -> None:
 
 def readings_panel(live: LiveSession, playing: bool) -> None:
     """The cards: redrawn every half second from the latest snapshot while the camera runs."""
+    if st.session_state.pop("live_why_new", False):
+        st.rerun(scope="app")
     snap = live.snapshot()
     if snap.recording is not None:
         rec = snap.recording

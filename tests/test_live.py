@@ -195,3 +195,21 @@ def test_ice_servers_are_checked():
     for bad in ("{", '{"urls": "stun:x"}', '[{"url": "stun:x"}]'):
         with pytest.raises(ValueError):
             parse_ice_servers(bad)
+
+
+def test_background_analysis_runs_on_one_long_lived_thread(analyzer, portrait, monkeypatch):
+    """Not a fresh thread per frame: torch sets up per-thread state, and the app runs for hours."""
+    threads: set[int] = set()
+    predict = analyzer.classifier.predict
+
+    def recording_thread(*args, **kwargs):
+        threads.add(threading.get_ident())
+        return predict(*args, **kwargs)
+
+    monkeypatch.setattr(analyzer.classifier, "predict", recording_thread)
+    live = LiveSession(analyzer)
+    for _ in range(4):
+        live.process(portrait)
+        assert live.wait_idle(timeout=120)
+    assert live.snapshot().frames_analysed == 4
+    assert len(threads) == 1 and threading.get_ident() not in threads

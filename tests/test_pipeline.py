@@ -102,3 +102,37 @@ def test_stream_gives_new_ids_to_new_faces_and_forgets_lost_ones(analyzer, portr
     assert stream.process(np.full_like(portrait, 90)) == []
     again = stream.process(portrait)[0].face_id
     assert again != first
+
+
+def test_every_model_call_runs_under_the_inference_lock(analyzer, portrait: np.ndarray, monkeypatch) -> None:
+    """The live page's analysis thread and its "Why?" button share one model: never two torch calls at once."""
+    calls: list[tuple[str, bool]] = []
+
+    def spy(owner, name: str) -> None:
+        real = getattr(owner, name)
+
+        def checked(*args, **kwargs):
+            calls.append((name, analyzer.inference_lock.locked()))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, checked)
+
+    stream = analyzer.stream(detect_every=2)  # a video stream has its own detector, tuned for frames
+    for owner, name in [
+        (analyzer.detector, "detect"),
+        (stream.detector, "detect"),
+        (stream.detector, "refine"),
+        (analyzer.classifier, "predict"),
+        (analyzer.classifier, "attention_map"),
+    ]:
+        spy(owner, name)
+    readings = analyzer.analyze(portrait)
+    analyzer.attention_map(readings[0])
+    for _ in range(3):  # a full detection, a follow-up (refine), another full detection
+        stream.process(portrait)
+    assert [name for name, _ in calls] == [
+        *["detect", "predict", "attention_map"],
+        *["detect", "predict", "refine", "predict", "detect", "predict"],
+    ]
+    assert all(held for _, held in calls), calls
+    assert not analyzer.inference_lock.locked()

@@ -26,6 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -140,11 +141,13 @@ class LiveSession:
         **stream_settings,
     ) -> None:
         self.analyzer = analyzer
-        self.background = background
         self.clock = clock
         self.stream_settings = stream_settings
         self._busy = threading.Lock()
         """Held while a frame is analysed; never waited on by the video thread."""
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xface-analysis") if background else None
+        """One long-lived analysis thread: torch keeps per-thread state, so a fresh thread for every
+        frame (as before) paid for it on every frame."""
         self._lock = threading.Lock()
         """Guards every field below that the page reads."""
         self._record_lock = threading.Lock()
@@ -181,12 +184,9 @@ class LiveSession:
             self._seen_times.append(now)
             stream, generation = self._stream, self._generation
         if self._busy.acquire(blocking=False):
-            if self.background:
+            if self._worker is not None:
                 frame = np.array(frame, copy=True)  # the caller may reuse its buffer
-                worker = threading.Thread(
-                    target=self._analyse, args=(stream, generation, frame, now), name="xface-analysis", daemon=True
-                )
-                worker.start()
+                self._worker.submit(self._analyse, stream, generation, frame, now)
             else:
                 self._analyse(stream, generation, frame, now)
         else:

@@ -8,6 +8,7 @@ has led for a few frames, so the words on screen do not flicker.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,11 @@ class Analyzer:
     ) -> None:
         self.classifier = classifier or load_classifier(model, flip_average=flip_average, threads=threads)
         self.detector = FaceDetector(min_face_size=min_face_size)
+        self.inference_lock = threading.Lock()
+        """Held while the models run: one analysis at a time, whichever thread asks (the live page's
+        analysis thread, its "Why?" button, the quiz). Two torch calls at once on a 2-core CPU only
+        slow each other down, and concurrent calls once left the live page's analysis thread stuck
+        inside a convolution (tests/e2e/test_live_browser.py, about one run in five)."""
 
     def align(self, image: np.ndarray, detections: list[Detection]) -> np.ndarray:
         """Aligned crops (N, h, w, 3) at the classifier's input size."""
@@ -90,16 +96,18 @@ class Analyzer:
     def analyze(self, image: str | Path | bytes | Image.Image | np.ndarray) -> list[FaceReading]:
         """Readings for every face, largest first. Bad input raises `ImageError`."""
         pixels = load_image(image)
-        detections = self.detector.detect(pixels)
-        crops = self.align(pixels, detections)
-        probs = self.classifier.predict(crops)
+        with self.inference_lock:
+            detections = self.detector.detect(pixels)
+            crops = self.align(pixels, detections)
+            probs = self.classifier.predict(crops)
         return [_reading(d, p, c) for d, p, c in zip(detections, probs, crops, strict=True)]
 
     def attention_map(self, reading: FaceReading) -> np.ndarray:
         """Where the model looked on this face's aligned crop (grid in [0, 1])."""
         if reading.aligned is None:
             raise ValueError("this reading carries no aligned face")
-        return self.classifier.attention_map(reading.aligned)
+        with self.inference_lock:
+            return self.classifier.attention_map(reading.aligned)
 
     def stream(self, **settings) -> AnalyzerStream:
         return AnalyzerStream(self, **settings)
@@ -174,18 +182,20 @@ class AnalyzerStream:
     def process(self, frame: np.ndarray) -> list[FaceReading]:
         """Readings for one RGB video frame, with `face_id` and smoothed `probs`."""
         frame = load_image(frame)
-        started = time.perf_counter()
-        full_detection = self.frame_index % self.detect_every == 0 or not self.tracks
-        pairs = self._locate(frame)
-        located = time.perf_counter()
-        self.frame_index += 1
-        crops = self.analyzer.align(frame, [d for d, _ in pairs])
-        aligned = time.perf_counter()
-        probs = self.analyzer.classifier.predict(crops)
+        with self.analyzer.inference_lock:
+            started = time.perf_counter()
+            full_detection = self.frame_index % self.detect_every == 0 or not self.tracks
+            pairs = self._locate(frame)
+            located = time.perf_counter()
+            self.frame_index += 1
+            crops = self.analyzer.align(frame, [d for d, _ in pairs])
+            aligned = time.perf_counter()
+            probs = self.analyzer.classifier.predict(crops)
+            classified = time.perf_counter()
         self.last_timings = {
             "detect": located - started,
             "align": aligned - located,
-            "classify": time.perf_counter() - aligned,
+            "classify": classified - aligned,
             "full_detection": full_detection,
         }
         tracks, readings = [], []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -83,6 +84,8 @@ class StreamlitServer:
         self.process = subprocess.Popen(
             [
                 sys.executable,
+                "-X",
+                "faulthandler",
                 "-m",
                 "streamlit",
                 "run",
@@ -108,6 +111,16 @@ class StreamlitServer:
             except OSError:
                 time.sleep(0.5)
         raise RuntimeError(f"streamlit did not start in {START_TIMEOUT_S} s")
+
+    def stacks(self) -> str:
+        """Abort the server and return its log's end, which then holds every thread's Python stack
+        (it runs under `-X faulthandler`): tells a stuck thread from a slow machine."""
+        self.process.send_signal(signal.SIGABRT)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        return self.log.read_text()[-12000:]
 
     def stop(self) -> None:
         self.process.terminate()

@@ -24,12 +24,13 @@ WAIT_MS = 240_000
 
 @pytest.fixture
 def evidence(streamlit_server, browser_page, request):
-    """On failure: a full-page screenshot and the server log's tail, to tell a slow machine from a bug."""
+    """On failure: a full-page screenshot, and the server's thread stacks and log tail, to tell a
+    slow machine from a bug."""
     yield
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         browser_page.screenshot(path="/tmp/live_failed.png", full_page=True)
-        print("\nscreenshot: /tmp/live_failed.png\nserver log:\n" + streamlit_server.log.read_text()[-4000:])
+        print("\nscreenshot: /tmp/live_failed.png\nserver log and stacks:\n" + streamlit_server.stacks())
 
 
 def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server, browser_page, evidence):
