@@ -170,6 +170,19 @@ def test_train_smoke_run_saves_a_loadable_model_and_resumes(tmp_path: Path) -> N
     assert load_classifier(tmp_path / "tuned").model.config.hidden_size == classifier.model.config.hidden_size
 
 
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [("abacus", 'unknown device "abacus"'), ("meta", 'not "meta"')]
+    + ([] if torch.cuda.is_available() else [("cuda", "no CUDA GPU on this machine")]),
+)
+def test_train_refuses_a_device_it_cannot_use_before_touching_anything(tmp_path: Path, device, message) -> None:
+    out = tmp_path / "run"
+    result = xface("train", "--npz", str(FER_NPZ), "--out", str(out), "--device", device)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
 @pytest.fixture(scope="module")
 def bundled_model_metrics(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """`xface evaluate` of the committed model on FER2013 PublicTest (3,589 faces)."""
@@ -194,7 +207,7 @@ def test_train_averages_the_last_epochs_with_the_regularization_asked_for(tmp_pa
     out = tmp_path / "run"
     result = xface(
         "train", "--npz", str(FER_NPZ), "--out", str(out), "--epochs", "3", "--limit", "256",
-        "--average-last", "2", "--drop-path", "0.02", "--dropout", "0", "--erase", "0",
+        "--average-last", "2", "--drop-path", "0.02", "--dropout", "0", "--erase", "0", "--device", "cpu",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Writing model shards" not in result.stderr
@@ -210,3 +223,4 @@ def test_train_averages_the_last_epochs_with_the_regularization_asked_for(tmp_pa
     assert torch.allclose(saved[name], (epochs[0][name] + epochs[1][name]) / 2)
     config = json.loads((out / "config.json").read_text())
     assert (config["drop_path_rate"], config["hidden_dropout_prob"]) == (0.02, 0.0)
+    assert log["settings"]["device"] == "cpu"

@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--erase", dest="erase_probability", type=float, help="share of training faces with a random erased patch"
     )
     train.add_argument("--average-last", type=int, metavar="N", help="save the average of the last N epochs' weights")
+    train.add_argument("--device", help='where the model trains: "cpu" (default) or "cuda"')
     train.set_defaults(run=command_train)
 
     bench = commands.add_parser("bench", help="speed and memory of the live pipeline")

@@ -54,6 +54,8 @@ class TrainSettings:
     erase_probability: float = 0.5
     average_last: int = 0
     """Save the average of the last N epochs' weights as the model (stochastic weight averaging)."""
+    device: str = "cpu"
+    """Where the model trains ("cuda" on a machine with a GPU); augmentation and the saved files stay on the CPU."""
 
 
 def soft_targets(
@@ -135,18 +137,33 @@ def image_processor(size: int) -> ViTImageProcessor:
 @torch.inference_mode()
 def predict_logits(model: nn.Module, pixels: torch.Tensor, batch_size: int = 512, flip: bool = True) -> torch.Tensor:
     model.eval()
+    device = next(model.parameters()).device
     outputs = []
     for start in range(0, len(pixels), batch_size):
-        chunk = pixels[start : start + batch_size]
+        chunk = pixels[start : start + batch_size].to(device)
         probs = model(pixel_values=chunk).logits.softmax(-1)
         if flip:
             probs = (probs + model(pixel_values=chunk.flip(-1)).logits.softmax(-1)) / 2
-        outputs.append(probs)
+        outputs.append(probs.float().cpu())
     return torch.cat(outputs)
+
+
+def training_device(name: str) -> torch.device:
+    """The torch device for `--device`, or a ValueError that says why it can't be used here."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f'unknown device "{name}": use "cpu" or "cuda"') from None
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f'xface trains on "cpu" or "cuda", not "{name}"')
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("no CUDA GPU on this machine: train with --device cpu")
+    return device
 
 
 def train(settings: TrainSettings, progress: bool = True) -> dict:
     """Train, checkpointing every epoch into `out`; a rerun with the same `out` resumes."""
+    device = training_device(settings.device)
     torch.set_num_threads(settings.threads)
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -185,6 +202,7 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
         )
         model = XfaceViTForImageClassification(config)
     model.set_regularization(settings.drop_path_rate, settings.dropout)
+    model.to(device)
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "token" in n or "position" in n]
     decay = [p for n, p in model.named_parameters() if not (p.ndim < 2 or "token" in n or "position" in n)]
     optimizer = torch.optim.AdamW(
@@ -205,11 +223,11 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
     start_epoch, history = 0, []
     checkpoint_path = out / "checkpoint.pt"
     if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, weights_only=False)
+        state = torch.load(checkpoint_path, weights_only=False, map_location=device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        generator.set_state(state["generator"])
+        generator.set_state(state["generator"].cpu())
         start_epoch, history = state["epoch"], state["history"]
         print(f"resuming after epoch {start_epoch}", flush=True)
 
@@ -222,10 +240,10 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
         for start in bar:
             index = order[start : start + settings.batch_size]
-            pixels = augment(train_pixels[index], generator, settings.erase_probability)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bfloat16):
+            pixels = augment(train_pixels[index], generator, settings.erase_probability).to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.bfloat16):
                 logits = model(pixel_values=pixels).logits
-            loss = nn.functional.cross_entropy(logits.float(), train_targets[index])
+            loss = nn.functional.cross_entropy(logits.float(), train_targets[index].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -282,7 +300,7 @@ def _save_model(model: XfaceViTForImageClassification, out: Path) -> None:
 def _keep_epoch_weights(model: nn.Module, folder: Path, epoch: int, keep: int) -> None:
     """This epoch's weights for averaging later; older ones than the last `keep` are deleted."""
     folder.mkdir(exist_ok=True)
-    weights = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+    weights = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
     save_file(weights, folder / f"epoch_{epoch}.safetensors")
     for old in folder.glob("epoch_*.safetensors"):
         if int(old.stem.removeprefix("epoch_")) <= epoch - keep:
@@ -300,5 +318,5 @@ def average_epochs(model: nn.Module, paths: list[Path], train_pixels: torch.Tens
     }
     model.load_state_dict(averaged)
     batches = [train_pixels[start : start + batch_size] for start in range(0, len(train_pixels), batch_size)]
-    torch.optim.swa_utils.update_bn(batches, model)
+    torch.optim.swa_utils.update_bn(batches, model, device=next(model.parameters()).device)
     model.eval()
