@@ -251,7 +251,8 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
             scheduler.step()
             total_loss += loss.item() * len(index)
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        probs = predict_logits(model, val_pixels)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.bfloat16):
+            probs = predict_logits(model, val_pixels)  # a progress reading: half the time of float32
         accuracy = float((probs.argmax(-1).numpy() == y_val).mean())
         record = {
             "epoch": epoch + 1,
