@@ -135,12 +135,13 @@ def image_processor(size: int) -> ViTImageProcessor:
 
 
 @torch.inference_mode()
-def predict_logits(model: nn.Module, pixels: torch.Tensor, batch_size: int = 512, flip: bool = True) -> torch.Tensor:
+def predict_logits(
+    model: XfaceViTForImageClassification, pixels: torch.Tensor, batch_size: int = 512, flip: bool = True
+) -> torch.Tensor:
     model.eval()
-    device = next(model.parameters()).device
     outputs = []
     for start in range(0, len(pixels), batch_size):
-        chunk = pixels[start : start + batch_size].to(device)
+        chunk = pixels[start : start + batch_size].to(model.device)
         probs = model(pixel_values=chunk).logits.softmax(-1)
         if flip:
             probs = (probs + model(pixel_values=chunk.flip(-1)).logits.softmax(-1)) / 2
@@ -308,7 +309,9 @@ def _keep_epoch_weights(model: nn.Module, folder: Path, epoch: int, keep: int) -
             old.unlink()
 
 
-def average_epochs(model: nn.Module, paths: list[Path], train_pixels: torch.Tensor, batch_size: int = 256) -> None:
+def average_epochs(
+    model: XfaceViTForImageClassification, paths: list[Path], train_pixels: torch.Tensor, batch_size: int = 256
+) -> None:
     """Stochastic weight averaging (Izmailov et al. 2018): the mean of the epochs' weights sits in a
     flatter, better-generalising spot than any one of them. BatchNorm statistics of the averaged
     weights are measured again on the (unaugmented) training faces."""
@@ -319,5 +322,5 @@ def average_epochs(model: nn.Module, paths: list[Path], train_pixels: torch.Tens
     }
     model.load_state_dict(averaged)
     batches = [train_pixels[start : start + batch_size] for start in range(0, len(train_pixels), batch_size)]
-    torch.optim.swa_utils.update_bn(batches, model, device=next(model.parameters()).device)
+    torch.optim.swa_utils.update_bn(batches, model, device=model.device)
     model.eval()
