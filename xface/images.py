@@ -14,6 +14,7 @@ declares 7000×7000 costs a fraction of a second, not seconds and gigabytes.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -57,6 +58,8 @@ def _plain(error: BaseException) -> str:
     """What went wrong, in words a person can act on (never the library's own message)."""
     if isinstance(error, MemoryError | Image.DecompressionBombError | Image.DecompressionBombWarning):
         return f"the image is too large (over {MAX_PIXELS // 1_000_000} megapixels)"
+    if isinstance(error, PermissionError):
+        return "Xface is not allowed to open this file"
     text = str(error).lower()
     for fragment, sentence in _PLAIN_WORDS:
         if fragment in text:
@@ -64,13 +67,22 @@ def _plain(error: BaseException) -> str:
     return "the picture is broken; try a new copy"
 
 
+def printable_name(path: str | Path) -> str:
+    r"""A file name as text that any output can hold: bytes that are not UTF-8 become backslash-x escapes.
+
+    A name holding the byte 0xFF (not UTF-8) is shown as ``bad\xff.jpg``: a backslash, an x and two
+    hex digits, the same in JSON, CSV and messages, so a CSV file is never cut short by it.
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _name(source: str | Path | bytes | Image.Image) -> str:
     """How a message names the source: the file's name, or "upload" for bytes (callers put the real name)."""
     if isinstance(source, bytes):
         return "upload"
     if isinstance(source, Image.Image):
-        return Path(getattr(source, "filename", "") or "image").name
-    return Path(source).name
+        return printable_name(Path(getattr(source, "filename", "") or "image").name)
+    return printable_name(Path(source).name)
 
 
 def _open(source: str | Path | bytes | Image.Image, name: str) -> Image.Image:
