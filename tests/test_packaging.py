@@ -70,3 +70,11 @@ def test_every_data_file_in_the_package_is_installed_with_it() -> None:
     data = [name for name in data if not name.endswith((".py", ".pyc"))]
     missing = [name for name in data if not any(fnmatch(name, pattern) for pattern in patterns)]
     assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
+
+
+def test_the_readme_says_where_every_module_fits() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## How it fits together", 1)[1].split("\n## ", 1)[0]
+    assert "detect → align → landmarks/cues → classify → explain → store" in section
+    modules = [p.name for p in (ROOT / "xface").glob("*.py") if p.name != "__init__.py"]
+    assert [name for name in modules if name not in section] == []
