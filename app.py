@@ -8,8 +8,10 @@ st.set_page_config(page_title="Xface", page_icon="🙂", layout="wide")
 
 # URL paths equal the file names: Streamlit's router then knows each page even on the very first
 # visit to a fresh server (before st.navigation has run once), and never shows "Page not found".
+ui.app_frame()
 pages = [
-    st.Page("pages/live_practice.py", title="Live practice", icon=":material/videocam:", default=True),
+    st.Page("pages/start.py", title="Start here", icon=":material/home:", default=True),
+    st.Page("pages/live_practice.py", title="Live practice", icon=":material/videocam:"),
     st.Page("pages/photo_quiz.py", title="Photo quiz", icon=":material/photo_library:"),
     st.Page("pages/journal.py", title="Journal", icon=":material/menu_book:"),
     st.Page("pages/help.py", title="Help", icon=":material/help:"),

@@ -1,11 +1,14 @@
-"""Real browser: the first request to a fresh server is a page URL (a bookmark), not the app's root.
+"""Real browser: how a person arrives. The root URL opens "Start here"; a bookmarked page URL on a fresh
+server still opens inside the app (its navigation and passcode gate); every page shows the app's name,
+a visible focus ring and, on a phone, a menu button labelled in words.
 
-Streamlit then runs that page file on its own, in its old `pages/` folder mode; `ui.enter_page`
-must hand it to app.py so the person still gets the app's navigation and its passcode gate.
+A bookmark makes Streamlit run that page file on its own, in its old `pages/` folder mode; `ui.enter_page`
+must hand it to app.py.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,32 @@ from tests.e2e.conftest import StreamlitServer
 
 pytestmark = pytest.mark.slow
 
-APP_PAGES = ["Live practice", "Photo quiz", "Journal", "Help"]
+APP_PAGES = ["Start here", "Live practice", "Photo quiz", "Journal", "Help"]
+PHONE = {"width": 390, "height": 844}
+
+
+def _luminance(css_colour: str) -> float:
+    red, green, blue = (int(v) / 255 for v in re.findall(r"\d+", css_colour)[:3])
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two CSS rgb() colours."""
+    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def focus_ring(page) -> dict:
+    """The focused element's outline and the page background behind it, as the browser computed them."""
+    return page.evaluate(
+        """() => {
+            const element = document.activeElement, style = getComputedStyle(element);
+            const app = getComputedStyle(document.querySelector('[data-testid="stApp"]'));
+            return {tag: element.tagName, style: style.outlineStyle, width: parseFloat(style.outlineWidth),
+                    colour: style.outlineColor, background: app.backgroundColor};
+        }"""
+    )
 
 
 def navigation(page) -> list[str]:
@@ -31,6 +59,38 @@ def test_bookmarked_page_opens_inside_the_app(streamlit_server, browser_page) ->
     assert page.get_by_role("dialog").filter(has_text="Page not found").count() == 0
     page.locator('[data-testid="stSidebarNav"] a', has_text="Help").click()
     page.get_by_text("What Xface can and cannot tell you").wait_for()
+
+
+def test_the_app_opens_on_start_here_with_its_name_a_focus_ring_and_a_labelled_menu(streamlit_server, browser_page):
+    page = browser_page
+    page.goto(streamlit_server.url)
+    page.get_by_role("heading", name="Start here").wait_for()
+    page.locator('[data-test-script-state="notRunning"]').wait_for()
+    assert navigation(page) == APP_PAGES
+    for heading in ("What you can do", "How far to trust it", "Your privacy"):
+        assert page.get_by_role("heading", name=heading).is_visible()
+    assert page.get_by_text("7 times in 10").is_visible()
+    for title in APP_PAGES:  # the name on every page, at the top of the menu
+        page.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
+        page.get_by_role("heading", name=title).first.wait_for()
+        assert page.locator(
+            '[data-testid="stSidebarHeader"] img[src*="svg"], [data-testid="stLogo"]'
+        ).first.is_visible()
+    page.keyboard.press("Tab")
+    ring = focus_ring(page)
+    assert ring["style"] == "solid" and ring["width"] >= 2, ring
+    assert contrast(ring["colour"], ring["background"]) >= 3, ring
+
+    page.set_viewport_size(PHONE)
+    page.goto(streamlit_server.url)
+    page.get_by_role("heading", name="Start here").wait_for()
+    menu = page.get_by_test_id("stExpandSidebarButton")
+    menu.wait_for()
+    label = menu.evaluate("e => getComputedStyle(e, '::after').content")
+    assert label == '"Menu"'
+    assert page.get_by_test_id("stHeaderLogo").is_visible()  # the name, with the menu closed
+    menu.click()
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Journal").wait_for()
 
 
 def test_bookmarked_page_asks_for_the_passcode_first(tmp_path: Path, browser_page) -> None:
