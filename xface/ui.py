@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from xface.feelings import BODY_PLACES, FEELINGS_WHEEL
+from xface.gate import COOKIE, is_unlock_token
 from xface.journal import Journal, JournalError
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
@@ -112,10 +113,17 @@ def configured_passcode() -> str | None:
 
 
 def unlocked() -> bool:
-    """On localhost: always. Beyond it: only after the right passcode; without one set, never."""
+    """On localhost: always. Beyond it: only after the right passcode; without one set, never.
+
+    Behind app.py's server gate (xface/gate.py) the browser gave the passcode before the app loaded,
+    and its unlock cookie says so; the form below is the second lock for any other way in.
+    """
     if not served_beyond_localhost() or st.session_state.get("unlocked"):
         return True
     expected = configured_passcode()
+    if expected is not None and is_unlock_token(_unlock_cookie(), expected):
+        st.session_state.unlocked = True
+        return True
     st.title("Xface")
     if expected is None:
         st.error(
@@ -130,6 +138,15 @@ def unlocked() -> bool:
     elif given:
         st.error("That passcode is not right.")
     return False
+
+
+def _unlock_cookie() -> str:
+    """The browser's unlock cookie from the server gate, or "" (none, or outside a browser session as in AppTest)."""
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except (AttributeError, RuntimeError):
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 def open_checkin(prefix: str, session_id: int | None) -> None:

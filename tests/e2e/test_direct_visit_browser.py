@@ -9,11 +9,16 @@ must hand it to app.py.
 from __future__ import annotations
 
 import re
+import urllib.error
+import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import StreamlitServer
+from xface.gate import COOKIE
+from xface.journal import Journal
 
 pytestmark = pytest.mark.slow
 
@@ -102,11 +107,63 @@ def test_bookmarked_page_asks_for_the_passcode_first(tmp_path: Path, browser_pag
         page.goto(f"{server.url}/help")
         passcode = page.get_by_label("Passcode", exact=True)
         passcode.wait_for()
-        page.locator('[data-test-script-state="notRunning"]').wait_for()
         assert page.get_by_text("What Xface can and cannot tell you").count() == 0
+        passcode.fill("not it")
+        passcode.press("Enter")
+        page.get_by_role("alert").filter(has_text="That passcode is not right.").wait_for()  # said in text
+        passcode = page.get_by_label("Passcode", exact=True)
         passcode.fill("quiet river")
         passcode.press("Enter")
-        page.get_by_text("What Xface can and cannot tell you").wait_for()
+        page.get_by_text("What Xface can and cannot tell you").wait_for()  # back on the bookmarked page
         assert navigation(page) == APP_PAGES
+        assert page.get_by_label("Passcode", exact=True).count() == 0  # not asked a second time by the app
+    finally:
+        server.stop()
+
+
+def fetch(url: str, cookie: str | None = None, method: str = "GET") -> int:
+    """The HTTP status a plain client (not the browser) gets, with or without the browser's unlock cookie."""
+    request = urllib.request.Request(url, method=method, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_with_a_passcode_no_endpoint_serves_journal_data_to_a_client_that_has_not_unlocked(
+    tmp_path: Path, browser_page
+) -> None:
+    """The browser unlocks and exports the journal (a /media/ URL); a second client tries every way in."""
+    Journal(tmp_path / "journal.db").add_checkin("lonely", "sad", 3, note="private words")
+    server = StreamlitServer(
+        tmp_path / "journal.db", env={"XFACE_PASSCODE": "quiet river", "STREAMLIT_SERVER_ADDRESS": "0.0.0.0"}
+    )
+    page = browser_page
+    try:
+        page.goto(f"{server.url}/journal")
+        passcode = page.get_by_label("Passcode", exact=True)
+        passcode.fill("quiet river")
+        passcode.press("Enter")
+        export = page.get_by_role("button", name=re.compile("Export everything"))
+        export.wait_for()
+        with page.expect_download() as download:
+            export.click()
+        media_url = download.value.url
+        assert "/media/" in media_url
+        with zipfile.ZipFile(download.value.path()) as archive:
+            assert any(b"private words" in archive.read(name) for name in archive.namelist())
+        (cookie,) = [c for c in page.context.cookies() if c["name"] == COOKIE]
+        unlocked = f"{COOKIE}={cookie['value']}"
+        session_upload = f"{server.url}/_stcore/upload_file/some-session/some-file"
+
+        assert fetch(media_url, unlocked) == 200  # the export answers the browser that unlocked …
+        assert fetch(f"{server.url}/_stcore/metrics", unlocked) == 200
+        for url in (media_url, f"{server.url}/_stcore/metrics", session_upload):  # … and no one else
+            assert fetch(url) == 403, url
+            assert fetch(url, f"{COOKIE}=guessed") == 403, url
+        assert fetch(session_upload, method="PUT") == 403
+        assert fetch(f"{server.url}/journal") == 401  # the passcode form, not the app
+        assert fetch(f"{server.url}/_stcore/health") == 200  # only "is it up" answers everyone
     finally:
         server.stop()
