@@ -99,9 +99,7 @@ class PasscodeGate:
     LOCKED_ENDPOINTS = ("/_stcore/metrics", "/media/", "/_stcore/upload_file/")
     """Never answered without the unlock cookie (under any server.baseUrlPath)."""
 
-    def __init__(
-        self, app: Callable, passcode: Callable[[], str | None], beyond_localhost: Callable[[], bool]
-    ) -> None:
+    def __init__(self, app: Callable, passcode: Callable[[], str | None], beyond_localhost: Callable[[], bool]) -> None:
         self.app = app
         self.passcode = passcode
         self.beyond_localhost = beyond_localhost
