@@ -24,6 +24,8 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
 FOCUS_COLOUR = "#1d4e89"
 """The theme's accent: 8.6:1 against the page (#fbfaf7) and 7.5:1 against the sidebar (#eceae4), over
 the 3:1 WCAG 2.2 asks of a focus indicator."""
+ERROR_COLOUR = "#9b1c1c"
+"""Dark red for error text: 7.7:1 on the page, over the 4.5:1 WCAG asks of text."""
 LOGO = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="28" viewBox="0 0 96 28" role="img" '
     'aria-label="Xface"><title>Xface</title><text x="0" y="22" font-family="sans-serif" font-size="24" '
@@ -35,6 +37,24 @@ FRAME_CSS = f"""
 :focus-visible, [data-baseweb] :focus-visible, button:focus-visible, a:focus-visible, [role="tab"]:focus-visible {{
     outline: 3px solid {FOCUS_COLOUR} !important;
     outline-offset: 2px !important;
+}}
+/* A file the uploader refuses says why in text beside it, not only in a tooltip on hover (WCAG 2.2: 3.3.1). */
+[data-testid="stFileChip"][aria-invalid="true"] {{
+    flex-wrap: wrap;
+    height: auto;
+}}
+[data-testid="stFileChip"][aria-invalid="true"] [role="alert"] {{
+    position: static !important;
+    flex-basis: 100%;
+    width: auto !important;
+    height: auto !important;
+    margin: 0.2rem 0 0 0 !important;
+    clip: auto !important;
+    clip-path: none !important;
+    overflow: visible !important;
+    white-space: normal !important;
+    color: {ERROR_COLOUR};
+    font-size: 0.85rem;
 }}
 /* The phone's menu button says what it is in words, not only with an arrow. */
 [data-testid="stExpandSidebarButton"]::after {{

@@ -167,3 +167,18 @@ def test_with_a_passcode_no_endpoint_serves_journal_data_to_a_client_that_has_no
         assert fetch(f"{server.url}/_stcore/health") == 200  # only "is it up" answers everyone
     finally:
         server.stop()
+
+
+def test_a_file_the_uploader_refuses_says_why_in_visible_text(streamlit_server, browser_page, tmp_path: Path):
+    """Streamlit puts the reason in a tooltip; the app's frame shows it as text under the file's name."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a photo")
+    page = browser_page
+    page.goto(f"{streamlit_server.url}/photo_quiz")
+    page.get_by_text("Photos, or a zip of photos").first.wait_for()
+    page.locator('input[type="file"]').set_input_files([notes])
+    reason = page.get_by_test_id("stFileChip").get_by_role("alert")
+    reason.wait_for()
+    assert "not allowed" in reason.inner_text()
+    box = reason.bounding_box()
+    assert box is not None and box["width"] > 50 and box["height"] > 8, box  # laid out, not clipped to 1 px
