@@ -75,11 +75,38 @@ def analyzer():
     return Analyzer(threads=APP_TORCH_THREADS)
 
 
+FRAME_SCRIPT = """
+<script>
+/* Names that match what the eye sees (WCAG 2.2: 2.5.3 label in name, 1.1.1 text for images):
+   Streamlit calls the phone's menu button "Expand sidebar" and the word mark "Logo". Both are
+   drawn again when the menu opens or closes, so a watcher names each new one. */
+(() => {
+    const name = () => {
+        for (const button of document.querySelectorAll('[data-testid="stExpandSidebarButton"]')) {
+            if (button.getAttribute("aria-label") !== "Menu") button.setAttribute("aria-label", "Menu");
+        }
+        for (const logo of document.querySelectorAll('[data-testid$="Logo"] , img[data-testid$="Logo"]')) {
+            if (logo.tagName === "IMG" && logo.alt !== "Xface") logo.alt = "Xface";
+        }
+    };
+    name();
+    if (!window.xfaceNamer) {
+        window.xfaceNamer = new MutationObserver(name);
+        window.xfaceNamer.observe(document.body, {
+            childList: true, subtree: true, attributes: true, attributeFilter: ["aria-label", "alt"],
+        });
+    }
+})();
+</script>
+"""
+
+
 def app_frame() -> None:
     """What every page shares: the app's name (top of the menu, or of the page while the menu is closed),
     a visible keyboard focus ring and a menu button labelled in words. Called by app.py before any page."""
     st.logo(LOGO, size="large")
     st.html(f"<style>{FRAME_CSS}</style>")
+    st.html(FRAME_SCRIPT, unsafe_allow_javascript=True)  # our own fixed script: no user text goes into it
 
 
 def enter_page() -> None:

@@ -89,11 +89,11 @@ def test_the_app_opens_on_start_here_with_its_name_a_focus_ring_and_a_labelled_m
     page.set_viewport_size(PHONE)
     page.goto(streamlit_server.url)
     page.get_by_role("heading", name="Start here").wait_for()
-    menu = page.get_by_test_id("stExpandSidebarButton")
+    menu = page.get_by_role("button", name="Menu", exact=True)  # its name for screen readers and voice control …
     menu.wait_for()
-    label = menu.evaluate("e => getComputedStyle(e, '::after').content")
-    assert label == '"Menu"'
-    assert page.get_by_test_id("stHeaderLogo").is_visible()  # the name, with the menu closed
+    assert menu.evaluate("e => getComputedStyle(e, '::after').content") == '"Menu"'  # … is the word on screen
+    logo = page.get_by_test_id("stHeaderLogo")  # the name, with the menu closed
+    assert logo.is_visible() and logo.get_attribute("alt") == "Xface"
     menu.click()
     page.locator('[data-testid="stSidebarNav"] a', has_text="Journal").wait_for()
 
