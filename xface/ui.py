@@ -14,7 +14,6 @@ from pathlib import Path
 import streamlit as st
 
 from xface.feelings import BODY_PLACES, FEELINGS_WHEEL
-from xface.gate import COOKIE, is_unlock_token
 from xface.journal import Journal, JournalError
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
@@ -165,6 +164,8 @@ def unlocked() -> bool:
     Behind app.py's server gate (xface/gate.py) the browser gave the passcode before the app loaded,
     and its unlock cookie says so; the form below is the second lock for any other way in.
     """
+    from xface.gate import is_unlock_token
+
     if not served_beyond_localhost() or st.session_state.get("unlocked"):
         return True
     expected = configured_passcode()
@@ -189,6 +190,8 @@ def unlocked() -> bool:
 
 def _unlock_cookie() -> str:
     """The browser's unlock cookie from the server gate, or "" (none, or outside a browser session as in AppTest)."""
+    from xface.gate import COOKIE
+
     try:
         value = st.context.cookies.get(COOKIE)
     except (AttributeError, RuntimeError):
