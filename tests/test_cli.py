@@ -156,7 +156,7 @@ def test_every_nested_reading_dict_becomes_prefixed_csv_columns(tmp_path: Path, 
 
 
 def test_boxes_of_a_photo_read_at_reduced_size_are_in_its_own_pixels(tmp_path: Path, analyzer, portrait) -> None:
-    """A 3200×2400 photo is read at 2048 px; the CLI still reports the box where the face is in the file."""
+    """A 3200×2400 JPEG is decoded at half size; the CLI still reports the box where the face is in the file."""
     big = tmp_path / "big.jpg"
     Image.fromarray(portrait).resize((3200, 2400), Image.Resampling.BICUBIC).save(big, quality=92)
     result = xface("analyze", str(big))

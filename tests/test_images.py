@@ -101,16 +101,17 @@ def test_a_cut_short_jpeg_is_described_for_people(tmp_path: Path) -> None:
 
 
 def test_a_tiny_jpeg_declaring_7000_pixels_a_side_is_decoded_small() -> None:
-    """Draft mode lets the JPEG library decode at a reduced scale; the result is at most MAX_SIDE a side."""
+    """Draft mode lets the JPEG library decode at 1/4 scale, the smallest reduction that fits MAX_SIDE."""
     data = tiny_huge_jpeg(7000)
     assert len(data) < 1000
     picture = read_picture(data)
-    assert picture.pixels.shape == (MAX_SIDE, MAX_SIDE, 3)
-    assert picture.scale == pytest.approx(MAX_SIDE / 7000)
+    assert picture.pixels.shape == (1750, 1750, 3) and 1750 <= MAX_SIDE
+    assert picture.scale == 0.25
 
 
 def test_decoding_the_7000_pixel_jpeg_stays_small_in_memory(tmp_path: Path) -> None:
-    """Peak memory of a fresh process, before and after: a full decode alone would add 147 MB (7000×7000×3)."""
+    """Peak memory of a fresh process, before and after: a full decode alone would add 147 MB (7000×7000×3),
+    a decode at half scale and a resize about 90 MB; at quarter scale it is about 35 MB."""
     path = tmp_path / "huge.jpg"
     path.write_bytes(tiny_huge_jpeg(7000))
     script = (
@@ -124,8 +125,8 @@ def test_decoding_the_7000_pixel_jpeg_stays_small_in_memory(tmp_path: Path) -> N
     result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     side, grown_mb = map(int, result.stdout.split())
-    assert side == MAX_SIDE
-    assert grown_mb < 100, f"decoding grew memory by {grown_mb} MB"
+    assert side == 1750
+    assert grown_mb < 70, f"decoding grew memory by {grown_mb} MB"
 
 
 def _open_with_a_watched_ghostscript(tmp_path: Path, code: str) -> bool:
@@ -172,3 +173,11 @@ def test_image_messages_read_easily() -> None:
     assert len(sentences) >= 5
     for sentence in sentences:
         assert textstat.flesch_reading_ease(sentence) >= 70, sentence
+
+
+def test_a_large_sideways_phone_photo_is_read_small_and_upright() -> None:
+    """Shrinking happens before the EXIF turn: the turn must still be applied to the small picture."""
+    wide = Image.fromarray(np.tile(np.linspace(0, 255, 3000, dtype=np.uint8), (2000, 1)))
+    picture = read_picture(exif_rotated_jpeg(wide.convert("RGB")))
+    assert picture.pixels.shape == (1500, 1000, 3) and picture.scale == 0.5
+    assert picture.pixels[0, 500, 0] < 40 < 215 < picture.pixels[-1, 500, 0]  # turned clockwise: dark at the top

@@ -14,6 +14,7 @@ declares 7000×7000 costs a fraction of a second, not seconds and gigabytes.
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from pathlib import Path
@@ -25,7 +26,7 @@ from PIL import Image, ImageOps
 MAX_PIXELS = 50_000_000
 """Larger images are refused before decoding: a "decompression bomb" could exhaust memory."""
 MAX_SIDE = 2048
-"""Photos longer than this are read at this size, so the decoded picture, its copies and the work
+"""Photos longer than this are read at most this long, so the decoded picture, its copies and the work
 on it stay small whatever the file declares (MTCNN over a whole photo took about 1 s at 2048×2048
 and 4 s at 4096×4096 on one laptop core); a face that is then still 20 pixels wide is found and read."""
 
@@ -33,6 +34,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 """The Pillow plugins Xface lets open a file (a phone's multi-picture JPEG opens as JPEG)."""
 READABLE = "JPEG, PNG, GIF, WebP, BMP, TIFF"
+RESIZABLE_MODES = {"RGB", "RGBA", "L", "LA", "CMYK", "YCbCr"}
+"""Modes shrunk as they are; others (palette, 16-bit, float) become RGB first."""
 
 _PLAIN_WORDS = (
     ("truncated", "the picture is cut short; try another copy"),
@@ -109,7 +112,11 @@ def _open(source: str | Path | bytes | Image.Image, name: str) -> Image.Image:
 
 
 def read_picture(source: str | Path | bytes | Image.Image, max_side: int = MAX_SIDE) -> Picture:
-    """Pixels of a photo file, upright (EXIF rotation applied), its longer side at most `max_side`."""
+    """Pixels of a photo file, upright (EXIF rotation applied), its longer side at most `max_side`.
+
+    A large JPEG comes out between half of `max_side` and `max_side` (its decoder reduces by powers of two);
+    other formats are decoded whole, within MAX_PIXELS, and then shrunk to `max_side`.
+    """
     name = _name(source)
     picture = _open(source, name)
     width, height = picture.size
@@ -124,11 +131,15 @@ def read_picture(source: str | Path | bytes | Image.Image, max_side: int = MAX_S
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             picture.seek(0)  # animated GIF / WebP: the first frame
             if max(width, height) > max_side:
-                picture.draft("RGB", (max_side, max_side))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale
+                # JPEG only: the decoder itself works at 1/2, 1/4 or 1/8 scale, the smallest reduction
+                # that fits max_side, so no full-size picture (and no resize of one) is ever in memory.
+                reduction = min(8, 1 << math.ceil(math.log2(max(width, height) / max_side)))
+                picture.draft("RGB", (max(1, width // reduction), max(1, height // reduction)))
             picture.load()
-            picture = ImageOps.exif_transpose(picture) or picture
-            picture = _to_rgb(picture)
-            picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            if picture.mode not in RESIZABLE_MODES:
+                picture = _to_rgb(picture)
+            picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)  # in place: no full-size copy
+            picture = _to_rgb(ImageOps.exif_transpose(picture) or picture)
     except Exception as error:  # every decoder failure, whatever Pillow raises
         raise ImageError(f"{name}: {_plain(error)}") from None
     return Picture(np.asarray(picture), max(picture.size) / max(width, height))
@@ -137,7 +148,7 @@ def read_picture(source: str | Path | bytes | Image.Image, max_side: int = MAX_S
 def load_image(source: str | Path | bytes | Image.Image | np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
     """An (H, W, 3) uint8 RGB array, upright as the camera saw it (EXIF rotation applied).
 
-    A photo file longer than `max_side` is read at that size (boxes found in it are in its
+    A photo file longer than `max_side` is read smaller (boxes found in it are in its
     coordinates; `read_picture` tells the scale). An array is taken as it is.
     """
     if isinstance(source, np.ndarray):
