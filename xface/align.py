@@ -13,7 +13,6 @@ from PIL import Image
 
 # Median MTCNN landmarks on FER2013 crops, as fractions of the crop's width and height.
 TEMPLATE = np.array([[15.0, 18.74], [33.36, 18.5], [24.32, 29.0], [16.89, 37.88], [32.12, 37.76]]) / 48.0
-_EYES = TEMPLATE[:2].mean(0)
 
 
 def eye_transform(landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
