@@ -200,12 +200,15 @@ def shrink(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
         return image, 1.0
     factor = max_side / max(height, width)
     block = max(1, int(1 / (2 * factor)))  # leave Pillow at least a halving, for a smooth result
-    band = block * 64
-    reduced = [
-        np.asarray(Image.fromarray(np.ascontiguousarray(image[top : top + band])).reduce(block))
-        for top in range(0, height - height % block or height, band)
-    ]
-    small = Image.fromarray(np.concatenate(reduced)) if len(reduced) > 1 else Image.fromarray(reduced[0])
+    if block == 1:
+        small = Image.fromarray(np.ascontiguousarray(image))  # a video frame: small enough to copy
+    else:
+        band = block * 64
+        reduced = [
+            np.asarray(Image.fromarray(np.ascontiguousarray(image[top : top + band])).reduce(block))
+            for top in range(0, height - height % block, band)
+        ]
+        small = Image.fromarray(np.concatenate(reduced))
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
     return np.asarray(small.resize(size, Image.Resampling.BOX)), factor
 
