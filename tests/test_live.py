@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from xface.draw import steady_explanation
+from xface.draw import reading_explanation
 from xface.emotions import EMOTIONS
 from xface.journal import TABLES, Journal
 from xface.live import LiveSession, parse_ice_servers
@@ -182,10 +182,10 @@ def _reading(probs: dict[str, float], held: str) -> FaceReading:
 
 def test_words_follow_the_held_label_until_the_stream_changes_it():
     # The smoothed numbers already favour neutral, but the stream still holds "happy".
-    explanation = steady_explanation(_reading({"happy": 0.40, "neutral": 0.45, "sad": 0.15}, held="happy"))
+    explanation = reading_explanation(_reading({"happy": 0.40, "neutral": 0.45, "sad": 0.15}, held="happy"))
     assert explanation.emotion == "happy"
     assert explanation.headline == "Not sure: happy or neutral"
-    assert steady_explanation(_reading({"happy": 0.9, "neutral": 0.1}, held="happy")).headline == "Looks happy"
+    assert reading_explanation(_reading({"happy": 0.9, "neutral": 0.1}, held="happy")).headline == "Looks happy"
 
 
 def test_ice_servers_are_checked():

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from xface.draw import draw_readings
+from xface.draw import draw_readings, reading_explanation
+from xface.explain import Explanation
 from xface.journal import Journal, Recorder
 from xface.pipeline import Analyzer, AnalyzerStream, FaceReading
 
@@ -88,6 +89,8 @@ class LiveSnapshot:
     """What the page shows, copied under the lock so it can't change while being drawn."""
 
     readings: list[FaceReading] = field(default_factory=list)
+    explanations: dict[int | None, Explanation] = field(default_factory=dict)
+    """The words for each reading, by face id, made once per analysis (about the held label)."""
     analysed_at: float | None = None
     """`clock()` time of the frame the readings come from."""
     analysis_fps: float = 0.0
@@ -154,6 +157,8 @@ class LiveSession:
         """Held while readings are offered to the recorder, so stopping waits for the last write."""
         self._recorder: Recorder | None = None
         self._recording_started = 0.0
+        self.hide_labels = False
+        """Guess first: boxes and face numbers only, until the person has said what they see."""
         self._reset_stream()
 
     def _reset_stream(self) -> None:
@@ -161,6 +166,7 @@ class LiveSession:
         self._stream: AnalyzerStream | None = None
         self._generation = getattr(self, "_generation", 0) + 1
         self._readings: list[FaceReading] = []
+        self._explanations: dict[int | None, Explanation] = {}
         self._analysed_at: float | None = None
         self._seen_times: deque[float] = deque(maxlen=120)
         self._analysed_times: deque[float] = deque(maxlen=60)
@@ -193,8 +199,8 @@ class LiveSession:
             with self._lock:
                 self._frames_dropped += 1
         with self._lock:
-            readings = self._readings
-        return draw_readings(frame, readings)
+            readings, explanations = self._readings, self._explanations
+        return draw_readings(frame, readings, explanations, hide_labels=self.hide_labels)
 
     def _analyse(self, stream: AnalyzerStream, generation: int, frame: np.ndarray, at: float) -> None:
         """Run on one frame (the caller took `_busy`; it is released here, whatever happens)."""
@@ -202,6 +208,7 @@ class LiveSession:
             started = self.clock()
             try:
                 readings = stream.process(frame)
+                explanations = {r.face_id: reading_explanation(r) for r in readings}
                 error = None
             except Exception as exc:  # a bad frame must not stop the video; the page shows why
                 readings, error = None, f"{type(exc).__name__}: {exc}"
@@ -213,7 +220,7 @@ class LiveSession:
                 if readings is None:
                     self._analysis_errors += 1
                     return
-                self._readings = readings
+                self._readings, self._explanations = readings, explanations
                 self._timings = dict(getattr(stream, "last_timings", {}) or {})
                 self._timings["total"] = done - started
                 self._analysed_at = at
@@ -227,6 +234,19 @@ class LiveSession:
         finally:
             self._busy.release()
 
+    def capture_baseline(self, face_id: int | None = None) -> None:
+        """Learn the relaxed face of one face (or all) from the next frames: see `AnalyzerStream.capture_baseline`."""
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            stream.capture_baseline(face_id)
+
+    def baseline_ready(self, face_id: int) -> bool:
+        """Are this face's cues measured against its own relaxed face yet?"""
+        with self._lock:
+            stream = self._stream
+        return stream is not None and stream.baseline_ready(face_id)
+
     def stream_ended(self) -> None:
         """The camera stopped (streamlit-webrtc's `on_video_ended`): the next frame starts a new stream."""
         with self._lock:
@@ -239,6 +259,7 @@ class LiveSession:
         with self._lock:
             snapshot = LiveSnapshot(
                 readings=list(self._readings),
+                explanations=dict(self._explanations),
                 analysed_at=self._analysed_at,
                 analysis_fps=_rate(self._analysed_times, now),
                 video_fps=_rate(self._seen_times, now),
