@@ -19,7 +19,8 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from xface import ui
 from xface.draw import heatmap_overlay, steady_explanation
 from xface.explain import region_sentence
-from xface.live import LiveSession, LiveSnapshot, ice_servers, parse_ice_servers
+from xface.journal import JournalError
+from xface.live import LiveSession, LiveSnapshot, RecordingEnd, ice_servers, parse_ice_servers
 from xface.pipeline import FaceReading
 from xface.snapshots import save_snapshot, snapshot_dir
 
@@ -69,19 +70,28 @@ def start_recording(live: LiveSession) -> None:
         return
     try:
         live.start_recording(journal)
-    except ValueError as error:
+    except (ValueError, JournalError) as error:
         st.session_state.live_record_error = str(error)
     ui.forget_checkin(CHECKIN)
 
 
 def stop_recording(live: LiveSession) -> None:
-    session_id = live.stop_recording()
-    if session_id is not None:
-        ui.open_checkin(CHECKIN, session_id)
+    recording_ended(live.stop_recording())
+
+
+def recording_ended(end: RecordingEnd | None) -> None:
+    """Offer the check-in for a saved recording, and keep what to tell the person for the next run."""
+    if end is None:
+        return
+    if end.session_id is not None:
+        ui.open_checkin(CHECKIN, end.session_id)
+    if end.message:
+        st.session_state.live_record_message = end.message
 
 
 def recording_controls(live: LiveSession) -> None:
     journal_ok = ui.journal() is not None
+    recording_ended(live.recording_ended_on_its_own())  # the camera stopped, or the person left the page
     with st.container(horizontal=True):
         st.button(
             "Start recording",
@@ -100,6 +110,8 @@ def recording_controls(live: LiveSession) -> None:
         )
     if error := st.session_state.pop("live_record_error", None):
         st.error(f"Recording could not start: {error}")
+    if message := st.session_state.pop("live_record_message", None):
+        st.warning(message)
 
 
 def describe_time(seconds: float) -> str:
@@ -128,8 +140,11 @@ def checkin(session_id: int) -> None:
     if journal is None:
         return
     try:
-        summary = journal.session_summary(session_id)
-    except ValueError:  # the session was deleted meanwhile (e.g. on the Journal page)
+        summary = journal.session(session_id)["summary"]
+    except (ValueError, JournalError):  # the session was deleted meanwhile (e.g. on the Journal page)
+        ui.forget_checkin(CHECKIN)
+        return
+    if summary is None:  # the recording's end could not be written (its rows are kept)
         ui.forget_checkin(CHECKIN)
         return
     with st.container(border=True):
@@ -241,7 +256,7 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
         rec = snap.recording
         line = f"● Recording: {rec.written} reading{'s' if rec.written != 1 else ''} saved (no pictures)."
         if rec.error:
-            st.error(f"Recording stopped: {rec.error}")
+            st.error(rec.error)
         else:
             st.markdown(f"**{line}**")
     if not playing:
