@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from xface.align import align_face
+from xface.cues import CueBaseline
 from xface.detect import Detection, FaceDetector
 from xface.emotions import EMOTIONS
 from xface.images import load_image
@@ -34,6 +35,9 @@ class FaceReading:
     face_id: int | None = None
     aligned: np.ndarray | None = field(default=None, repr=False, compare=False)
     """The aligned crop the model saw; kept in memory only, never stored."""
+    cues: dict[str, float] | None = None
+    """What the face is doing, measured: every name in `xface.cues.CUE_NAMES` → intensity in [0, 1]
+    (0 = as in a relaxed face, 1 = as strong as faces get); None when no face mesh could be fitted."""
 
     def to_dict(self) -> dict:
         """JSON-ready, without pixels."""
@@ -47,6 +51,8 @@ class FaceReading:
         }
         if self.face_id is not None:
             record["face_id"] = self.face_id
+        if self.cues is not None:
+            record["cues"] = {name: round(value, 3) for name, value in self.cues.items()}
         return record
 
 
@@ -160,6 +166,35 @@ class AnalyzerStream:
         """Seconds spent per stage on the last frame (for `xface bench` and the live page's status)."""
         self.tracks: list[_Track] = []
         self._next_id = 1
+        self._baselines: dict[int, CueBaseline] = {}
+        """Each tracked face's own relaxed face (cues are measured against it once it is ready)."""
+        self._capture_all = False
+
+    def capture_baseline(self, face_id: int | None = None) -> None:
+        """Learn a fresh relaxed face from the next frames: for one face, or for every face (None).
+
+        Ask the person to hold a relaxed face for a few seconds. Without a capture, each face's
+        baseline keeps running on its own (see `xface.cues.CueBaseline`).
+        """
+        if face_id is None:
+            self._capture_all = True
+            for baseline in self._baselines.values():
+                baseline.capture()
+        else:
+            self._baselines.setdefault(face_id, CueBaseline()).capture()
+
+    def baseline_ready(self, face_id: int) -> bool:
+        """Are this face's cues measured against its own relaxed face yet?"""
+        baseline = self._baselines.get(face_id)
+        return baseline is not None and baseline.ready
+
+    def _baseline(self, face_id: int) -> CueBaseline:
+        if face_id not in self._baselines:
+            baseline = CueBaseline()
+            if self._capture_all:
+                baseline.capture()
+            self._baselines[face_id] = baseline
+        return self._baselines[face_id]
 
     def _locate(self, frame: np.ndarray) -> list[tuple[Detection, _Track | None]]:
         """This frame's faces, each with the track it continues (None for a new face)."""
@@ -213,6 +248,7 @@ class AnalyzerStream:
             reading.emotion, reading.confidence = EMOTIONS[track.label], float(track.probs[track.label])
             readings.append(reading)
         self.tracks = tracks
+        self._capture_all = False  # faces that arrive later keep a running baseline
         return readings
 
     def _update_label(self, track: _Track) -> None:
