@@ -56,7 +56,9 @@ def fill(journal: Journal) -> dict:
         "anxious", "scared", 4, body=["chest", "stomach"], note="after the call", session_id=live
     )
     other = journal.add_checkin("content", "happy", 2)
-    return {"live": live, "quiz": quiz, "linked": linked, "other": other}
+    mirror = journal.start_session("mirror")
+    journal.add_mirror_result(mirror, "happy", True, 1.5, 0.9)
+    return {"live": live, "quiz": quiz, "linked": linked, "other": other, "mirror": mirror}
 
 
 def test_new_journal_is_wal_versioned_and_has_no_blobs(tmp_path):
@@ -83,7 +85,7 @@ def test_path_comes_from_xface_db_or_the_user_data_folder(tmp_path, monkeypatch)
 def test_in_memory_journal_for_when_a_file_is_not_the_point():
     with Journal(":memory:") as journal:
         fill(journal)
-        assert [len(rows) for rows in journal.export().values()] == [2, 3, 2, 2]
+        assert [len(rows) for rows in journal.export().values()] == [3, 3, 2, 1, 2]
 
 
 def test_sessions_round_trip(journal):
@@ -278,6 +280,130 @@ def test_version_1_file_is_migrated_in_place_keeping_rows(tmp_path):
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+# A version-2 journal as Xface wrote it before mirror practice: check-ins with a body, answers with a source.
+V2_SCHEMA = """
+CREATE TABLE "sessions" ("id" INTEGER PRIMARY KEY, "kind" TEXT NOT NULL, "started_at" TEXT NOT NULL,
+   "ended_at" TEXT, "summary" TEXT);
+CREATE TABLE "observations" ("id" INTEGER PRIMARY KEY, "session_id" INTEGER NOT NULL REFERENCES "sessions"("id"),
+   "t" REAL NOT NULL, "at" TEXT NOT NULL, "face_id" INTEGER NOT NULL, "p_angry" REAL, "p_disgust" REAL,
+   "p_fear" REAL, "p_happy" REAL, "p_sad" REAL, "p_surprise" REAL, "p_neutral" REAL, "emotion" TEXT NOT NULL);
+CREATE TABLE "quiz_answers" ("id" INTEGER PRIMARY KEY, "session_id" INTEGER NOT NULL REFERENCES "sessions"("id"),
+   "at" TEXT NOT NULL, "question" TEXT NOT NULL, "guess" TEXT NOT NULL, "answer" TEXT NOT NULL,
+   "model_emotion" TEXT, "model_confidence" REAL, "correct" INTEGER NOT NULL
+, "answer_source" TEXT NOT NULL DEFAULT 'label');
+CREATE TABLE "checkins" ("id" INTEGER PRIMARY KEY, "at" TEXT NOT NULL, "session_id" INTEGER REFERENCES "sessions"("id"),
+   "core" TEXT, "feeling" TEXT, "own_words" TEXT NOT NULL DEFAULT '', "intensity" INTEGER NOT NULL,
+   "note" TEXT NOT NULL DEFAULT ''
+, "body" TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX "idx_sessions_started_at" ON "sessions" ("started_at");
+CREATE INDEX "idx_observations_session_id" ON "observations" ("session_id");
+CREATE INDEX "idx_observations_at" ON "observations" ("at");
+CREATE INDEX "idx_quiz_answers_session_id" ON "quiz_answers" ("session_id");
+CREATE INDEX "idx_quiz_answers_at" ON "quiz_answers" ("at");
+CREATE INDEX "idx_checkins_session_id" ON "checkins" ("session_id");
+CREATE INDEX "idx_checkins_at" ON "checkins" ("at");
+INSERT INTO sessions VALUES (1, 'quiz', '2024-01-02T10:00:00.000000+00:00', '2024-01-02T10:05:00.000000+00:00', NULL);
+INSERT INTO quiz_answers VALUES (1, 1, '2024-01-02T10:01:00.000000+00:00', 'sad/3.jpg', 'sad', 'sad', 'sad', 0.8, 1,
+   'label');
+INSERT INTO quiz_answers VALUES (2, 1, '2024-01-02T10:02:00.000000+00:00', 'x.jpg#0', 'fear', 'surprise', NULL, NULL,
+   0, 'model');
+INSERT INTO checkins VALUES (1, '2024-01-02T11:00:00.000000+00:00', 1, 'sad', 'lonely', '', 2, 'old note',
+   '["chest"]');
+PRAGMA user_version = 2;
+"""
+
+
+def test_version_2_file_is_migrated_in_place_keeping_rows(tmp_path):
+    path = tmp_path / "journal.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V2_SCHEMA)
+    conn.close()
+    with Journal(path) as journal:
+        first, second = journal.quiz_answers()
+        assert (first["question"], first["correct"], first["verdict"], first["face_source"]) == (
+            "sad/3.jpg",
+            True,
+            "right",
+            "upload",
+        )
+        assert (second["guess"], second["correct"], second["verdict"], second["answer_source"]) == (
+            "fear",
+            False,
+            "wrong",
+            "model",
+        )
+        assert journal.checkins()[0]["note"] == "old note"
+        # What version 3 adds works on the upgraded file.
+        mirror = journal.start_session("mirror")
+        journal.add_mirror_result(mirror, "happy", True, 2.5, 0.91)
+        journal.add_quiz_answer(
+            1, "bank/7.png", "sad", None, "crowd", None, None, face_source="bank", verdict="unscored"
+        )
+        assert journal.quiz_answers()[-1]["correct"] is None
+    db = Database(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    indexes = {index.name for index in db["quiz_answers"].indexes}
+    assert {"idx_quiz_answers_session_id", "idx_quiz_answers_at"} <= indexes
+
+
+def test_mirror_results_round_trip(journal):
+    mirror = journal.start_session("mirror")
+    first = journal.add_mirror_result(mirror, "surprise", True, 3.2, 0.84)
+    journal.add_mirror_result(mirror, "fear", False, None, 0.31)
+    rows = journal.mirror_results()
+    assert [row["id"] for row in rows][0] == first
+    assert [(r["target"], r["succeeded"], r["seconds"], r["best_confidence"]) for r in rows] == [
+        ("surprise", True, 3.2, 0.84),
+        ("fear", False, None, 0.31),
+    ]
+    assert journal.mirror_results(start=date(2000, 1, 1), end=date(2000, 1, 2)) == []
+    quiz = journal.start_session("quiz")
+    for args, message in [
+        ((quiz, "happy", True, 1.0, 0.9), "not a mirror session"),
+        ((mirror + 99, "happy", True, 1.0, 0.9), "no session"),
+        ((mirror, "joy", True, 1.0, 0.9), "target"),
+        ((mirror, "happy", True, -1.0, 0.9), "seconds"),
+        ((mirror, "happy", True, 1.0, 1.5), "confidence"),
+        ((mirror, "happy", "yes", 1.0, 0.9), "succeeded"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            journal.add_mirror_result(*args)
+    assert len(journal.mirror_results()) == 2
+    journal.delete_session(mirror)
+    assert journal.mirror_results() == []
+
+
+def test_quiz_verdicts_and_sources(journal):
+    quiz = journal.start_session("quiz")
+    journal.add_quiz_answer(quiz, "a", "happy", "happy", "crowd", "happy", 0.8, face_source="bank")
+    journal.add_quiz_answer(quiz, "b", "surprise", "fear", "crowd", "fear", 0.5, face_source="bank", verdict="shared")
+    journal.add_quiz_answer(quiz, "c", "sad", "angry", "label", None, None, face_source="live")
+    journal.add_quiz_answer(quiz, "d", "sad", None, "crowd", None, None, face_source="bank", verdict="unscored")
+    rows = journal.quiz_answers()
+    assert [(r["verdict"], r["correct"]) for r in rows] == [
+        ("right", True),
+        ("shared", False),
+        ("wrong", False),
+        ("unscored", None),
+    ]
+    assert [r["face_source"] for r in rows] == ["bank", "bank", "live", "bank"]
+    for kwargs, message in [
+        ({"verdict": "right"}, "can't be 'right'"),  # guess sad, answer fear
+        ({"verdict": "maybe"}, "verdict"),
+        ({"face_source": "camera"}, "face_source"),
+        ({"answer_source": "label", "verdict": "shared"}, "crowd"),
+        ({"answer": None}, "answer"),  # only an unscored answer may lack one
+    ]:
+        args = {"question": "e", "guess": "sad", "answer": "fear", "answer_source": "crowd", "model_emotion": None}
+        with pytest.raises(ValueError, match=message):
+            journal.add_quiz_answer(quiz, **{**args, "model_confidence": None, **kwargs})
+    with pytest.raises(ValueError, match="can't be 'wrong'"):
+        journal.add_quiz_answer(quiz, "f", "sad", "sad", "label", None, None, verdict="wrong")
+    assert len(journal.quiz_answers()) == 4
+
+
 def test_newer_journal_is_refused_and_untouched(tmp_path):
     path = tmp_path / "journal.db"
     Journal(path).close()
@@ -439,6 +565,17 @@ def test_import_of_an_older_export_gets_defaults(journal):
     old = {"checkins": [row]}  # written before check-ins had a body
     journal.import_export(old)
     assert journal.checkins()[0]["body"] == []
+    session = {"id": 3, "kind": "quiz", "started_at": "2024-01-01T00:00:00.000000+00:00"}
+    answers = [
+        {"id": n, "session_id": 3, "at": session["started_at"], "question": "q", "guess": "sad", "answer": answer}
+        | {"correct": int(answer == "sad"), "answer_source": "label"}
+        for n, answer in [(1, "sad"), (2, "fear")]
+    ]
+    journal.import_export({"sessions": [session], "quiz_answers": answers})  # before verdicts (version 3)
+    assert [(row["verdict"], row["face_source"]) for row in journal.quiz_answers()] == [
+        ("right", "upload"),
+        ("wrong", "upload"),
+    ]
 
 
 def test_delete_session_removes_its_rows_and_nothing_else(journal):
@@ -447,10 +584,12 @@ def test_delete_session_removes_its_rows_and_nothing_else(journal):
     before = journal.export()
     journal.delete_session(first["live"])
     journal.delete_session(first["quiz"])
+    journal.delete_session(first["mirror"])
     after = journal.export()
-    assert [row["id"] for row in after["sessions"]] == [second["live"], second["quiz"]]
+    assert [row["id"] for row in after["sessions"]] == [second["live"], second["quiz"], second["mirror"]]
     assert after["observations"] == [row for row in before["observations"] if row["session_id"] == second["live"]]
     assert after["quiz_answers"] == [row for row in before["quiz_answers"] if row["session_id"] == second["quiz"]]
+    assert after["mirror_results"] == [row for row in before["mirror_results"] if row["session_id"] == second["mirror"]]
     checkins = {row["id"]: row for row in after["checkins"]}
     assert set(checkins) == {row["id"] for row in before["checkins"]}
     assert checkins[first["linked"]]["session_id"] is None

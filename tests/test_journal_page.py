@@ -45,6 +45,9 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         journal.add_quiz_answer(quiz, "b.jpg#0", "happy", "happy", "model", "happy", 0.9)
         journal.add_quiz_answer(quiz, "c.jpg#0", "surprise", "fear", "model", "fear", 0.5)
         journal.end_session(quiz, {"asked": 3, "correct": 1})
+        mirror = journal.start_session("mirror")
+        journal.add_mirror_result(mirror, "surprise", True, 2.0, 0.8)
+        journal.end_session(mirror)
         journal.add_checkin("lonely", "sad", 3, ["chest", "throat"], note=NOTE)
         journal.add_checkin(None, None, 2, own_words="like <b>fog</b> _inside_")
         journal.add_checkin("relaxed", "calm", 5, at=datetime.now() - timedelta(days=90))
@@ -145,7 +148,7 @@ def test_deleting_a_session_takes_a_confirmation(db):
     at.button(key=f"journal_confirm_delete_{quiz}").click()
     at = run(at)
     with Journal(db) as journal:
-        assert [row["kind"] for row in journal.sessions()] == ["live"]
+        assert [row["kind"] for row in journal.sessions()] == ["live", "mirror"]
         assert journal.quiz_answers() == [] and len(journal.checkins()) == 3
     assert any("deleted" in alert.value for alert in at.success)
     assert all(not rows or "message" in rows[0] for rows in chart_rows(at)[3:])  # quiz charts now say "none yet"
@@ -224,7 +227,7 @@ def test_export_then_delete_all_then_restore_brings_back_every_row(db):
     at = restore_upload(at, "xface-journal.zip", exported)
     with Journal(db) as journal:
         assert journal.export() == before
-    assert any("Restored 2 sessions, 5 readings, 3 quiz answers and 3 check-ins" in s.value for s in at.success)
+    assert any("Restored 3 sessions, 5 readings, 3 quiz answers and 3 check-ins" in s.value for s in at.success)
     assert chart_rows(at)[0]  # the mood chart shows the restored check-ins again
 
 

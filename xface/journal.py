@@ -1,7 +1,8 @@
 """The personal emotion journal: one SQLite file, owned by this module alone.
 
 Everything Xface remembers lives here, so that it can be read, exported and deleted in one place:
-live and quiz sessions, the per-second expression readings of a live session, quiz answers and
+live, quiz and mirror sessions, the per-second expression readings of a live session, quiz answers,
+mirror-practice tries and
 check-ins (how the person felt, in their words). No image pixels are ever stored.
 
 Why it is built this way:
@@ -48,13 +49,31 @@ from sqlite_utils.db import NotFoundError
 from xface.emotions import EMOTIONS
 from xface.feelings import BODY_PLACES, FEELINGS_WHEEL, core_of
 
-__all__ = ["Journal", "JournalError", "Recorder", "SCHEMA_VERSION", "TABLES", "default_path"]
+__all__ = [
+    "ANSWER_SOURCES",
+    "FACE_SOURCES",
+    "Journal",
+    "JournalError",
+    "Recorder",
+    "SCHEMA_VERSION",
+    "SESSION_KINDS",
+    "TABLES",
+    "VERDICTS",
+    "default_path",
+]
 
-TABLES: tuple[str, ...] = ("sessions", "observations", "quiz_answers", "checkins")
+TABLES: tuple[str, ...] = ("sessions", "observations", "quiz_answers", "mirror_results", "checkins")
 """Every table, parents first: the order to import in (and the reverse order to delete in)."""
 
-SESSION_KINDS = ("live", "quiz")
-ANSWER_SOURCES = ("label", "model")
+SESSION_KINDS = ("live", "quiz", "mirror")
+ANSWER_SOURCES = ("label", "model", "crowd")
+"""Where a quiz answer came from: the photo's own label, the model's reading, or a crowd of annotators' votes."""
+FACE_SOURCES = ("upload", "bank", "live")
+"""Where a quiz face came from: the person's upload, the bundled practice bank, or the camera."""
+VERDICTS = ("right", "shared", "wrong", "unscored")
+"""How a guess was scored. 'shared': the guess is what a sizeable minority of the crowd saw, not the majority.
+'unscored': practice without a score. ``correct`` is 1 for 'right', 0 for 'shared' and 'wrong', NULL for 'unscored',
+so accuracy (right among scored answers) stays a plain mean of ``correct`` over the rows where it is not NULL."""
 PROB_COLUMNS: dict[str, str] = {emotion: f"p_{emotion}" for emotion in EMOTIONS}
 BUSY_TIMEOUT_S = 10.0
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
@@ -176,7 +195,35 @@ def _v2_body_and_answer_source(db: Database) -> None:
     db["quiz_answers"].add_column("answer_source", str, not_null_default="label")
 
 
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_tables, _v2_body_and_answer_source)
+def _v3_mirror_and_verdicts(db: Database) -> None:
+    """Version 3: mirror practice results, where a quiz face came from, and how each answer was scored.
+
+    Earlier answers were all scored against one answer, so their verdict follows ``correct``.
+    An unscored answer may have no answer and no ``correct``, so both columns lose NOT NULL.
+    """
+    db["quiz_answers"].add_column("face_source", str, not_null_default="upload")
+    db["quiz_answers"].add_column("verdict", str, not_null_default="wrong")
+    db.execute("update quiz_answers set verdict = 'right' where correct = 1")
+    db["quiz_answers"].transform(not_null={"answer": False, "correct": False})
+    db["mirror_results"].create(
+        {
+            "id": int,
+            "session_id": int,
+            "at": str,
+            "target": str,
+            "succeeded": int,
+            "seconds": float,
+            "best_confidence": float,
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id")],
+        not_null=["session_id", "at", "target", "succeeded", "best_confidence"],
+    )
+    db["mirror_results"].create_index(["session_id"])
+    db["mirror_results"].create_index(["at"])
+
+
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_tables, _v2_body_and_answer_source, _v3_mirror_and_verdicts)
 """MIGRATIONS[n] turns a version-n journal into version n+1 (version 0 is an empty file). Append only."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -288,9 +335,12 @@ class Journal:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @staticmethod
-    def _require_session(db: Database, session_id: int) -> None:
-        if not db["sessions"].count_where("id = ?", [session_id]):
+    def _require_session(db: Database, session_id: int, kind: str | None = None) -> None:
+        row = db.execute("select kind from sessions where id = ?", [session_id]).fetchone()
+        if row is None:
             raise ValueError(f"There is no session {session_id} in the journal (it may have been deleted).")
+        if kind is not None and row[0] != kind:
+            raise ValueError(f"Session {session_id} is a {row[0]} session, not a {kind} session.")
 
     def __enter__(self) -> Journal:
         return self
@@ -306,9 +356,9 @@ class Journal:
     # --- sessions and what was seen ------------------------------------------------------------
 
     def start_session(self, kind: str) -> int:
-        """Open a 'live' or 'quiz' session; its id ties observations and answers together."""
+        """Open a 'live', 'quiz' or 'mirror' session; its id ties observations, answers and results together."""
         if kind not in SESSION_KINDS:
-            raise ValueError(f"A session is 'live' or 'quiz', not {kind!r}.")
+            raise ValueError(f"A session is 'live', 'quiz' or 'mirror', not {kind!r}.")
         with self._write() as db:
             return db["sessions"].insert({"kind": kind, "started_at": _now()}).last_pk
 
@@ -339,33 +389,59 @@ class Journal:
         session_id: int,
         question: str,
         guess: str,
-        answer: str,
+        answer: str | None,
         answer_source: str,
         model_emotion: str | None,
         model_confidence: float | None,
+        face_source: str = "upload",
+        verdict: str | None = None,
     ) -> int:
-        """Store one quiz answer; ``correct`` is computed here so it can't disagree with guess and answer."""
-        for name, value in (("guess", guess), ("answer", answer)):
-            if value not in EMOTIONS:
-                raise ValueError(f"The {name} must be one of {', '.join(EMOTIONS)}, not {value!r}.")
-        if answer_source not in ANSWER_SOURCES:
-            raise ValueError(f"answer_source is 'label' or 'model', not {answer_source!r}.")
-        if model_emotion is not None and model_emotion not in EMOTIONS:
-            raise ValueError(f"model_emotion must be one of {', '.join(EMOTIONS)} or None, not {model_emotion!r}.")
-        record = {
-            "session_id": session_id,
-            "at": _now(),
-            "question": str(question),
-            "guess": guess,
-            "answer": answer,
-            "answer_source": answer_source,
-            "model_emotion": model_emotion,
-            "model_confidence": None if model_confidence is None else float(model_confidence),
-            "correct": int(guess == answer),
-        }
+        """Store one quiz answer; ``correct`` follows from the verdict here, so the two can't disagree.
+
+        Without a verdict, a guess equal to the answer is 'right' and any other is 'wrong'.
+        """
+        if verdict is None:
+            verdict = "right" if guess == answer else "wrong"
+        record = _quiz_answer_record(
+            {
+                "session_id": session_id,
+                "at": _now(),
+                "question": question,
+                "guess": guess,
+                "answer": answer,
+                "answer_source": answer_source,
+                "model_emotion": model_emotion,
+                "model_confidence": model_confidence,
+                "face_source": face_source,
+                "verdict": verdict,
+                "correct": _CORRECT[verdict] if verdict in _CORRECT else None,
+            }
+        )
         with self._write() as db:
             self._require_session(db, session_id)
             return db["quiz_answers"].insert(record).last_pk
+
+    def add_mirror_result(
+        self, session_id: int, target: str, succeeded: bool, seconds: float | None, best_confidence: float
+    ) -> int:
+        """Store one mirror-practice try: the expression asked for, whether the face showed it, and how fast.
+
+        ``seconds`` is None when the try did not succeed (or was not timed); ``best_confidence`` is the
+        highest probability the model gave ``target`` during the try.
+        """
+        record = _mirror_result_record(
+            {
+                "session_id": session_id,
+                "at": _now(),
+                "target": target,
+                "succeeded": succeeded,
+                "seconds": seconds,
+                "best_confidence": best_confidence,
+            }
+        )
+        with self._write() as db:
+            self._require_session(db, session_id, kind="mirror")
+            return db["mirror_results"].insert(record).last_pk
 
     def add_checkin(
         self,
@@ -413,10 +489,17 @@ class Journal:
         return self._rows("observations", where, args)
 
     def quiz_answers(self, start: date | datetime | None = None, end: date | datetime | None = None) -> list[dict]:
-        """Quiz answers within [start, end), oldest first, ``correct`` as a bool."""
+        """Quiz answers within [start, end), oldest first, ``correct`` as a bool (None when unscored)."""
         rows = self._rows("quiz_answers", *_between("at", start, end))
         for row in rows:
-            row["correct"] = bool(row["correct"])
+            row["correct"] = None if row["correct"] is None else bool(row["correct"])
+        return rows
+
+    def mirror_results(self, start: date | datetime | None = None, end: date | datetime | None = None) -> list[dict]:
+        """Mirror-practice tries within [start, end), oldest first, ``succeeded`` as a bool."""
+        rows = self._rows("mirror_results", *_between("at", start, end))
+        for row in rows:
+            row["succeeded"] = bool(row["succeeded"])
         return rows
 
     def checkins(self, start: date | datetime | None = None, end: date | datetime | None = None) -> list[dict]:
@@ -514,6 +597,8 @@ class Journal:
                 rows = data.get(table) or []
                 if not rows:
                     continue
+                if table == "quiz_answers":  # exports before version 3 have no verdict: it follows 'correct'
+                    rows = [{"verdict": "right" if row.get("correct") else "wrong", **row} for row in rows]
                 extra = set().union(*rows) - set(db[table].columns_dict)
                 if extra:
                     raise ValueError(f"Not an Xface export: {table} has unknown column(s) {', '.join(sorted(extra))}.")
@@ -551,6 +636,7 @@ class Journal:
             db.execute("update checkins set session_id = null where session_id = ?", [session_id])
             db["observations"].delete_where("session_id = ?", [session_id])
             db["quiz_answers"].delete_where("session_id = ?", [session_id])
+            db["mirror_results"].delete_where("session_id = ?", [session_id])
             db["sessions"].delete_where("id = ?", [session_id])
         self._forget()
 
@@ -574,6 +660,73 @@ def _observation_record(session_id: int, row: dict, now: str) -> dict:
         "face_id": int(row["face_id"]),
         **{column: (float(probs[e]) if e in probs else None) for e, column in PROB_COLUMNS.items()},
         "emotion": emotion,
+    }
+
+
+_CORRECT = {"right": 1, "shared": 0, "wrong": 0}
+"""``correct`` for each scored verdict; 'unscored' stores NULL."""
+
+
+def _require_emotion(name: str, value: object, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if value not in EMOTIONS:
+        allowed = ", ".join(EMOTIONS) + (" or None" if optional else "")
+        raise ValueError(f"The {name} must be one of {allowed}, not {value!r}.")
+
+
+def _unit_number(name: str, value: object, *, optional: bool = False) -> float | None:
+    """A number from 0 to 1 (a probability), or None where allowed."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"The {name} must be a number from 0 to 1, not {value!r}.")
+    return float(value)
+
+
+def _quiz_answer_record(row: dict) -> dict:
+    """A quiz answer checked as it will be stored; ValueError says what is wrong."""
+    verdict, guess, answer = row.get("verdict"), row.get("guess"), row.get("answer")
+    if verdict not in VERDICTS:
+        raise ValueError(f"The verdict is one of {', '.join(VERDICTS)}, not {verdict!r}.")
+    _require_emotion("guess", guess)
+    _require_emotion("answer", answer, optional=verdict == "unscored")
+    if row.get("answer_source") not in ANSWER_SOURCES:
+        raise ValueError(f"answer_source is one of {', '.join(ANSWER_SOURCES)}, not {row.get('answer_source')!r}.")
+    if row.get("face_source") not in FACE_SOURCES:
+        raise ValueError(f"face_source is one of {', '.join(FACE_SOURCES)}, not {row.get('face_source')!r}.")
+    if verdict == "right" and guess != answer or verdict in ("shared", "wrong") and guess == answer:
+        raise ValueError(f"A guess of {guess!r} for the answer {answer!r} can't be {verdict!r}.")
+    if verdict == "shared" and row.get("answer_source") != "crowd":
+        raise ValueError("Only an answer from a crowd's votes can be 'shared'.")
+    if row.get("correct") != _CORRECT.get(verdict):
+        raise ValueError(
+            f"'correct' must be {_CORRECT.get(verdict)} for a {verdict!r} answer, not {row.get('correct')!r}."
+        )
+    _require_emotion("model emotion", row.get("model_emotion"), optional=True)
+    if not isinstance(row.get("question"), str):
+        raise ValueError(f"The question must be text, not {row.get('question')!r}.")
+    return {
+        **row,
+        "model_confidence": _unit_number("model confidence", row.get("model_confidence"), optional=True),
+    }
+
+
+def _mirror_result_record(row: dict) -> dict:
+    """A mirror-practice try checked as it will be stored; ValueError says what is wrong."""
+    _require_emotion("target", row.get("target"))
+    succeeded, seconds = row.get("succeeded"), row.get("seconds")
+    if succeeded not in (True, False, 0, 1):
+        raise ValueError(f"'succeeded' is true or false, not {succeeded!r}.")
+    if seconds is not None and (
+        isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < 24 * 3600
+    ):
+        raise ValueError(f"The seconds must be a positive number or None, not {seconds!r}.")
+    return {
+        **row,
+        "succeeded": int(succeeded),
+        "seconds": None if seconds is None else float(seconds),
+        "best_confidence": _unit_number("best confidence", row.get("best_confidence")),
     }
 
 
