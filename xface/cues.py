@@ -75,6 +75,10 @@ BASELINE_READY_AFTER = 15
 """Frames of a face before its own baseline replaces the typical relaxed face (about 3 s)."""
 BASELINE_RELAXED_SHARE = 0.3
 """The running baseline is the median of this share of remembered frames that moved least."""
+BASELINE_MAX_SHIFT = 1 / 3
+"""A person's relaxed face may differ from the typical one by at most this share of the full scale
+(`Calibration.strong`) per cue. Resting faces differ less than expressions do, and a face that
+smiles for the whole minute it is watched must still read as smiling."""
 
 
 class CueBaseline:
@@ -276,9 +280,15 @@ def measure(points: np.ndarray, settings: Calibration | None = None) -> np.ndarr
 def intensities(
     raw: np.ndarray, reference: np.ndarray | None = None, settings: Calibration | None = None
 ) -> np.ndarray:
-    """Raw measures → intensities in [0, 1], against `reference` (a person's relaxed face) or a typical one."""
+    """Raw measures → intensities in [0, 1], against `reference` (a person's relaxed face) or a typical one.
+
+    A person's reference is held within BASELINE_MAX_SHIFT of the typical relaxed face."""
     settings = settings or calibration()
-    reference = settings.relaxed if reference is None else reference
+    if reference is None:
+        reference = settings.relaxed
+    else:
+        shift = BASELINE_MAX_SHIFT * settings.strong
+        reference = np.clip(reference, settings.relaxed - shift, settings.relaxed + shift)
     return np.clip((np.asarray(raw) - reference) / settings.strong, 0.0, 1.0)
 
 

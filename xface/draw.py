@@ -11,7 +11,7 @@ couple of milliseconds at 640x480, and it has to be testable on its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 
 import numpy as np
@@ -102,13 +102,13 @@ def draw_readings(
     frame: np.ndarray,
     readings: Sequence[FaceReading],
     explanations: Mapping[int | None, Explanation] | None = None,
-    hide_labels: bool = False,
+    hidden: Collection[int | None] = (),
 ) -> np.ndarray:
     """A copy of an RGB uint8 frame with each face's box, id and label; the band shows in shape and words.
 
     `explanations` (by face id) are the words already made for these readings (the live page makes
-    them once per analysis); missing ones are made here. `hide_labels` draws plain boxes with the
-    face number only, for guessing before the reading is shown.
+    them once per analysis); missing ones are made here. Faces whose id is in `hidden` get a plain box
+    and their number only, so a person can guess before the reading is shown.
     """
     image = Image.fromarray(np.asarray(frame, dtype=np.uint8))
     if not readings:
@@ -116,7 +116,7 @@ def draw_readings(
     draw = ImageDraw.Draw(image)
     explanations = explanations or {}
     for reading in readings:
-        if hide_labels:
+        if reading.face_id in hidden:
             _box(draw, reading.box, "clear")
             _plate(draw, f"#{reading.face_id}" if reading.face_id is not None else "?", reading.box, image.size)
             continue

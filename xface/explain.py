@@ -291,13 +291,15 @@ def _state(name: str, value: float) -> str:
     return state if value >= STRONG_CUE_AT else f"{state} {texts()['cue_texts']['a_little']}"
 
 
-def cue_line(cues: Mapping[str, float] | None) -> str:
-    """The measured cues on one line, strongest region first: "Brows: raised. Mouth: dropped open."."""
+def cue_line(cues: Mapping[str, float] | None, most: int | None = None) -> str:
+    """The measured cues on one line, strongest region first: "Brows: raised. Mouth: dropped open.".
+
+    `most` keeps only that many of the strongest cues (a live card has room for one line)."""
     words = texts()["cue_texts"]
     if cues is None:
         return words["no_mesh"]
     regions: dict[str, list[str]] = {}
-    for name, value in _shown(cues):
+    for name, value in _shown(cues)[:most]:
         regions.setdefault(_cue_words(name)["region"], []).append(_state(name, value))
     if not regions:
         return words["none"]

@@ -178,6 +178,8 @@ class LiveSession:
         self._recording_started = 0.0
         self.hide_labels = False
         """Guess first: boxes and face numbers only, until the person has said what they see."""
+        self.revealed: set[int | None] = set()
+        """Faces whose reading is shown although `hide_labels` is on (the person has guessed)."""
         self._recording_stopped: RecordingStatus | None = None
         """A recording that stopped on its own (write error, camera gone), until the page has shown it."""
         self._recording_end: RecordingEnd | None = None
@@ -188,6 +190,7 @@ class LiveSession:
         self._stream: AnalyzerStream | None = None
         self._generation = getattr(self, "_generation", 0) + 1
         self._readings: list[FaceReading] = []
+        self.revealed = set()  # face numbers start again at #1
         self._explanations: dict[int | None, Explanation] = {}
         self._analysed_at: float | None = None
         self._seen_times: deque[float] = deque(maxlen=120)
@@ -222,7 +225,8 @@ class LiveSession:
                 self._frames_dropped += 1
         with self._lock:
             readings, explanations = self._readings, self._explanations
-        return draw_readings(frame, readings, explanations, hide_labels=self.hide_labels)
+        hidden = {r.face_id for r in readings if r.face_id not in self.revealed} if self.hide_labels else ()
+        return draw_readings(frame, readings, explanations, hidden)
 
     def _analyse(self, stream: AnalyzerStream, generation: int, frame: np.ndarray, at: float) -> None:
         """Run on one frame (the caller took `_busy`; it is released here, whatever happens)."""
