@@ -381,7 +381,7 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None) -> s
         sentences.append(words["contrast_rest"].format(**names))
     else:
         sentences.append(words["missing"].format(label=names["answer"]))
-    if telling and telling[0] != present[0]:
+    if telling and (len(sentences) > 1 or telling[0] != present[0]):
         sentences.append(words["contrast_tells"].format(clause=_clause(telling[0]), guess=names["guess"]))
     elif not telling:
         missing = [n for n in EMOTION_CUES[guess] if n not in EMOTION_CUES[answer] and cues.get(n, 0.0) < SHOW_CUE_AT]
