@@ -254,3 +254,20 @@ def test_baseline_capture_reaches_the_stream(analyzer, portrait):
     assert live.baseline_ready(reading.face_id)
     live.capture_baseline(reading.face_id)
     assert not live.baseline_ready(reading.face_id)
+
+
+def test_each_label_has_its_own_short_sound():
+    import io
+    import wave
+
+    from xface.live import label_tone
+
+    sounds = {emotion: label_tone(emotion) for emotion in EMOTIONS}
+    assert len(set(sounds.values())) == len(EMOTIONS)
+    for data in sounds.values():
+        with wave.open(io.BytesIO(data)) as tone:
+            assert tone.getnchannels() == 1 and tone.getsampwidth() == 2
+            assert 0.2 <= tone.getnframes() / tone.getframerate() <= 0.5
+            samples = np.frombuffer(tone.readframes(tone.getnframes()), "<i2")
+        assert 0 < np.abs(samples).max() < 32767 * 0.5  # soft, never clipped
+        assert abs(int(samples[0])) < 500 and abs(int(samples[-1])) < 500  # faded in and out: no click
