@@ -31,7 +31,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from xface.draw import draw_readings
+from xface.draw import draw_readings, reading_explanation
+from xface.explain import Explanation
 from xface.journal import Journal, JournalError, Recorder
 from xface.pipeline import Analyzer, AnalyzerStream, FaceReading
 
@@ -42,6 +43,7 @@ __all__ = [
     "RecordingEnd",
     "RecordingStatus",
     "ice_servers",
+    "label_tone",
     "parse_ice_servers",
 ]
 
@@ -107,6 +109,8 @@ class LiveSnapshot:
     """What the page shows, copied under the lock so it can't change while being drawn."""
 
     readings: list[FaceReading] = field(default_factory=list)
+    explanations: dict[int | None, Explanation] = field(default_factory=dict)
+    """The words for each reading, by face id, made once per analysis (about the held label)."""
     analysed_at: float | None = None
     """`clock()` time of the frame the readings come from."""
     analysis_fps: float = 0.0
@@ -135,6 +139,38 @@ class LiveSnapshot:
         if self.stream_started is None or self.first_face_at is None:
             return None
         return self.first_face_at - self.stream_started
+
+
+TONE_NOTES: dict[str, tuple[float, float]] = {
+    "happy": (523.25, 659.25),  # C5 → E5: rising
+    "surprise": (523.25, 783.99),  # C5 → G5: a jump up
+    "neutral": (440.0, 440.0),  # A4, level
+    "sad": (440.0, 349.23),  # A4 → F4: falling
+    "fear": (493.88, 466.16),  # B4 → B♭4: tense half step
+    "angry": (220.0, 207.65),  # A3 → G♯3: low and tense
+    "disgust": (261.63, 246.94),  # C4 → B3: low, sinking
+}
+"""Two notes per emotion, so each label change has its own short sound (made here: nothing to download)."""
+
+
+def label_tone(emotion: str, seconds: float = 0.3, rate: int = 16_000) -> bytes:
+    """A short, soft two-note WAV (16-bit mono) for a label change; the sound is optional and off by default."""
+    import io
+    import wave
+
+    first, second = TONE_NOTES[emotion]
+    half = int(seconds * rate / 2)
+    t = np.arange(half) / rate
+    notes = np.concatenate([np.sin(2 * np.pi * first * t), np.sin(2 * np.pi * second * t)])
+    fade = np.minimum(1.0, np.minimum(np.arange(notes.size), np.arange(notes.size)[::-1]) / (0.02 * rate))
+    samples = (0.3 * 32767 * notes * fade).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return buffer.getvalue()
 
 
 def _rate(times: deque[float], now: float) -> float:
@@ -173,6 +209,10 @@ class LiveSession:
         """Held while readings are offered to the recorder, so stopping waits for the last write."""
         self._recorder: Recorder | None = None
         self._recording_started = 0.0
+        self.hide_labels = False
+        """Guess first: boxes and face numbers only, until the person has said what they see."""
+        self.revealed: set[int | None] = set()
+        """Faces whose reading is shown although `hide_labels` is on (the person has guessed)."""
         self._recording_stopped: RecordingStatus | None = None
         """A recording that stopped on its own (write error, camera gone), until the page has shown it."""
         self._recording_end: RecordingEnd | None = None
@@ -183,6 +223,8 @@ class LiveSession:
         self._stream: AnalyzerStream | None = None
         self._generation = getattr(self, "_generation", 0) + 1
         self._readings: list[FaceReading] = []
+        self.revealed = set()  # face numbers start again at #1
+        self._explanations: dict[int | None, Explanation] = {}
         self._analysed_at: float | None = None
         self._seen_times: deque[float] = deque(maxlen=120)
         self._analysed_times: deque[float] = deque(maxlen=60)
@@ -215,8 +257,9 @@ class LiveSession:
             with self._lock:
                 self._frames_dropped += 1
         with self._lock:
-            readings = self._readings
-        return draw_readings(frame, readings)
+            readings, explanations = self._readings, self._explanations
+        hidden = {r.face_id for r in readings if r.face_id not in self.revealed} if self.hide_labels else ()
+        return draw_readings(frame, readings, explanations, hidden)
 
     def _analyse(self, stream: AnalyzerStream, generation: int, frame: np.ndarray, at: float) -> None:
         """Run on one frame (the caller took `_busy`; it is released here, whatever happens)."""
@@ -224,6 +267,7 @@ class LiveSession:
             started = self.clock()
             try:
                 readings = stream.process(frame)
+                explanations = {r.face_id: reading_explanation(r) for r in readings}
                 error = None
             except Exception as exc:  # a bad frame must not stop the video; the page shows why
                 readings, error = None, f"{type(exc).__name__}: {exc}"
@@ -235,7 +279,7 @@ class LiveSession:
                 if readings is None:
                     self._analysis_errors += 1
                     return
-                self._readings = readings
+                self._readings, self._explanations = readings, explanations
                 self._timings = dict(getattr(stream, "last_timings", {}) or {})
                 self._timings["total"] = done - started
                 self._analysed_at = at
@@ -250,6 +294,19 @@ class LiveSession:
                         self._stop_on_error()
         finally:
             self._busy.release()
+
+    def capture_baseline(self, face_id: int | None = None) -> None:
+        """Learn the relaxed face of one face (or all) from the next frames: see `AnalyzerStream.capture_baseline`."""
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            stream.capture_baseline(face_id)
+
+    def baseline_ready(self, face_id: int) -> bool:
+        """Are this face's cues measured against its own relaxed face yet?"""
+        with self._lock:
+            stream = self._stream
+        return stream is not None and stream.baseline_ready(face_id)
 
     def stream_ended(self) -> None:
         """The camera stopped (streamlit-webrtc's `on_video_ended`): the next frame starts a new stream.
@@ -268,6 +325,7 @@ class LiveSession:
         with self._lock:
             snapshot = LiveSnapshot(
                 readings=list(self._readings),
+                explanations=dict(self._explanations),
                 analysed_at=self._analysed_at,
                 analysis_fps=_rate(self._analysed_times, now),
                 video_fps=_rate(self._seen_times, now),
