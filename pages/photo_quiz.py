@@ -198,20 +198,24 @@ def leave_round() -> None:
     st.session_state.pop(ROUND, None)
 
 
-def move_focus(selector: str, step: int) -> None:
+def move_focus(selector: str, step: int, show: str | None = None) -> None:
     """Put the keyboard focus on the element ``selector`` once it is drawn (a tiny script in the page).
 
-    ``step`` changes with every answer and every next face, so the script runs again each time;
-    it waits up to 3 s for the element, which appears when Streamlit has drawn the new step.
+    ``show`` is scrolled to the top of the screen (default: the focused element), so on a phone the
+    feedback is read from its start. ``step`` changes with every answer and every next face, so the
+    script runs again each time; it waits up to 3 s for the element to be drawn.
     """
     script = (
         f"<script>/* step {step} */(function () {{"
         "const deadline = Date.now() + 3000;"
+        "function find(selector) { return window.parent.document.querySelector(selector) "
+        "|| document.querySelector(selector); }"
         "function go() {"
-        f"const target = window.parent.document.querySelector({json.dumps(selector)}) "
-        f"|| document.querySelector({json.dumps(selector)});"
+        f"const target = find({json.dumps(selector)});"
+        f"const shown = find({json.dumps(show or selector)}) || target;"
         "if (target) { if (!target.matches('button')) target.setAttribute('tabindex', '-1');"
-        "target.focus({preventScroll: true}); target.scrollIntoView({block: 'center'}); return; }"
+        "target.focus({preventScroll: true}); shown.style.scrollMarginTop = '4.5rem';"
+        "shown.scrollIntoView({block: 'start'}); return; }"
         "if (Date.now() < deadline) setTimeout(go, 100); }"
         "go(); })();</script>"
     )
@@ -240,7 +244,7 @@ def show_question(state: dict) -> None:
     question = questions[position]
     feedback: Feedback | None = state["revealed"]
     with st.container(key=f"quiz_face_{position}"):
-        st.subheader(f"Face {position + 1} of {len(questions)}")
+        st.subheader(f"Face {position + 1} of {len(questions)}", anchor=False)  # no link between it and the choices
         picture, side = st.columns([1, 2], gap="large")
         if feedback is None:  # nothing may name the answer yet: no file name, no folder
             picture.image(state["crops"][question.key], width=240, alt="A face. Which emotion do you see?")
@@ -254,7 +258,8 @@ def show_question(state: dict) -> None:
             )
         with side:
             if feedback is None:
-                st.markdown("**Which emotion do you see?** Take your time; choose one.")
+                with st.container(key=f"quiz_prompt_{position}"):
+                    st.markdown("**Which emotion do you see?** Take your time; choose one.")
                 for row in (EMOTIONS[:4], EMOTIONS[4:]):
                     for column, emotion in zip(st.columns(4), row, strict=False):
                         column.button(
@@ -265,7 +270,8 @@ def show_question(state: dict) -> None:
                             width="stretch",
                         )
             else:
-                show_feedback(question, feedback, saved=state["saved"])
+                with st.container(key=f"quiz_feedback_{position}"):
+                    show_feedback(question, feedback, saved=state["saved"])
                 last = position + 1 == len(questions)
                 st.button(
                     "See how the round went" if last else "Next face",
@@ -274,10 +280,10 @@ def show_question(state: dict) -> None:
                     key="quiz_next",
                 )
     st.button("End this round", key="quiz_end", on_click=end_early, help="See how the round went so far.")
-    if feedback is None:
-        move_focus(f".st-key-quiz_face_{position} h3", state["steps"])
-    else:
-        move_focus(".st-key-quiz_next button", state["steps"])
+    if feedback is None:  # the question itself: one Tab on, the first choice (the picture's tools come before it)
+        move_focus(f".st-key-quiz_prompt_{position} p", state["steps"], show=f".st-key-quiz_face_{position}")
+    else:  # Enter goes on; the feedback shows from its first line
+        move_focus(".st-key-quiz_next button", state["steps"], show=f".st-key-quiz_feedback_{position}")
 
 
 def show_feedback(question: Question, feedback: Feedback, saved: bool) -> None:
