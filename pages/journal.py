@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import streamlit as st
 
-from xface import charts, ui
+from xface import charts, journal_io, ui
 from xface.feelings import BODY_PLACES, FEELINGS_WHEEL
 from xface.journal import Journal, JournalError
 
@@ -143,18 +143,25 @@ def delete_session(journal: Journal, session_id: int) -> None:
     st.session_state["journal_deleted_message"] = "The session was deleted."
 
 
-def session_line(journal: Journal, session: dict, answers: list[dict]) -> str:
+def session_line(session: dict) -> str:
+    """One line per session, from the summary stored when it ended (no recounting on every rerun)."""
+    summary = session["summary"] or {}
+    started = when(session["started_at"])
     if session["kind"] == "quiz":
-        mine = [row for row in answers if row["session_id"] == session["id"]]
-        matched = sum(row["correct"] for row in mine)
-        faces = f"{len(mine)} face{'s' * (len(mine) != 1)}, {matched} read as their answer"
-        return f":material/photo_library: **Photo quiz** · {when(session['started_at'])} · {faces}"
-    summary = journal.session_summary(session["id"])
-    minutes = summary["duration_s"] / 60
-    shares = summary["emotion_share"]
-    mostly = max(shares, key=shares.get) if summary["observations"] else None
-    seen = f"mostly {mostly}" if mostly else "no faces recorded"
-    return f":material/videocam: **Live practice** · {when(session['started_at'])} · {minutes:.0f} min · {seen}"
+        scored, right = summary.get("scored", 0), summary.get("right", 0)
+        faces = (
+            f"{scored} face{'s' * (scored != 1)} scored, {right} read as their answer" if summary else "not finished"
+        )
+        return f":material/photo_library: **Photo quiz** · {started} · {faces}"
+    if session["kind"] == "mirror":
+        tries, succeeded = summary.get("tries", 0), summary.get("succeeded", 0)
+        done = f"{succeeded} of {tries} tries showed the asked face" if summary else "not finished"
+        return f":material/face: **Mirror practice** · {started} · {done}"
+    if not summary:
+        return f":material/videocam: **Live practice** · {started} · not finished"
+    shares = summary.get("emotion_share") or {}
+    mostly = f"mostly {max(shares, key=shares.get)}" if shares else "no faces recorded"
+    return f":material/videocam: **Live practice** · {started} · {summary['duration_s'] / 60:.0f} min · {mostly}"
 
 
 def checkin_entry(row: dict) -> None:
@@ -191,7 +198,7 @@ def timeline(journal: Journal, sessions: list[dict], answers: list[dict], checki
                 checkin_entry(row)
                 continue
             text, button = st.columns([5, 1], vertical_alignment="center")
-            text.markdown(session_line(journal, row, answers))
+            text.markdown(session_line(row))
             if pending != row["id"]:
                 button.button("Delete…", key=f"journal_delete_{row['id']}", on_click=ask_delete, args=(row["id"],))
                 continue
@@ -229,14 +236,11 @@ def restore(journal: Journal) -> None:
         if upload is None or not st.button("Restore", key="journal_import", icon=":material/upload:"):
             return
         try:
-            counts = journal.import_zip(upload.getvalue())
-        except ValueError as error:
+            result = journal_io.restore_zip(journal, upload.getvalue())
+        except (ValueError, JournalError) as error:
             st.error(str(error))
             return
-        st.session_state["journal_restored_message"] = (
-            f"Restored {counts['sessions']} sessions, {counts['observations']} readings, "
-            f"{counts['quiz_answers']} quiz answers and {counts['checkins']} check-ins."
-        )
+        st.session_state["journal_restored_message"] = result.message
         st.rerun()  # so the charts and timeline above show the restored entries
 
 
@@ -245,7 +249,7 @@ def your_data(journal: Journal) -> None:
     st.write("Your journal lives only on this computer. The export holds every entry, whatever dates are shown.")
     st.download_button(
         "Export everything (zip with CSV and JSON)",
-        data=journal.export_zip,  # built when clicked, so it holds every entry up to that moment
+        data=lambda: journal_io.export_zip(journal),  # built when clicked, so it holds every entry up to then
         file_name=f"xface-journal-{date.today().isoformat()}.zip",
         mime="application/zip",
         on_click="ignore",

@@ -291,13 +291,15 @@ def _state(name: str, value: float) -> str:
     return state if value >= STRONG_CUE_AT else f"{state} {texts()['cue_texts']['a_little']}"
 
 
-def cue_line(cues: Mapping[str, float] | None) -> str:
-    """The measured cues on one line, strongest region first: "Brows: raised. Mouth: dropped open."."""
+def cue_line(cues: Mapping[str, float] | None, most: int | None = None) -> str:
+    """The measured cues on one line, strongest region first: "Brows: raised. Mouth: dropped open.".
+
+    `most` keeps only that many of the strongest cues (a live card has room for one line)."""
     words = texts()["cue_texts"]
     if cues is None:
         return words["no_mesh"]
     regions: dict[str, list[str]] = {}
-    for name, value in _shown(cues):
+    for name, value in _shown(cues)[:most]:
         regions.setdefault(_cue_words(name)["region"], []).append(_state(name, value))
     if not regions:
         return words["none"]
@@ -379,7 +381,7 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None) -> s
         sentences.append(words["contrast_rest"].format(**names))
     else:
         sentences.append(words["missing"].format(label=names["answer"]))
-    if telling and telling[0] != present[0]:
+    if telling and (len(sentences) > 1 or telling[0] != present[0]):
         sentences.append(words["contrast_tells"].format(clause=_clause(telling[0]), guess=names["guess"]))
     elif not telling:
         missing = [n for n in EMOTION_CUES[guess] if n not in EMOTION_CUES[answer] and cues.get(n, 0.0) < SHOW_CUE_AT]
