@@ -99,7 +99,7 @@ def test_quiz_answer_reaches_the_journal_chart_and_export(streamlit_server, brow
     mood.locator("canvas, svg").first.wait_for(state="visible")
     screenshot(page, shots / "journal_mood.png")
     page.get_by_role("tab", name="Faces you read").click()
-    chart = page.locator('[data-testid="stVegaLiteChart"]').filter(has=page.locator("canvas, svg")).nth(2)
+    chart = page.locator('[data-testid="stVegaLiteChart"]:visible').first  # the quiz's answers over time
     chart.locator("canvas, svg").first.wait_for(state="visible")
     box = chart.bounding_box()
     assert box and box["width"] > 100 and box["height"] > 100  # a drawn chart, not an empty frame
