@@ -66,7 +66,7 @@ def test_restore_into_an_empty_journal_brings_back_every_row(journal, tmp_path):
         fresh.add_checkin("calm", "calm", 3)  # ids carry on after the restored ones
         assert fresh.checkins()[-1]["id"] == max(row["id"] for row in before["checkins"]) + 1
     assert result == (sum(len(rows) for rows in before.values()), 0)
-    assert result.message == "Restored 10 entries; 0 were already there."
+    assert result.message == "Restored 10 entries, and 0 were already there."
 
 
 def test_restore_merges_what_is_missing_and_skips_what_is_there(journal):
@@ -79,8 +79,8 @@ def test_restore_merges_what_is_missing_and_skips_what_is_there(journal):
     assert journal.export() == before
     assert result.restored == 1 + 2 + 1  # the quiz session, its two answers, the check-in
     assert result.already_there == 10 - result.restored
-    assert "Restored 4 entries; 6 were already there." == result.message
-    assert restore_zip(journal, data).message == "Restored 0 entries; 10 were already there."
+    assert "Restored 4 entries, and 6 were already there." == result.message
+    assert restore_zip(journal, data).message == "Restored 0 entries, and 10 were already there."
     assert journal.export() == before
 
 

@@ -58,10 +58,10 @@ class RestoreResult(NamedTuple):
 
     @property
     def message(self) -> str:
-        """'Restored 12 entries; 30 were already there.'"""
+        """'Restored 12 entries, and 30 were already there.'"""
         entries = f"{self.restored} entr{'y' if self.restored == 1 else 'ies'}"
         there = f"{self.already_there} w{'as' if self.already_there == 1 else 'ere'} already there"
-        return f"Restored {entries}; {there}."
+        return f"Restored {entries}, and {there}."
 
 
 # --- export ------------------------------------------------------------------------------------
