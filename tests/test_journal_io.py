@@ -5,15 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import zipfile
 from datetime import date, datetime, timedelta
 
 import pytest
+import textstat
 
 from xface import journal_io
+from xface.charts import SMOOTH_RULE
 from xface.emotions import EMOTIONS
-from xface.journal import TABLES, Journal
+from xface.journal import TABLES, Journal, _explain
 from xface.journal_io import export_zip, restore_zip, summary_html
+from xface.live import NO_FACE_SEEN
 
 IMAGE_NOTE = "![me](https://example.com/track.png) <img src='https://example.com/x.png'> **bold**"
 
@@ -66,7 +70,7 @@ def test_restore_into_an_empty_journal_brings_back_every_row(journal, tmp_path):
         fresh.add_checkin("calm", "calm", 3)  # ids carry on after the restored ones
         assert fresh.checkins()[-1]["id"] == max(row["id"] for row in before["checkins"]) + 1
     assert result == (sum(len(rows) for rows in before.values()), 0)
-    assert result.message == "Restored 10 entries; 0 were already there."
+    assert result.message == "Restored 10 entries, and 0 were already there."
 
 
 def test_restore_merges_what_is_missing_and_skips_what_is_there(journal):
@@ -79,8 +83,8 @@ def test_restore_merges_what_is_missing_and_skips_what_is_there(journal):
     assert journal.export() == before
     assert result.restored == 1 + 2 + 1  # the quiz session, its two answers, the check-in
     assert result.already_there == 10 - result.restored
-    assert "Restored 4 entries; 6 were already there." == result.message
-    assert restore_zip(journal, data).message == "Restored 0 entries; 10 were already there."
+    assert "Restored 4 entries, and 6 were already there." == result.message
+    assert restore_zip(journal, data).message == "Restored 0 entries, and 10 were already there."
     assert journal.export() == before
 
 
@@ -136,7 +140,11 @@ def crafted(ids: dict, export: dict) -> dict[str, tuple[dict, str]]:
             {"quiz_answers": [export["quiz_answers"][0] | new_id]},
             f"points at session {ids['quiz']}",
         ),
-        "same id, other content": ({"checkins": [checkin | {"note": "changed"}]}, "differs from the one in your"),
+        "same id, other content": (
+            {"checkins": [export["checkins"][0] | {"note": "changed", "session_id": None}]},
+            "differs from the one in your",
+        ),
+        "one id twice": ({"checkins": [checkin | {"note": "changed"}]}, "holds check-in"),
         "summary not JSON": ({"sessions": [export["sessions"][0] | {"id": 90, "summary": "{oops"}]}, "summary"),
         "probability 3": (
             {
@@ -171,6 +179,7 @@ def crafted(ids: dict, export: dict) -> dict[str, tuple[dict, str]]:
         "points at an existing session",
         "answer points at an existing session",
         "same id, other content",
+        "one id twice",
         "summary not JSON",
         "probability 3",
         "verdict against its answer",
@@ -273,3 +282,30 @@ def test_the_printable_summary_is_self_contained_and_shows_text_as_text(journal)
     assert "example.com" not in private  # notes are left out unless asked for
     empty = summary_html(journal, date(2001, 1, 1), date(2001, 1, 31))
     assert "No check-ins in these days." in empty
+
+
+def test_messages_for_people_are_plain(journal):
+    """Every sentence these modules show a person reads easily (Flesch reading ease >= 70)."""
+    errors = [
+        "database or disk is full",
+        "database is locked",
+        "attempt to write a readonly database",
+        "unable to open database file",
+        "database disk image is malformed",
+        "disk I/O error",
+    ]
+    sentences = [SMOOTH_RULE, NO_FACE_SEEN, journal_io.RestoreResult(4, 11).message]
+    for text in errors:
+        explained = _explain(sqlite3.OperationalError(text), "journal.db")
+        sentences += [str(explained), f"Recording stopped: {explained.reason}. What was saved so far is kept."]
+    fill(journal)
+    for case in ("intensity 9", "points at an existing session", "same id, other content"):
+        ids = {"live": 1, "quiz": 2}
+        tables, _ = crafted(ids, journal.export())[case]
+        try:
+            restore_zip(journal, zip_of(tables))
+        except ValueError as error:
+            sentences.append(str(error))
+    assert len(sentences) == 3 + 2 * len(errors) + 3
+    for sentence in sentences:
+        assert textstat.flesch_reading_ease(sentence) >= 70, sentence

@@ -99,7 +99,10 @@ def chart_values(spec: object) -> list[dict]:
 
 
 def mood_spec(at: AppTest) -> dict:
-    return next(spec for spec in chart_specs(at) if "vconcat" in spec)
+    """The pleasantness and energy charts together: both of the Mood tab's first two charts."""
+    pleasantness, energy = chart_specs(at)[:2]
+    assert pleasantness["layer"][0]["encoding"]["y"]["title"] == "Pleasantness"
+    return {"vconcat": [pleasantness, energy]}
 
 
 def test_charts_are_built_from_stored_rows(db):
@@ -349,7 +352,7 @@ def test_export_then_delete_all_then_restore_brings_back_every_row(db):
     at = restore_upload(at, "xface-journal.zip", exported)
     with Journal(db) as journal:
         assert journal.export() == before
-    assert any("Restored 15 entries; 0 were already there." in s.value for s in at.success)
+    assert any("Restored 15 entries, and 0 were already there." in s.value for s in at.success)
     assert chart_values(mood_spec(at))  # the mood chart shows the restored check-ins again
 
 
@@ -360,7 +363,7 @@ def test_restoring_one_deleted_session_merges_it_back(db):
         quiz = next(row["id"] for row in journal.sessions() if row["kind"] == "quiz")
         journal.delete_session(quiz)
     at = restore_upload(run(), "xface-journal.zip", exported)
-    assert any("Restored 4 entries; 11 were already there." in s.value for s in at.success)
+    assert any("Restored 4 entries, and 11 were already there." in s.value for s in at.success)
     with Journal(db) as journal:
         restored = journal.export()
     assert restored == before | {"quiz_answers": [row | {"question": ""} for row in before["quiz_answers"]]}
