@@ -41,7 +41,8 @@ def db_path(tmp_path, monkeypatch) -> Path:
     return path
 
 
-def app(page: str | None = None) -> AppTest:
+def app(page: str | None = LIVE) -> AppTest:
+    """The app on `page` (the live page unless told; None: the page it opens on)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     if page is not None:
         at.switch_page(page)
@@ -60,7 +61,7 @@ def test_every_page_renders(db_path, page):
 def test_the_start_page_is_the_default_and_says_what_trust_and_privacy_mean(db_path):
     import textstat
 
-    at = app()
+    at = app(None)
     assert not at.exception
     assert at.title[0].value == "Start here"
     assert [s.value for s in at.subheader] == ["What you can do", "How far to trust it", "Your privacy"]
