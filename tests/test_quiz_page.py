@@ -22,10 +22,13 @@ TWO_FACES = WITH_FACES / "2009_004587.jpg"
 BAD_INPUTS = corpus()
 ERROR_WORDS = {
     "empty.jpg": "the file is empty",
-    "truncated.jpg": "could not be read",
-    "corrupt.png": "damaged or cut short",
+    "truncated.jpg": "the picture is cut short; try another copy",
+    "corrupt.png": "the picture is broken; try a new copy",
     "text.jpg": "not an image file Xface can read",
     "bomb.png": "the image is too large",
+    "text_bomb_ztxt.png": "the picture has too much hidden text",
+    "text_bomb_itxt.png": "the picture has too much hidden text",
+    "postscript.jpg": "not an image file Xface can read",
 }
 """What the one line about each unusable corpus file must say."""
 
