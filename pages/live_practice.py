@@ -17,9 +17,11 @@ from PIL import Image
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from xface import ui
-from xface.draw import heatmap_overlay, steady_explanation
-from xface.explain import region_sentence
-from xface.live import LiveSession, LiveSnapshot, ice_servers, parse_ice_servers
+from xface.draw import heatmap_overlay, mesh_overlay, reading_explanation
+from xface.emotions import EMOTIONS, emotion_word
+from xface.explain import Explanation, cue_contrast, cue_line, face_doing, region_sentence
+from xface.journal import JournalError
+from xface.live import LiveSession, LiveSnapshot, RecordingEnd, ice_servers, label_tone, parse_ice_servers
 from xface.pipeline import FaceReading
 from xface.snapshots import save_snapshot, snapshot_dir
 
@@ -27,6 +29,8 @@ ui.enter_page()
 
 MAX_CARDS = 3
 """More cards than this is too much to read at once; the largest faces come first."""
+CARD_CUES = 2
+"""The strongest cues named on a card's one line (all of them are under "More")."""
 STALE_AFTER_S = 3.0
 """No frame for this long while 'playing' means the picture has stopped coming."""
 
@@ -69,19 +73,28 @@ def start_recording(live: LiveSession) -> None:
         return
     try:
         live.start_recording(journal)
-    except ValueError as error:
+    except (ValueError, JournalError) as error:
         st.session_state.live_record_error = str(error)
     ui.forget_checkin(CHECKIN)
 
 
 def stop_recording(live: LiveSession) -> None:
-    session_id = live.stop_recording()
-    if session_id is not None:
-        ui.open_checkin(CHECKIN, session_id)
+    recording_ended(live.stop_recording())
+
+
+def recording_ended(end: RecordingEnd | None) -> None:
+    """Offer the check-in for a saved recording, and keep what to tell the person for the next run."""
+    if end is None:
+        return
+    if end.session_id is not None:
+        ui.open_checkin(CHECKIN, end.session_id)
+    if end.message:
+        st.session_state.live_record_message = end.message
 
 
 def recording_controls(live: LiveSession) -> None:
     journal_ok = ui.journal() is not None
+    recording_ended(live.recording_ended_on_its_own())  # the camera stopped, or the person left the page
     with st.container(horizontal=True):
         st.button(
             "Start recording",
@@ -100,6 +113,8 @@ def recording_controls(live: LiveSession) -> None:
         )
     if error := st.session_state.pop("live_record_error", None):
         st.error(f"Recording could not start: {error}")
+    if message := st.session_state.pop("live_record_message", None):
+        st.warning(message)
 
 
 def describe_time(seconds: float) -> str:
@@ -128,8 +143,11 @@ def checkin(session_id: int) -> None:
     if journal is None:
         return
     try:
-        summary = journal.session_summary(session_id)
-    except ValueError:  # the session was deleted meanwhile (e.g. on the Journal page)
+        summary = journal.session(session_id)["summary"]
+    except (ValueError, JournalError):  # the session was deleted meanwhile (e.g. on the Journal page)
+        ui.forget_checkin(CHECKIN)
+        return
+    if summary is None:  # the recording's end could not be written (its rows are kept)
         ui.forget_checkin(CHECKIN)
         return
     with st.container(border=True):
@@ -151,20 +169,26 @@ def freeze(reading: FaceReading) -> None:
     except ValueError as error:
         st.session_state.live_why = {"reading": reading, "error": str(error), "at": datetime.now()}
         return
+    try:
+        cues_picture = mesh_overlay(reading, size=240)
+    except ValueError:  # no face mesh on this face: the heat map alone
+        cues_picture = None
     st.session_state.live_why = {
         "reading": reading,
         "overlay": heatmap_overlay(reading.aligned, grid, size=240),
+        "cues_picture": cues_picture,
         "sentence": region_sentence(grid),
         "at": datetime.now(),
     }
 
 
 def why_panel() -> None:
+    """Beside the video (above the cards): the frozen face, where the model looked, and which parts moved."""
     why = st.session_state.get("live_why")
     if not why:
         return
     reading: FaceReading = why["reading"]
-    explanation = steady_explanation(reading)
+    explanation = reading_explanation(reading)
     with st.container(border=True):
         st.subheader(f"Why? {headline(reading.face_id, explanation.headline)}")
         st.caption(f"Frozen at {why['at']:%H:%M:%S}. This picture stays in memory only, unless you choose to save it.")
@@ -174,12 +198,15 @@ def why_panel() -> None:
         if "error" in why:
             st.info(f"This model can't show where it looked ({why['error']}).")
             return
-        face, heat = st.columns(2)
-        big = np.asarray(Image.fromarray(reading.aligned).resize((240, 240), Image.Resampling.BICUBIC))
-        face.image(big, caption="The face the model saw (lined up, eyes level)")
-        heat.image(why["overlay"], caption="Where it looked: brighter, more attention")
+        heat, parts = st.columns(2)
+        heat.image(why["overlay"], caption="Where the model looked: brighter, more attention")
+        if why["cues_picture"] is not None:
+            parts.image(why["cues_picture"], caption="Face points: thick amber lines moved, thin blue ones did not")
+        else:
+            big = np.asarray(Image.fromarray(reading.aligned).resize((240, 240), Image.Resampling.BICUBIC))
+            parts.image(big, caption="The face the model saw (lined up, eyes level)")
         st.markdown(f"**{why['sentence']}**")
-        st.markdown(f"**What the face is doing:** {explanation.face}")
+        st.markdown(f"**What the face is doing:** {face_doing(explanation.emotion, reading.cues)}")
         st.caption("The heat map shows where the model looked, not proof of what the person feels.")
         snapshot_controls(reading, why["overlay"], explanation.headline)
 
@@ -212,24 +239,107 @@ def status_line(snap: LiveSnapshot) -> str:
     return " · ".join(parts)
 
 
-def face_card(reading: FaceReading) -> None:
-    explanation = steady_explanation(reading)
+def face_card(reading: FaceReading, explanation: Explanation) -> None:
+    """Glanceable: the headline and one line of measured cues; the rest folded under "More"."""
     with st.container(border=True):
         st.markdown(f"#### {headline(reading.face_id, explanation.headline)}")
-        st.caption(explanation.summary)
+        st.markdown(cue_line(reading.cues, most=CARD_CUES))
         st.button(
-            "Why? Freeze this face",
+            "Why?",
             key=f"live_why_{reading.face_id}",
             icon=":material/help:",
-            help="Keep this moment and see which part of the face the model looked at",
+            help="Freeze this face: see which part of the face the model looked at, and which parts moved",
             on_click=freeze,
             args=(reading,),
         )
-        st.markdown(f"**What the face is doing:** {explanation.face}")
-        st.markdown(f"**What it often means:** {explanation.meaning}")
-        st.markdown(f"**What else it could be:** {explanation.look_alikes}")
-        st.markdown(f"**What you might say or do:** {explanation.respond}")
-        st.markdown(f"**Careful:** {explanation.caution}")
+        with st.expander("More"):
+            note = face_doing(explanation.emotion, reading.cues)
+            st.markdown(f"**What the face is doing:** {note}")
+            st.markdown(f"**How sure:** {explanation.summary}")
+            st.markdown(f"**What it often means:** {explanation.meaning}")
+            st.markdown(f"**What else it could be:** {explanation.look_alikes}")
+            st.markdown(f"**What you might say or do:** {explanation.respond}")
+            st.markdown(f"**Careful:** {explanation.caution}")
+
+
+# --- guess first -----------------------------------------------------------------------------------
+
+GUESSES = "live_guesses"
+"""Session-state key: face id → the guess and the reading it was checked against."""
+
+
+def guessed(live: LiveSession, reading: FaceReading) -> None:
+    """A guess was picked: show this face's reading, and keep the answer in the journal (a quiz answer from live)."""
+    guess = st.session_state.get(f"live_guess_pick_{reading.face_id}")
+    if guess is None:
+        return
+    st.session_state.setdefault(GUESSES, {})[reading.face_id] = {"guess": guess, "reading": reading}
+    live.revealed.add(reading.face_id)
+    journal = ui.journal()
+    if journal is None:
+        return
+    try:
+        if "live_guess_session" not in st.session_state:
+            st.session_state.live_guess_session = journal.start_session("quiz")
+        journal.add_quiz_answer(
+            st.session_state.live_guess_session,
+            question=f"live face {reading.face_id}",
+            guess=guess,
+            answer=reading.emotion,
+            answer_source="model",
+            model_emotion=reading.emotion,
+            model_confidence=reading.confidence,
+            face_source="live",
+        )
+    except (ValueError, JournalError) as error:
+        st.session_state.live_guess_error = f"Your guess could not be saved in the journal: {error}"
+
+
+def guess_again(live: LiveSession, face_id: int | None) -> None:
+    st.session_state.get(GUESSES, {}).pop(face_id, None)
+    st.session_state.pop(f"live_guess_pick_{face_id}", None)
+    live.revealed.discard(face_id)
+
+
+def guess_card(live: LiveSession, reading: FaceReading) -> None:
+    """Guess first: no label until the person has said what they see; then the reading, the cues and why."""
+    done = st.session_state.get(GUESSES, {}).get(reading.face_id)
+    with st.container(border=True):
+        if done is None:
+            name = f"face {reading.face_id}" if reading.face_id is not None else "this face"
+            st.markdown(f"#### Face {reading.face_id}: what do you see?")
+            st.pills(
+                f"Your guess for {name}",
+                EMOTIONS,
+                format_func=emotion_word,
+                key=f"live_guess_pick_{reading.face_id}",
+                on_change=guessed,
+                args=(live, reading),
+            )
+            return
+        answer: FaceReading = done["reading"]
+        explanation = reading_explanation(answer)
+        verdict = "Same as the model." if done["guess"] == answer.emotion else "The model reads it differently."
+        st.markdown(f"#### {headline(answer.face_id, explanation.headline)}")
+        st.markdown(f"You said **{emotion_word(done['guess'])}**. {verdict}")
+        st.markdown(cue_contrast(answer.emotion, done["guess"], answer.cues))
+        st.caption("The model is a hint, not the truth: it is wrong about one time in three.")
+        st.button(
+            "Guess again", key=f"live_guess_again_{reading.face_id}", on_click=guess_again, args=(live, reading.face_id)
+        )
+
+
+def label_sound(snap: LiveSnapshot) -> None:
+    """A short tone when a face's label changes (optional, off by default): eyes can stay on the face."""
+    heard: dict = st.session_state.setdefault("live_heard", {})
+    for reading in snap.readings[:MAX_CARDS]:
+        explanation = snap.explanations.get(reading.face_id) or reading_explanation(reading)
+        if explanation.band == "unsure" or heard.get(reading.face_id) == explanation.emotion:
+            continue
+        heard[reading.face_id] = explanation.emotion
+        st.audio(label_tone(explanation.emotion), format="audio/wav", autoplay=True)
+        st.caption(f"Sound: face {reading.face_id} now looks {emotion_word(explanation.emotion)}.")
+        return  # one sound at a time
 
 
 def readings_panel(live: LiveSession, playing: bool) -> None:
@@ -241,7 +351,7 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
         rec = snap.recording
         line = f"● Recording: {rec.written} reading{'s' if rec.written != 1 else ''} saved (no pictures)."
         if rec.error:
-            st.error(f"Recording stopped: {rec.error}")
+            st.error(rec.error)
         else:
             st.markdown(f"**{line}**")
     if not playing:
@@ -253,7 +363,6 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
     if snap.last_frame_at is None or live.clock() - snap.last_frame_at > STALE_AFTER_S:
         st.info("Waiting for the camera picture… If nothing comes within a few seconds, see *Camera not working?*")
         return
-    st.caption(status_line(snap))
     if snap.error:
         st.warning(f"The last frame could not be analysed ({snap.error}). Trying the next one.")
     if not snap.readings:
@@ -261,10 +370,18 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
             "No face found yet. Face the camera, with light on your face (not behind you), about an arm's length away."
         )
         return
+    guessing = live.hide_labels
+    if st.session_state.get("live_sound") and not guessing:
+        label_sound(snap)
     for reading in snap.readings[:MAX_CARDS]:
-        face_card(reading)
+        if guessing:
+            guess_card(live, reading)
+        else:
+            face_card(reading, snap.explanations.get(reading.face_id) or reading_explanation(reading))
     if len(snap.readings) > MAX_CARDS:
         st.caption(f"{len(snap.readings) - MAX_CARDS} more face(s) in the picture: cards show the largest {MAX_CARDS}.")
+    with st.expander("Details"):
+        st.caption(status_line(snap))
 
 
 # --- the page --------------------------------------------------------------------------------------
@@ -325,19 +442,51 @@ def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
     return av.VideoFrame.from_ndarray(image, format="rgb24")
 
 
-video, cards = st.columns([3, 2], gap="large")
+def guess_first_changed(live: LiveSession) -> None:
+    """Guess first on: hide every label until a guess; off: show labels again and close the guessing session."""
+    live.hide_labels = bool(st.session_state.live_guess_first)
+    live.revealed.clear()
+    st.session_state.pop(GUESSES, None)
+    session_id = st.session_state.pop("live_guess_session", None)
+    journal = ui.journal()
+    if not live.hide_labels and session_id is not None and journal is not None:
+        try:
+            journal.end_session(session_id)
+        except (ValueError, JournalError):
+            pass  # the answers are saved; only the session's end time is missing
+
+
+# The video and the cards side by side (on a phone: the video, then the cards right under it), so the
+# headline is in view while watching the face; everything else comes after both.
+video, cards = st.columns([3, 2], gap="medium")
 with video:
     camera = st.container()
-    st.caption(
-        "Box shapes show how sure the model is: **solid** = clear, **long dashes** = likely (label ends in ?), "
-        "**short dashes** = unsure (two guesses). The #number follows the same face."
+with cards:
+    st.toggle(
+        "Guess first",
+        key="live_guess_first",
+        on_change=guess_first_changed,
+        args=(live,),
+        help="Labels stay hidden until you pick what you think each face shows.",
     )
-    recording_controls(live)
-    if (session_id := ui.checkin_session(CHECKIN)) is not None:
-        checkin(session_id)
+    st.toggle(
+        "Sound when a label changes",
+        key="live_sound",
+        help="Off by default. Each expression has its own short two-note sound, made on this computer.",
+    )
     why_panel()
-    troubleshooting()
-    servers = connection_settings()
+    cards_area = st.container()
+st.caption(
+    "Box shapes show how sure the model is: **solid** = clear, **long dashes** = likely (label ends in ?), "
+    "**short dashes** = unsure (two guesses). The #number follows the same face."
+)
+recording_controls(live)
+if (session_id := ui.checkin_session(CHECKIN)) is not None:
+    checkin(session_id)
+if error := st.session_state.pop("live_guess_error", None):
+    st.error(error)
+troubleshooting()
+servers = connection_settings()
 with camera:
     ctx = webrtc_streamer(
         key="live",
@@ -351,5 +500,5 @@ with camera:
     )
 
 playing = bool(ctx.state.playing or ctx.state.signalling)
-with cards:
+with cards_area:
     st.fragment(run_every=0.5 if playing else None)(readings_panel)(live, bool(ctx.state.playing))

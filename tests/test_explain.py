@@ -310,3 +310,88 @@ def test_import_stays_light():
     code = "import sys, xface.explain; sys.exit(bool({'torch', 'streamlit'} & set(sys.modules)))"
     root = Path(explain.__file__).resolve().parent.parent
     assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
+
+
+# --- measured cues in words --------------------------------------------------------------------
+
+
+def _cue_sets() -> list[dict[str, float]]:
+    """Many cue combinations: none, each cue alone at three strengths, every pair, and random faces."""
+    from xface.cues import CUE_NAMES
+
+    sets: list[dict[str, float]] = [dict.fromkeys(CUE_NAMES, 0.0)]
+    for name in CUE_NAMES:
+        for value in (0.3, 0.6, 1.0):
+            sets.append({**dict.fromkeys(CUE_NAMES, 0.0), name: value})
+    for i, a in enumerate(CUE_NAMES):
+        for b in CUE_NAMES[i + 1 :]:
+            sets.append({**dict.fromkeys(CUE_NAMES, 0.05), a: 0.7, b: 0.35})
+    rng = np.random.default_rng(7)
+    for _ in range(150):
+        sets.append(dict(zip(CUE_NAMES, rng.uniform(0, 1, len(CUE_NAMES)) ** 2, strict=True)))
+    return sets
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in text.replace(":", ".").split(".") if len(s.strip().split()) >= 1]
+
+
+def test_every_generated_cue_sentence_is_easy_to_read():
+    """Every text made from measured cues (card line, "what the face is doing", quiz lesson), and
+    every sentence in it, reads at Flesch 70 or more."""
+    checked = 0
+    for cues in [*_cue_sets(), None]:
+        texts_made = [explain.cue_line(cues), explain.cue_line(cues, most=2)]
+        texts_made += [explain.face_doing(emotion, cues) for emotion in EMOTIONS]
+        for answer in EMOTIONS:
+            texts_made += [explain.cue_contrast(answer, guess, cues) for guess in EMOTIONS]
+        for text in texts_made:
+            assert _ease(text) >= MIN_EASE, text
+            for sentence in text.split(". "):
+                assert _ease(sentence) >= MIN_EASE, sentence
+            checked += 1
+    assert checked > 10_000
+
+
+def test_cue_line_names_the_strongest_cues_first():
+    line = explain.cue_line({"jaw_drop": 0.9, "brow_raise": 0.6, "upper_lid_raise": 0.3, "lip_press": 0.1})
+    assert line == "Mouth: dropped open. Brows: raised. Eyes: wide open a little."
+    assert explain.cue_line({"jaw_drop": 0.9, "brow_raise": 0.6, "upper_lid_raise": 0.3}, most=1) == (
+        "Mouth: dropped open."
+    )
+    assert "No part of the face moves much" in explain.cue_line({"jaw_drop": 0.1})
+    assert "could not be found" in explain.cue_line(None)
+
+
+def test_face_doing_flags_cues_that_disagree_with_the_label():
+    polite = explain.face_doing("happy", {"lip_corner_pull": 0.7, "cheek_raise": 0.0})
+    assert polite.startswith("Mouth: corners pulled up.") and "polite smile" in polite
+    assert "polite" not in explain.face_doing("happy", {"lip_corner_pull": 0.7, "cheek_raise": 0.5})
+    frown = explain.face_doing("neutral", {"brow_lower": 0.8})
+    assert "brows pull down and together" in frown and "fits angry more than neutral" in frown
+    missing = explain.face_doing("surprise", {"lip_press": 0.3})
+    assert "usual signs of surprised do not show" in missing
+    assert explain.face_doing("surprise", {"jaw_drop": 0.8, "brow_raise": 0.6}) == "Mouth: dropped open. Brows: raised."
+
+
+def test_cue_contrast_names_this_faces_cues_and_what_tells_the_answer_apart():
+    sad_face = {"brow_lower": 0.5, "lip_corner_depress": 0.7}
+    lesson = explain.cue_contrast("sad", "angry", sad_face)
+    assert lesson.startswith("Sad and angry faces can both pull the brows down and in.")
+    assert "the lip corners turn down and the brows pull down and together: that points to sad" in lesson
+    assert "What tells it from angry: the lip corners turn down." in lesson
+    # The answer's cues are missing here: say what the guess would have shown instead.
+    rest = explain.cue_contrast("neutral", "happy", {"brow_raise": 0.1})
+    assert "no part of the face moves much" in rest and "the lip corners pull up. Here that sign is missing" in rest
+    # Only measured cues are named.
+    assert "jaw" not in explain.cue_contrast("surprise", "fear", {"brow_raise": 0.8, "jaw_drop": 0.0})
+    with pytest.raises(ValueError):
+        explain.cue_contrast("glee", "happy", sad_face)
+
+
+def test_held_label_leads_the_words():
+    held = describe({"happy": 0.40, "neutral": 0.45, "sad": 0.15}, top="happy")
+    assert (held.emotion, held.band, held.second) == ("happy", "unsure", "neutral")
+    assert describe({"happy": 0.9, "neutral": 0.1}, top="happy") == describe({"happy": 0.9, "neutral": 0.1})
+    with pytest.raises(ValueError):
+        describe({"happy": 1.0}, top="glee")

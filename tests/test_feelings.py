@@ -1,8 +1,10 @@
 import json
 from importlib import resources
 
+import textstat
+
 from xface.emotions import EMOTIONS, canonical_emotion
-from xface.feelings import BODY_PLACES, FEELINGS_WHEEL, core_of
+from xface.feelings import BODY_PLACES, ENERGY, FEELINGS_WHEEL, GRID, PLEASANTNESS, core_of, place_of, words_near
 
 
 def test_wheel_is_richer_than_the_seven_labels():
@@ -35,3 +37,31 @@ def test_body_places_and_data_file():
     assert len(BODY_PLACES) == len(set(BODY_PLACES))
     data = json.loads(resources.files("xface").joinpath("feelings.json").read_text(encoding="utf-8"))
     assert data["wheel"] == FEELINGS_WHEEL
+
+
+def test_every_word_sits_on_the_grid_with_a_plain_meaning():
+    words = [word for core, specific in FEELINGS_WHEEL.items() for word in (core, *specific)]
+    assert set(GRID) == set(words)
+    for word, place in GRID.items():
+        assert -2 <= place.pleasantness <= 2 and -2 <= place.energy <= 2, word
+        assert textstat.flesch_reading_ease(place.means) >= 70, (word, place.means)
+        assert place.means.endswith(".") and len(place.means) < 80, word
+    # The grid agrees with common sense at its corners.
+    assert place_of("Joyful") == (2, 2, GRID["joyful"].means)
+    assert place_of("peaceful")[:2] == (2, -2)
+    assert place_of("furious")[:2] == (-2, 2)
+    assert place_of("hopeless")[:2] == (-2, -2)
+    assert place_of("like fog") is None and place_of(None) is None
+    # Every quarter of the grid has words to offer.
+    for pleasantness in (-2, 2):
+        for energy in (-2, 2):
+            assert words_near(pleasantness, energy), (pleasantness, energy)
+
+
+def test_words_near_a_point_come_closest_first():
+    near = words_near(2, 2)
+    assert near[0] in {"joyful", "excited", "playful"}
+    assert all(GRID[word].pleasantness >= 1 and GRID[word].energy >= 1 for word in near)
+    assert "furious" not in near and "relaxed" not in near
+    assert set(words_near(0, 0, reach=2)) == set(GRID)
+    assert set(PLEASANTNESS) == set(ENERGY) == {-2, -1, 0, 1, 2}

@@ -1,15 +1,11 @@
-import csv
-import io
-import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
-import zipfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import platformdirs
@@ -56,7 +52,9 @@ def fill(journal: Journal) -> dict:
         "anxious", "scared", 4, body=["chest", "stomach"], note="after the call", session_id=live
     )
     other = journal.add_checkin("content", "happy", 2)
-    return {"live": live, "quiz": quiz, "linked": linked, "other": other}
+    mirror = journal.start_session("mirror")
+    journal.add_mirror_result(mirror, "happy", True, 1.5, 0.9)
+    return {"live": live, "quiz": quiz, "linked": linked, "other": other, "mirror": mirror}
 
 
 def test_new_journal_is_wal_versioned_and_has_no_blobs(tmp_path):
@@ -83,7 +81,7 @@ def test_path_comes_from_xface_db_or_the_user_data_folder(tmp_path, monkeypatch)
 def test_in_memory_journal_for_when_a_file_is_not_the_point():
     with Journal(":memory:") as journal:
         fill(journal)
-        assert [len(rows) for rows in journal.export().values()] == [2, 3, 2, 2]
+        assert [len(rows) for rows in journal.export().values()] == [3, 3, 2, 1, 2]
 
 
 def test_sessions_round_trip(journal):
@@ -95,9 +93,13 @@ def test_sessions_round_trip(journal):
         "ended_at": None,
         "summary": None,
     }
-    journal.end_session(session, {"faces": 2, "emotion": "happy"})
+    journal.end_session(session, {"emotion": "happy"})
     (row,) = journal.sessions()
-    assert row["summary"] == {"faces": 2, "emotion": "happy"}
+    assert row["summary"] == {"emotion": "happy", "duration_s": row["summary"]["duration_s"]} | {
+        "observations": 0,
+        "faces": 0,
+        "emotion_share": {},
+    }
     assert datetime.fromisoformat(row["ended_at"]) >= datetime.fromisoformat(row["started_at"])
     assert datetime.fromisoformat(row["started_at"]).utcoffset().total_seconds() == 0
     with pytest.raises(ValueError, match="live"):
@@ -163,7 +165,10 @@ def test_checkins_round_trip_and_text_is_verbatim(journal):
         "intensity": 3,
         "body": ["throat", "chest"],
         "note": note,
+        "pleasantness": -1,  # where "lonely" sits on the Mood Meter, as no place was given
+        "energy": -1,
     }
+    assert (rows[1]["pleasantness"], rows[1]["energy"]) == (None, None)  # own words only: not placed
     assert (rows[1]["core"], rows[1]["feeling"], rows[1]["own_words"]) == (None, None, "  like static <b>inside</b>  ")
     assert rows[1]["body"] == ["whole body"]
     assert (rows[2]["core"], rows[2]["feeling"]) == ("happy", "grateful")
@@ -184,6 +189,13 @@ def test_checkins_round_trip_and_text_is_verbatim(journal):
         ({"feeling": None, "core": None, "intensity": 2, "own_words": "   "}, "own words"),
         ({"feeling": "lonely", "core": "sad", "intensity": 2, "body": ["chest", "elbow"]}, "elbow"),
         ({"feeling": "lonely", "core": "sad", "intensity": 2, "session_id": 42}, "no session 42"),
+        ({"feeling": "lonely", "core": "sad", "intensity": 2, "pleasantness": 3, "energy": 0}, "pleasantness"),
+        ({"feeling": "lonely", "core": "sad", "intensity": 2, "pleasantness": 0, "energy": -3}, "energy"),
+        ({"feeling": "lonely", "core": "sad", "intensity": 2, "pleasantness": 1}, "both"),
+        ({"feeling": "lonely", "core": "sad", "intensity": 2, "pleasantness": 1.5, "energy": 0}, "whole number"),
+        ({"feeling": "lonely", "core": "sad", "intensity": 2, "note": "x" * 2001}, "note"),
+        ({"feeling": "lonely", "core": "sad", "intensity": 2, "note": 7}, "note"),
+        ({"feeling": "lonely", "core": "sad", "intensity": 2, "at": datetime(2999, 1, 1)}, "future"),
     ],
 )
 def test_invalid_checkins_write_nothing(journal, kwargs, message):
@@ -191,6 +203,54 @@ def test_invalid_checkins_write_nothing(journal, kwargs, message):
         journal.add_checkin(**kwargs)
     assert journal.checkins() == []
     assert Database(journal.path)["checkins"].count == 0
+
+
+def test_checkins_sit_where_the_person_puts_them_on_the_grid(journal):
+    placed = journal.add_checkin("lonely", "sad", 3, pleasantness=-2, energy=1)
+    own = journal.add_checkin(None, None, 2, own_words="wired and flat", pleasantness=-1, energy=2)
+    rows = {row["id"]: row for row in journal.checkins()}
+    assert (rows[placed]["pleasantness"], rows[placed]["energy"]) == (-2, 1)
+    assert (rows[own]["pleasantness"], rows[own]["energy"]) == (-1, 2)
+
+
+def test_a_checkin_can_be_corrected_backdated_and_deleted(tmp_path):
+    path = tmp_path / "journal.db"
+    with Journal(path) as journal:
+        first = journal.add_checkin("lonely", "sad", 3, note="SECRET-NOTE-0815", body=["chest"])
+        other = journal.add_checkin("calm", "calm", 2)
+        changed = journal.update_checkin(first, intensity=5, note="better words", body=["throat", "chest"])
+        assert (changed["intensity"], changed["note"], changed["body"]) == (5, "better words", ["throat", "chest"])
+        assert (changed["feeling"], changed["pleasantness"]) == ("lonely", -1)  # the rest stays
+        # A new word moves the check-in to that word's place, unless a place is given.
+        moved = journal.update_checkin(first, feeling="joyful")
+        assert (moved["core"], moved["pleasantness"], moved["energy"]) == ("happy", 2, 2)
+        kept = journal.update_checkin(first, feeling="content", pleasantness=0, energy=0)
+        assert (kept["core"], kept["pleasantness"], kept["energy"]) == ("happy", 0, 0)
+        yesterday = datetime.now().replace(microsecond=0) - timedelta(days=1)
+        backdated = journal.update_checkin(first, at=yesterday)
+        assert datetime.fromisoformat(backdated["at"]) == yesterday.astimezone()
+        assert [row["id"] for row in journal.checkins()] == [first, other]
+        assert journal.checkins(start=date.today()) == [journal.checkin(other)]
+        before = journal.export()
+        for fields, message in [
+            ({"intensity": 9}, "Intensity"),
+            ({"pleasantness": 5, "energy": 0}, "pleasantness"),
+            ({"feeling": "blorp"}, "wheel"),
+            ({"at": datetime(2999, 1, 1)}, "future"),
+            ({"session_id": 3}, "no field"),
+            ({"id": 99}, "no field"),
+        ]:
+            with pytest.raises(ValueError, match=message):
+                journal.update_checkin(first, **fields)
+        assert journal.export() == before  # a refused correction changes nothing
+        with pytest.raises(ValueError, match="no check-in 99"):
+            journal.update_checkin(99, intensity=2)
+        journal.update_checkin(first, note="SECRET-NOTE-0815")
+        assert journal.delete_checkin(first) is True  # True: the WAL was emptied as well
+        assert [row["id"] for row in journal.checkins()] == [other]
+        with pytest.raises(ValueError, match="no check-in"):
+            journal.delete_checkin(first)
+        assert b"SECRET-NOTE-0815" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
 
 
 def test_filters_by_time(journal):
@@ -211,21 +271,26 @@ def test_filters_by_time(journal):
     assert journal.quiz_answers(start=datetime.now(UTC)) == []
 
 
-def test_session_summary_and_confusion_counts(journal):
-    ids = fill(journal)
-    summary = journal.session_summary(ids["live"])
-    assert summary["observations"] == 3
-    assert summary["faces"] == 2
+def test_end_session_stores_its_summary_once(journal):
+    ids = fill(journal)  # fill ends the live session
+    summary = journal.session(ids["live"])["summary"]
+    assert summary["note"] == "first"  # the caller's own keys are kept beside the computed ones
+    assert (summary["observations"], summary["faces"]) == (3, 2)
     assert summary["duration_s"] >= 0
-    assert summary["emotion_share"] == {e: {"happy": 1 / 3, "sad": 1 / 3, "fear": 1 / 3}.get(e, 0.0) for e in EMOTIONS}
+    assert summary["emotion_share"] == {"fear": 0.333, "happy": 0.333, "sad": 0.333}
+    assert journal.sessions()[0]["summary"] == summary  # listing sessions reads the same stored summary
+    quiz = journal.end_session(ids["quiz"])
+    assert quiz == {"answers": 2, "scored": 2, "right": 1, "shared": 0}
+    assert journal.end_session(ids["mirror"]) == {"tries": 1, "succeeded": 1}
     open_session = journal.start_session("live")
-    journal.add_observations(open_session, [reading(0.0), reading(12.5)])
-    assert journal.session_summary(open_session)["duration_s"] == 12.5
-    assert journal.session_summary(ids["quiz"])["emotion_share"]["happy"] == 0.0
+    assert journal.session(open_session)["summary"] is None  # not ended yet
+    assert journal.end_session(open_session, {"faces": 99})["faces"] == 0  # computed values win
     assert journal.confusion_counts() == {("happy", "happy"): 1, ("fear", "surprise"): 1}
     assert journal.confusion_counts(end=date(2000, 1, 1)) == {}
     with pytest.raises(ValueError):
-        journal.session_summary(999)
+        journal.session(999)
+    with pytest.raises(ValueError):
+        journal.end_session(999)
 
 
 # A version-1 journal exactly as the first release wrote it: no body on check-ins, no answer source.
@@ -278,6 +343,137 @@ def test_version_1_file_is_migrated_in_place_keeping_rows(tmp_path):
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+# A version-2 journal as Xface wrote it before mirror practice: check-ins with a body, answers with a source.
+V2_SCHEMA = """
+CREATE TABLE "sessions" ("id" INTEGER PRIMARY KEY, "kind" TEXT NOT NULL, "started_at" TEXT NOT NULL,
+   "ended_at" TEXT, "summary" TEXT);
+CREATE TABLE "observations" ("id" INTEGER PRIMARY KEY, "session_id" INTEGER NOT NULL REFERENCES "sessions"("id"),
+   "t" REAL NOT NULL, "at" TEXT NOT NULL, "face_id" INTEGER NOT NULL, "p_angry" REAL, "p_disgust" REAL,
+   "p_fear" REAL, "p_happy" REAL, "p_sad" REAL, "p_surprise" REAL, "p_neutral" REAL, "emotion" TEXT NOT NULL);
+CREATE TABLE "quiz_answers" ("id" INTEGER PRIMARY KEY, "session_id" INTEGER NOT NULL REFERENCES "sessions"("id"),
+   "at" TEXT NOT NULL, "question" TEXT NOT NULL, "guess" TEXT NOT NULL, "answer" TEXT NOT NULL,
+   "model_emotion" TEXT, "model_confidence" REAL, "correct" INTEGER NOT NULL
+, "answer_source" TEXT NOT NULL DEFAULT 'label');
+CREATE TABLE "checkins" ("id" INTEGER PRIMARY KEY, "at" TEXT NOT NULL, "session_id" INTEGER REFERENCES "sessions"("id"),
+   "core" TEXT, "feeling" TEXT, "own_words" TEXT NOT NULL DEFAULT '', "intensity" INTEGER NOT NULL,
+   "note" TEXT NOT NULL DEFAULT ''
+, "body" TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX "idx_sessions_started_at" ON "sessions" ("started_at");
+CREATE INDEX "idx_observations_session_id" ON "observations" ("session_id");
+CREATE INDEX "idx_observations_at" ON "observations" ("at");
+CREATE INDEX "idx_quiz_answers_session_id" ON "quiz_answers" ("session_id");
+CREATE INDEX "idx_quiz_answers_at" ON "quiz_answers" ("at");
+CREATE INDEX "idx_checkins_session_id" ON "checkins" ("session_id");
+CREATE INDEX "idx_checkins_at" ON "checkins" ("at");
+INSERT INTO sessions VALUES (1, 'quiz', '2024-01-02T10:00:00.000000+00:00', '2024-01-02T10:05:00.000000+00:00', NULL);
+INSERT INTO quiz_answers VALUES (1, 1, '2024-01-02T10:01:00.000000+00:00', 'sad/3.jpg', 'sad', 'sad', 'sad', 0.8, 1,
+   'label');
+INSERT INTO quiz_answers VALUES (2, 1, '2024-01-02T10:02:00.000000+00:00', 'x.jpg#0', 'fear', 'surprise', NULL, NULL,
+   0, 'model');
+INSERT INTO checkins VALUES (1, '2024-01-02T11:00:00.000000+00:00', 1, 'sad', 'lonely', '', 2, 'old note',
+   '["chest"]');
+INSERT INTO checkins VALUES (2, '2024-01-03T11:00:00.000000+00:00', NULL, NULL, NULL, 'fizzy', 3, '', '[]');
+INSERT INTO checkins VALUES (3, '2024-01-04T11:00:00.000000+00:00', NULL, 'tired', NULL, '', 1, '', '[]');
+PRAGMA user_version = 2;
+"""
+
+
+def test_version_2_file_is_migrated_in_place_keeping_rows(tmp_path):
+    path = tmp_path / "journal.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V2_SCHEMA)
+    conn.close()
+    with Journal(path) as journal:
+        first, second = journal.quiz_answers()
+        assert (first["question"], first["correct"], first["verdict"], first["face_source"]) == (
+            "sad/3.jpg",
+            True,
+            "right",
+            "upload",
+        )
+        assert (second["guess"], second["correct"], second["verdict"], second["answer_source"]) == (
+            "fear",
+            False,
+            "wrong",
+            "model",
+        )
+        checkin, own_words, core_only = journal.checkins()
+        assert checkin["note"] == "old note"
+        # Version 4 places each check-in where its word sits; own words only stay unplaced.
+        assert (checkin["pleasantness"], checkin["energy"]) == (-1, -1)  # "lonely"
+        assert (own_words["pleasantness"], own_words["energy"], own_words["own_words"]) == (None, None, "fizzy")
+        assert (core_only["pleasantness"], core_only["energy"]) == (-1, -2)  # "tired"
+        # What version 3 adds works on the upgraded file.
+        mirror = journal.start_session("mirror")
+        journal.add_mirror_result(mirror, "happy", True, 2.5, 0.91)
+        journal.add_quiz_answer(
+            1, "bank/7.png", "sad", None, "crowd", None, None, face_source="bank", verdict="unscored"
+        )
+        assert journal.quiz_answers()[-1]["correct"] is None
+    db = Database(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    indexes = {index.name for index in db["quiz_answers"].indexes}
+    assert {"idx_quiz_answers_session_id", "idx_quiz_answers_at"} <= indexes
+
+
+def test_mirror_results_round_trip(journal):
+    mirror = journal.start_session("mirror")
+    first = journal.add_mirror_result(mirror, "surprise", True, 3.2, 0.84)
+    journal.add_mirror_result(mirror, "fear", False, None, 0.31)
+    rows = journal.mirror_results()
+    assert [row["id"] for row in rows][0] == first
+    assert [(r["target"], r["succeeded"], r["seconds"], r["best_confidence"]) for r in rows] == [
+        ("surprise", True, 3.2, 0.84),
+        ("fear", False, None, 0.31),
+    ]
+    assert journal.mirror_results(start=date(2000, 1, 1), end=date(2000, 1, 2)) == []
+    quiz = journal.start_session("quiz")
+    for args, message in [
+        ((quiz, "happy", True, 1.0, 0.9), "not a mirror session"),
+        ((mirror + 99, "happy", True, 1.0, 0.9), "no session"),
+        ((mirror, "joy", True, 1.0, 0.9), "target"),
+        ((mirror, "happy", True, -1.0, 0.9), "seconds"),
+        ((mirror, "happy", True, 1.0, 1.5), "confidence"),
+        ((mirror, "happy", "yes", 1.0, 0.9), "succeeded"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            journal.add_mirror_result(*args)
+    assert len(journal.mirror_results()) == 2
+    journal.delete_session(mirror)
+    assert journal.mirror_results() == []
+
+
+def test_quiz_verdicts_and_sources(journal):
+    quiz = journal.start_session("quiz")
+    journal.add_quiz_answer(quiz, "a", "happy", "happy", "crowd", "happy", 0.8, face_source="bank")
+    journal.add_quiz_answer(quiz, "b", "surprise", "fear", "crowd", "fear", 0.5, face_source="bank", verdict="shared")
+    journal.add_quiz_answer(quiz, "c", "sad", "angry", "label", None, None, face_source="live")
+    journal.add_quiz_answer(quiz, "d", "sad", None, "crowd", None, None, face_source="bank", verdict="unscored")
+    rows = journal.quiz_answers()
+    assert [(r["verdict"], r["correct"]) for r in rows] == [
+        ("right", True),
+        ("shared", False),
+        ("wrong", False),
+        ("unscored", None),
+    ]
+    assert [r["face_source"] for r in rows] == ["bank", "bank", "live", "bank"]
+    for kwargs, message in [
+        ({"verdict": "right"}, "can't be 'right'"),  # guess sad, answer fear
+        ({"verdict": "maybe"}, "verdict"),
+        ({"face_source": "camera"}, "face_source"),
+        ({"answer_source": "label", "verdict": "shared"}, "crowd"),
+        ({"answer": None}, "answer"),  # only an unscored answer may lack one
+    ]:
+        args = {"question": "e", "guess": "sad", "answer": "fear", "answer_source": "crowd", "model_emotion": None}
+        with pytest.raises(ValueError, match=message):
+            journal.add_quiz_answer(quiz, **{**args, "model_confidence": None, **kwargs})
+    with pytest.raises(ValueError, match="can't be 'wrong'"):
+        journal.add_quiz_answer(quiz, "f", "sad", "sad", "label", None, None, verdict="wrong")
+    assert len(journal.quiz_answers()) == 4
+
+
 def test_newer_journal_is_refused_and_untouched(tmp_path):
     path = tmp_path / "journal.db"
     Journal(path).close()
@@ -300,6 +496,60 @@ def test_damaged_file_is_refused_and_untouched(tmp_path, content):
     assert "\n" not in str(raised.value)
     assert path.read_bytes() == content
     assert sorted(p.name for p in tmp_path.iterdir()) == ["journal.db"]
+
+
+def test_a_file_damaged_in_the_middle_gets_the_same_clear_message(tmp_path):
+    path = tmp_path / "journal.db"
+    with Journal(path) as journal:
+        session = journal.start_session("live")
+        journal.add_observations(session, [reading(float(t), t % 3) for t in range(3000)])
+        journal.add_checkin("calm", "calm", 2, note="still here")
+    content = bytearray(path.read_bytes())
+    page = 4096
+    assert len(content) > 20 * page  # the header and the first pages stay intact
+    middle = (len(content) // page // 2) * page
+    content[middle : middle + page] = b"\x5a" * page  # one page in the middle turned to noise
+    path.write_bytes(bytes(content))
+    with pytest.raises(JournalError, match="damaged or is not an Xface journal") as raised:
+        Journal(path)
+    assert raised.value.reason == "the journal file is damaged"
+    assert path.read_bytes() == bytes(content)  # left untouched
+
+
+def test_delete_all_empties_the_wal_after_another_connection_stops_reading(tmp_path):
+    path = tmp_path / "journal.db"
+    journal = Journal(path, timeout=2.0)
+    fill(journal)
+    journal.add_checkin("hurt", "sad", 4, note="SECRET-NOTE-5150")
+    reader = sqlite3.connect(path, check_same_thread=False)
+    reader.execute("BEGIN")
+    assert reader.execute("select count(*) from checkins").fetchone()[0] == 3  # a read in progress
+    # The reader finishes a moment after the delete starts; the delete waits for it and then empties the WAL.
+    finish = threading.Timer(0.3, reader.rollback)
+    finish.start()
+    assert journal.delete_all() is True
+    finish.join()
+    assert Path(f"{path}-wal").stat().st_size == 0
+    assert b"SECRET-NOTE-5150" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    reader.close()
+    journal.close()
+
+
+def test_delete_all_says_so_when_a_reader_keeps_the_wal(tmp_path):
+    path = tmp_path / "journal.db"
+    journal = Journal(path, timeout=0.2)
+    fill(journal)
+    journal.add_checkin("hurt", "sad", 4, note="SECRET-NOTE-6160")
+    reader = sqlite3.connect(path)
+    reader.execute("BEGIN")
+    reader.execute("select count(*) from checkins").fetchone()
+    assert journal.delete_all() is False  # the page tells the person to close other Xface windows
+    assert journal.export() == {table: [] for table in TABLES}  # deleted all the same
+    reader.rollback()
+    reader.close()
+    assert journal.delete_all() is True  # pressing again once the other window is closed wipes the disk
+    assert b"SECRET-NOTE-6160" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    journal.close()
 
 
 def test_other_sqlite_database_is_refused_and_untouched(tmp_path):
@@ -408,49 +658,18 @@ def test_committed_rows_survive_sigkill(tmp_path):
         assert len(journal.observations()) >= len(printed)
 
 
-def test_export_delete_all_import_round_trip(journal):
-    fill(journal)
-    exported = journal.export()
-    text = journal.export_json()
-    assert set(exported) == set(TABLES)
-    assert all(exported[table] for table in TABLES)
-    journal.delete_all()
-    assert journal.export() == {table: [] for table in TABLES}
-    journal.import_export(json.loads(text))
-    assert journal.export() == exported
-    journal.add_checkin("calm", "calm", 3)  # ids carry on after the restored ones
-    assert journal.checkins()[-1]["id"] == max(row["id"] for row in exported["checkins"]) + 1
-
-
-def test_import_is_all_or_nothing(journal):
-    fill(journal)
-    exported = journal.export()
-    with pytest.raises(ValueError, match="empty journal"):
-        journal.import_export(exported)
-    with pytest.raises(ValueError, match="unknown table"):
-        journal.import_export({"photos": [{"id": 1}]})
-    with pytest.raises(ValueError, match="unknown column"):
-        journal.import_export({"sessions": [{"id": 9, "kind": "live", "started_at": "x", "pixels": "..."}]})
-    assert journal.export() == exported
-
-
-def test_import_of_an_older_export_gets_defaults(journal):
-    row = {"id": 7, "at": "2024-01-01T00:00:00.000000+00:00", "core": "calm", "feeling": "safe", "intensity": 2}
-    old = {"checkins": [row]}  # written before check-ins had a body
-    journal.import_export(old)
-    assert journal.checkins()[0]["body"] == []
-
-
 def test_delete_session_removes_its_rows_and_nothing_else(journal):
     first = fill(journal)
     second = fill(journal)
     before = journal.export()
     journal.delete_session(first["live"])
     journal.delete_session(first["quiz"])
+    journal.delete_session(first["mirror"])
     after = journal.export()
-    assert [row["id"] for row in after["sessions"]] == [second["live"], second["quiz"]]
+    assert [row["id"] for row in after["sessions"]] == [second["live"], second["quiz"], second["mirror"]]
     assert after["observations"] == [row for row in before["observations"] if row["session_id"] == second["live"]]
     assert after["quiz_answers"] == [row for row in before["quiz_answers"] if row["session_id"] == second["quiz"]]
+    assert after["mirror_results"] == [row for row in before["mirror_results"] if row["session_id"] == second["mirror"]]
     checkins = {row["id"]: row for row in after["checkins"]}
     assert set(checkins) == {row["id"] for row in before["checkins"]}
     assert checkins[first["linked"]]["session_id"] is None
@@ -468,27 +687,6 @@ def test_deleted_notes_leave_the_disk(tmp_path):
         on_disk = b"".join(p.read_bytes() for p in tmp_path.iterdir())
         assert b"SECRET-NOTE-4711" not in on_disk
     assert b"SECRET-NOTE-4711" not in path.read_bytes()
-
-
-def test_zip_export_holds_every_row(journal):
-    fill(journal)
-    exported = journal.export()
-    with zipfile.ZipFile(io.BytesIO(journal.export_zip())) as archive:
-        assert sorted(archive.namelist()) == sorted(["journal.json", *(f"{table}.csv" for table in TABLES)])
-        assert json.loads(archive.read("journal.json")) == exported
-        for table in TABLES:
-            rows = list(csv.DictReader(io.StringIO(archive.read(f"{table}.csv").decode())))
-            expected = [
-                {key: "" if value is None else str(value) for key, value in row.items()} for row in exported[table]
-            ]
-            assert rows == expected, table
-
-
-def test_empty_zip_export_has_headers(journal):
-    with zipfile.ZipFile(io.BytesIO(journal.export_zip())) as archive:
-        header = archive.read("checkins.csv").decode().splitlines()
-    assert header[0].split(",")[:3] == ["id", "at", "session_id"]
-    assert len(header) == 1
 
 
 def test_recorder_keeps_one_row_per_face_per_second(journal):

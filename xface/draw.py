@@ -11,7 +11,7 @@ couple of milliseconds at 640x480, and it has to be testable on its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 
 import numpy as np
@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from xface.explain import Band, Explanation, describe
 from xface.pipeline import FaceReading
 
-__all__ = ["BAND_DASHES", "draw_readings", "face_label", "heatmap_overlay", "steady_explanation"]
+__all__ = ["BAND_DASHES", "draw_readings", "face_label", "heatmap_overlay", "mesh_overlay", "reading_explanation"]
 
 BAND_DASHES: dict[str, tuple[int, int] | None] = {"clear": None, "likely": (18, 8), "unsure": (6, 6)}
 """Box outline per band as (dash, gap) in pixels; None is a solid line."""
@@ -38,19 +38,9 @@ _RAMP_RGB = np.array(
 )
 
 
-def steady_explanation(reading: FaceReading) -> Explanation:
-    """`describe` for a stream reading, keeping the stream's held label on top.
-
-    `AnalyzerStream` changes `reading.emotion` only after a new emotion has led for a few frames;
-    meanwhile the smoothed probabilities may already put the newcomer first. Swapping the two
-    values keeps the words in step with the held label (the numbers are the same, only their
-    order waits for the evidence), so the headline does not flicker either.
-    """
-    probs = dict(reading.probs)
-    leader = max(probs, key=probs.__getitem__)
-    if reading.emotion in probs and leader != reading.emotion:
-        probs[leader], probs[reading.emotion] = probs[reading.emotion], probs[leader]
-    return describe(probs)
+def reading_explanation(reading: FaceReading) -> Explanation:
+    """The words for a reading: about its (held) label, `reading.emotion`, which in a stream may trail the numbers."""
+    return describe(reading.probs, top=reading.emotion)
 
 
 @cache
@@ -62,7 +52,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 def face_label(reading: FaceReading, band: Band | None = None, short_label: str | None = None) -> str:
     """What is drawn above a face: "#2 happy", "#2 happy?", "#2 sad / neutral?"."""
     if short_label is None:
-        short_label = steady_explanation(reading).short_label
+        short_label = reading_explanation(reading).short_label
     return f"#{reading.face_id} {short_label}" if reading.face_id is not None else short_label
 
 
@@ -108,14 +98,29 @@ def _plate(draw: ImageDraw.ImageDraw, text: str, box: tuple[float, ...], frame_s
     draw.text((x + pad - left, y + pad - top), text, font=font, fill=TEXT_COLOUR)
 
 
-def draw_readings(frame: np.ndarray, readings: Sequence[FaceReading]) -> np.ndarray:
-    """A copy of an RGB uint8 frame with each face's box, id and label; the band shows in shape and words."""
+def draw_readings(
+    frame: np.ndarray,
+    readings: Sequence[FaceReading],
+    explanations: Mapping[int | None, Explanation] | None = None,
+    hidden: Collection[int | None] = (),
+) -> np.ndarray:
+    """A copy of an RGB uint8 frame with each face's box, id and label; the band shows in shape and words.
+
+    `explanations` (by face id) are the words already made for these readings (the live page makes
+    them once per analysis); missing ones are made here. Faces whose id is in `hidden` get a plain box
+    and their number only, so a person can guess before the reading is shown.
+    """
     image = Image.fromarray(np.asarray(frame, dtype=np.uint8))
     if not readings:
         return np.array(image)
     draw = ImageDraw.Draw(image)
+    explanations = explanations or {}
     for reading in readings:
-        explanation = steady_explanation(reading)
+        if reading.face_id in hidden:
+            _box(draw, reading.box, "clear")
+            _plate(draw, f"#{reading.face_id}" if reading.face_id is not None else "?", reading.box, image.size)
+            continue
+        explanation = explanations.get(reading.face_id) or reading_explanation(reading)
         _box(draw, reading.box, explanation.band)
         _plate(draw, face_label(reading, short_label=explanation.short_label), reading.box, image.size)
     return np.array(image)
@@ -153,3 +158,59 @@ def heatmap_overlay(face: np.ndarray, grid: np.ndarray, size: int | None = None,
     alpha = (strength * heat)[..., None]
     blended = (1 - alpha) * grey + alpha * _ramp(heat)
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+MESH_GROUPS: dict[str, tuple[tuple[int, ...], ...]] = {
+    "brows": ((70, 63, 105, 66, 107), (300, 293, 334, 296, 336)),
+    "eyes": (
+        (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7, 33),
+        (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249, 263),
+    ),
+    "cheeks": ((117, 118), (346, 347)),
+    "nose": ((168, 6, 197, 195, 5, 4), (98, 2, 327)),
+    "mouth": (
+        (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146, 61),
+        (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95, 78),
+    ),
+}
+"""Mesh point chains drawn in the "Why?" panel, one group per part of the face that carries cues."""
+CUE_GROUP: dict[str, str] = {
+    "brow_raise": "brows",
+    "brow_lower": "brows",
+    "upper_lid_raise": "eyes",
+    "cheek_raise": "cheeks",
+    "nose_wrinkle": "nose",
+    "lip_corner_pull": "mouth",
+    "lip_corner_depress": "mouth",
+    "lip_stretch": "mouth",
+    "lip_press": "mouth",
+    "jaw_drop": "mouth",
+}
+ACTIVE_COLOUR = (255, 214, 10)  # the same amber as the boxes: "this part is moving"
+QUIET_COLOUR = (120, 190, 255)
+
+
+def mesh_overlay(reading: FaceReading, size: int = 240, show_at: float = 0.25) -> np.ndarray:
+    """The aligned face with the landmark groups that carry the cues drawn on it.
+
+    Groups whose cues are at least `show_at` are drawn thick in amber, the rest thin in blue, so a
+    person sees which parts of this face moved. Raises ValueError without an aligned face or a mesh.
+    """
+    from xface.align import eye_transform
+
+    if reading.aligned is None or reading.mesh is None:
+        raise ValueError("this reading carries no aligned face or no face mesh")
+    height, width = reading.aligned.shape[:2]
+    matrix = eye_transform(reading.landmarks, (height, width))
+    points = reading.mesh[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+    points = points * [size / width, size / height]
+    image = Image.fromarray(np.asarray(reading.aligned, dtype=np.uint8)).convert("L").convert("RGB")
+    image = image.resize((size, size), Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(image)
+    cues = reading.cues or {}
+    active = {CUE_GROUP[name] for name, value in cues.items() if value >= show_at and name in CUE_GROUP}
+    for group, chains in MESH_GROUPS.items():
+        colour, line = (ACTIVE_COLOUR, 3) if group in active else (QUIET_COLOUR, 1)
+        for chain in chains:
+            draw.line([tuple(points[i]) for i in chain], fill=colour, width=line, joint="curve")
+    return np.asarray(image)

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from xface.cues import CUE_NAMES, EMOTION_CUES
 from xface.emotions import EMOTIONS
 
 __all__ = [
@@ -46,6 +47,10 @@ __all__ = [
     "region_of",
     "region_sentence",
     "texts",
+    "cue_contrast",
+    "cue_line",
+    "face_doing",
+    "SHOW_CUE_AT",
 ]
 
 CLEAR_AT = 0.60
@@ -70,6 +75,13 @@ REGIONS: tuple[tuple[str, float, float], ...] = (
 """Face regions as fractions of height in the aligned crop (eyes ~35-40 %, mouth ~75-80 % down)."""
 EVEN_RATIO = 1.15
 """If the busiest region's mean attention is under this many times the face mean, no region stands out."""
+
+SHOW_CUE_AT = 0.25
+"""Cues weaker than this are not named: within the spread of relaxed faces."""
+STRONG_CUE_AT = 0.5
+"""Cues at least this strong are named without "a little", and can disagree with the label."""
+MISSING_BELOW = 0.15
+"""When every cue of the label is below this, the label's usual signs are missing on this face."""
 
 _FIELDS = ("label", "action_units", "face", "meaning", "look_alikes", "respond", "caution")
 
@@ -164,16 +176,24 @@ def _band(top: float, margin: float) -> Band:
     return "clear" if top >= CLEAR_AT else "likely"
 
 
-def describe(probs: Mapping[str, float]) -> Explanation:
+def describe(probs: Mapping[str, float], top: str | None = None) -> Explanation:
     """Explain a probability reading in plain words, with an honest confidence band.
 
     ``probs`` maps emotion names (from EMOTIONS) to scores; missing names count as 0 and the
     rest are normalised. Raises ValueError for unknown names, negative, NaN or infinite
     values, or an all-zero reading. Ties go to the earlier emotion in EMOTIONS.
+
+    ``top`` names the emotion to explain when it is not the most likely one: a video stream
+    holds its label until a newcomer has led for a few frames, and the words must follow the
+    label on screen. The band then compares ``top`` with the strongest other emotion, so a held
+    label that has fallen behind reads "Not sure: happy or neutral".
     """
     p = _normalise(probs)
+    if top is not None and top not in EMOTIONS:
+        raise ValueError(f"unknown emotion name: {top!r}; expected one of {EMOTIONS}")
     ranked = sorted(EMOTIONS, key=lambda e: (-p[e], EMOTIONS.index(e)))
-    top, runner_up = ranked[0], ranked[1]
+    top = top or ranked[0]
+    runner_up = next(e for e in ranked if e != top)
     band = _band(p[top], p[top] - p[runner_up])
     second = runner_up if band == "unsure" else None
 
@@ -251,3 +271,120 @@ def region_sentence(heatmap: np.ndarray) -> str:
     ``heatmap`` is a small 2-D attention map (e.g. 6x6) over the aligned, upright face crop.
     """
     return texts()["regions"][region_of(heatmap)]
+
+
+# --- measured cues in words ------------------------------------------------------------------------
+
+
+def _cue_words(name: str) -> dict[str, str]:
+    return texts()["cues"][name]
+
+
+def _shown(cues: Mapping[str, float]) -> list[tuple[str, float]]:
+    """Cues strong enough to name, strongest first (ties in CUE_NAMES order)."""
+    named = [(n, float(cues[n])) for n in CUE_NAMES if n in cues and float(cues[n]) >= SHOW_CUE_AT]
+    return sorted(named, key=lambda item: -item[1])
+
+
+def _state(name: str, value: float) -> str:
+    state = _cue_words(name)["state"]
+    return state if value >= STRONG_CUE_AT else f"{state} {texts()['cue_texts']['a_little']}"
+
+
+def cue_line(cues: Mapping[str, float] | None, most: int | None = None) -> str:
+    """The measured cues on one line, strongest region first: "Brows: raised. Mouth: dropped open.".
+
+    `most` keeps only that many of the strongest cues (a live card has room for one line)."""
+    words = texts()["cue_texts"]
+    if cues is None:
+        return words["no_mesh"]
+    regions: dict[str, list[str]] = {}
+    for name, value in _shown(cues)[:most]:
+        regions.setdefault(_cue_words(name)["region"], []).append(_state(name, value))
+    if not regions:
+        return words["none"]
+    return " ".join(f"{region}: {' and '.join(states)}." for region, states in regions.items())
+
+
+def _clause(name: str) -> str:
+    return _cue_words(name)["clause"]
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def _disagreement(emotion: str, cues: Mapping[str, float]) -> str | None:
+    """A sentence when the measured cues do not fit the label, or None."""
+    words = texts()["cue_texts"]
+    if emotion == "happy" and cues.get("lip_corner_pull", 0.0) >= SHOW_CUE_AT and cues.get("cheek_raise", 0.0) < 0.15:
+        return words["polite_smile"]
+    own = EMOTION_CUES[emotion]
+    for name, value in _shown(cues):
+        if value < STRONG_CUE_AT or name in own:
+            continue
+        other = next((e for e in EMOTIONS if e != emotion and EMOTION_CUES[e][:1] == (name,)), None)
+        if other is not None:
+            return words["fits_other"].format(clause=_clause(name), other=_label(other), label=_label(emotion))
+    if own and all(cues.get(name, 0.0) < MISSING_BELOW for name in own):
+        return words["missing"].format(label=_label(emotion))
+    return None
+
+
+def face_doing(emotion: str, cues: Mapping[str, float] | None) -> str:
+    """ "What the face is doing" for this face: its measured cues, and a note when they disagree with the label."""
+    line = cue_line(cues)
+    if cues is None:
+        return line
+    note = _disagreement(emotion, cues)
+    return f"{line} {note}" if note else line
+
+
+def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None) -> str:
+    """The quiz's teaching sentence: the cues that carry ``answer`` here, and the one that tells it from ``guess``.
+
+    E.g. "Sad and angry faces can both pull the brows down and together. Here the lip corners turn
+    down: that points to sad." Only measured cues are named; when the answer's cues are absent the
+    sentence says what the guess would have shown instead.
+    """
+    for name in (answer, guess):
+        if name not in EMOTIONS:
+            raise ValueError(f"unknown emotion name: {name!r}; expected one of {EMOTIONS}")
+    words = texts()["cue_texts"]
+    if not cues:
+        if answer == guess:
+            return words["contrast_no_cues"]
+        return f"{words['contrast_no_cues']} {_pair_text(answer, guess)}"
+    names = {"answer": _label(answer), "guess": _label(guess)}
+    present = [n for n in EMOTION_CUES[answer] if cues.get(n, 0.0) >= SHOW_CUE_AT]
+    present = sorted(present, key=lambda n: -float(cues[n]))[:3]
+    if answer == guess:
+        if not present:
+            return (
+                words["contrast_rest"].format(**names)
+                if answer == "neutral"
+                else words["missing"].format(label=names["answer"])
+            )
+        return words["contrast_same"].format(clauses=_join([_clause(n) for n in present]), **names)
+    sentences = []
+    shared = [n for n in EMOTION_CUES[answer] if n in EMOTION_CUES[guess]]
+    telling = [n for n in present if n not in EMOTION_CUES[guess]]
+    if shared and shared[0] in present:
+        sentences.append(
+            words["contrast_shared"].format(
+                Answer=names["answer"].capitalize(), guess=names["guess"], verb=_cue_words(shared[0])["verb"]
+            )
+        )
+    if present:
+        sentences.append(words["contrast_answer"].format(clauses=_join([_clause(n) for n in present]), **names))
+    elif answer == "neutral":
+        sentences.append(words["contrast_rest"].format(**names))
+    else:
+        sentences.append(words["missing"].format(label=names["answer"]))
+    if telling and (len(sentences) > 1 or telling[0] != present[0]):
+        sentences.append(words["contrast_tells"].format(clause=_clause(telling[0]), guess=names["guess"]))
+    elif not telling:
+        missing = [n for n in EMOTION_CUES[guess] if n not in EMOTION_CUES[answer] and cues.get(n, 0.0) < SHOW_CUE_AT]
+        if missing:
+            sentences.append(words["contrast_lacks"].format(clause=_clause(missing[0]), guess=names["guess"]))
+    return " ".join(sentences)

@@ -31,11 +31,23 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from xface.draw import draw_readings
-from xface.journal import Journal, Recorder
+from xface.draw import draw_readings, reading_explanation
+from xface.explain import Explanation
+from xface.journal import Journal, JournalError, Recorder
 from xface.pipeline import Analyzer, AnalyzerStream, FaceReading
 
-__all__ = ["APP_TORCH_THREADS", "LiveSession", "LiveSnapshot", "RecordingStatus", "ice_servers", "parse_ice_servers"]
+__all__ = [
+    "APP_TORCH_THREADS",
+    "LiveSession",
+    "LiveSnapshot",
+    "RecordingEnd",
+    "RecordingStatus",
+    "ice_servers",
+    "label_tone",
+    "parse_ice_servers",
+]
+
+NO_FACE_SEEN = "No face was seen while recording, so nothing was saved."
 
 APP_TORCH_THREADS = 1
 """Torch threads in the app. A face is a batch of two 48×48 crops, so a second thread saves only
@@ -81,6 +93,15 @@ class RecordingStatus:
     """`clock()` time when recording began."""
     written: int
     error: str | None
+    """Why recording stopped on its own (a sentence to show as it is), or None while it runs."""
+
+
+@dataclass(frozen=True)
+class RecordingEnd:
+    """How a recording ended: the saved session (None when nothing was kept) and what to tell the person."""
+
+    session_id: int | None
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +109,8 @@ class LiveSnapshot:
     """What the page shows, copied under the lock so it can't change while being drawn."""
 
     readings: list[FaceReading] = field(default_factory=list)
+    explanations: dict[int | None, Explanation] = field(default_factory=dict)
+    """The words for each reading, by face id, made once per analysis (about the held label)."""
     analysed_at: float | None = None
     """`clock()` time of the frame the readings come from."""
     analysis_fps: float = 0.0
@@ -116,6 +139,38 @@ class LiveSnapshot:
         if self.stream_started is None or self.first_face_at is None:
             return None
         return self.first_face_at - self.stream_started
+
+
+TONE_NOTES: dict[str, tuple[float, float]] = {
+    "happy": (523.25, 659.25),  # C5 → E5: rising
+    "surprise": (523.25, 783.99),  # C5 → G5: a jump up
+    "neutral": (440.0, 440.0),  # A4, level
+    "sad": (440.0, 349.23),  # A4 → F4: falling
+    "fear": (493.88, 466.16),  # B4 → B♭4: tense half step
+    "angry": (220.0, 207.65),  # A3 → G♯3: low and tense
+    "disgust": (261.63, 246.94),  # C4 → B3: low, sinking
+}
+"""Two notes per emotion, so each label change has its own short sound (made here: nothing to download)."""
+
+
+def label_tone(emotion: str, seconds: float = 0.3, rate: int = 16_000) -> bytes:
+    """A short, soft two-note WAV (16-bit mono) for a label change; the sound is optional and off by default."""
+    import io
+    import wave
+
+    first, second = TONE_NOTES[emotion]
+    half = int(seconds * rate / 2)
+    t = np.arange(half) / rate
+    notes = np.concatenate([np.sin(2 * np.pi * first * t), np.sin(2 * np.pi * second * t)])
+    fade = np.minimum(1.0, np.minimum(np.arange(notes.size), np.arange(notes.size)[::-1]) / (0.02 * rate))
+    samples = (0.3 * 32767 * notes * fade).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return buffer.getvalue()
 
 
 def _rate(times: deque[float], now: float) -> float:
@@ -154,6 +209,13 @@ class LiveSession:
         """Held while readings are offered to the recorder, so stopping waits for the last write."""
         self._recorder: Recorder | None = None
         self._recording_started = 0.0
+        self.hide_labels = False
+        """Guess first: boxes and face numbers only, until the person has said what they see."""
+        self.revealed: set[int | None] = set()
+        """Faces whose reading is shown although `hide_labels` is on (the person has guessed)."""
+        self._recording_stopped: RecordingStatus | None = None
+        """A recording that stopped on its own (write error, camera gone), until the page has shown it."""
+        self._recording_end: RecordingEnd | None = None
         self._reset_stream()
 
     def _reset_stream(self) -> None:
@@ -161,6 +223,8 @@ class LiveSession:
         self._stream: AnalyzerStream | None = None
         self._generation = getattr(self, "_generation", 0) + 1
         self._readings: list[FaceReading] = []
+        self.revealed = set()  # face numbers start again at #1
+        self._explanations: dict[int | None, Explanation] = {}
         self._analysed_at: float | None = None
         self._seen_times: deque[float] = deque(maxlen=120)
         self._analysed_times: deque[float] = deque(maxlen=60)
@@ -193,8 +257,9 @@ class LiveSession:
             with self._lock:
                 self._frames_dropped += 1
         with self._lock:
-            readings = self._readings
-        return draw_readings(frame, readings)
+            readings, explanations = self._readings, self._explanations
+        hidden = {r.face_id for r in readings if r.face_id not in self.revealed} if self.hide_labels else ()
+        return draw_readings(frame, readings, explanations, hidden)
 
     def _analyse(self, stream: AnalyzerStream, generation: int, frame: np.ndarray, at: float) -> None:
         """Run on one frame (the caller took `_busy`; it is released here, whatever happens)."""
@@ -202,6 +267,7 @@ class LiveSession:
             started = self.clock()
             try:
                 readings = stream.process(frame)
+                explanations = {r.face_id: reading_explanation(r) for r in readings}
                 error = None
             except Exception as exc:  # a bad frame must not stop the video; the page shows why
                 readings, error = None, f"{type(exc).__name__}: {exc}"
@@ -213,7 +279,7 @@ class LiveSession:
                 if readings is None:
                     self._analysis_errors += 1
                     return
-                self._readings = readings
+                self._readings, self._explanations = readings, explanations
                 self._timings = dict(getattr(stream, "last_timings", {}) or {})
                 self._timings["total"] = done - started
                 self._analysed_at = at
@@ -224,13 +290,33 @@ class LiveSession:
             with self._record_lock:
                 if self._recorder is not None and readings:
                     self._recorder.offer(max(at - self._recording_started, 0.0), readings)
+                    if self._recorder.error is not None:
+                        self._stop_on_error()
         finally:
             self._busy.release()
 
+    def capture_baseline(self, face_id: int | None = None) -> None:
+        """Learn the relaxed face of one face (or all) from the next frames: see `AnalyzerStream.capture_baseline`."""
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            stream.capture_baseline(face_id)
+
+    def baseline_ready(self, face_id: int) -> bool:
+        """Are this face's cues measured against its own relaxed face yet?"""
+        with self._lock:
+            stream = self._stream
+        return stream is not None and stream.baseline_ready(face_id)
+
     def stream_ended(self) -> None:
-        """The camera stopped (streamlit-webrtc's `on_video_ended`): the next frame starts a new stream."""
+        """The camera stopped (streamlit-webrtc's `on_video_ended`): the next frame starts a new stream.
+
+        Leaving the page stops the camera too, so a recording stops here as well (see `stop_recording`).
+        """
         with self._lock:
             self._reset_stream()
+        if self.recording:
+            self._recording_end = self.stop_recording()
 
     # --- the page --------------------------------------------------------------------------------
 
@@ -239,6 +325,7 @@ class LiveSession:
         with self._lock:
             snapshot = LiveSnapshot(
                 readings=list(self._readings),
+                explanations=dict(self._explanations),
                 analysed_at=self._analysed_at,
                 analysis_fps=_rate(self._analysed_times, now),
                 video_fps=_rate(self._seen_times, now),
@@ -254,7 +341,7 @@ class LiveSession:
             )
         recorder = self._recorder
         if recorder is None:
-            return snapshot
+            return snapshot if self._recording_stopped is None else replace(snapshot, recording=self._recording_stopped)
         status = RecordingStatus(
             session_id=recorder.session_id,
             started=self._recording_started,
@@ -275,28 +362,56 @@ class LiveSession:
             session_id = journal.start_session("live")
             self._recording_started = self.clock()
             self._recorder = Recorder(journal, session_id, interval=interval)
+            self._recording_stopped = self._recording_end = None
             return session_id
 
-    def stop_recording(self) -> int | None:
-        """Stop writing and close the journal session (after any write in progress); returns its id.
+    def _stop_on_error(self) -> None:
+        """The journal refused a write (caller holds `_record_lock`): stop now, keep what was saved, say why."""
+        recorder, self._recorder = self._recorder, None
+        if recorder is None or recorder.error is None:
+            return
+        error = recorder.error
+        reason = error.reason if isinstance(error, JournalError) else str(error).rstrip(".")
+        self._recording_stopped = RecordingStatus(
+            session_id=recorder.session_id,
+            started=self._recording_started,
+            written=recorder.written,
+            error=f"Recording stopped: {reason}. What was saved so far is kept.",
+        )
+        try:
+            recorder.journal.end_session(recorder.session_id)
+        except (JournalError, ValueError):
+            pass  # the file can't take even this; the rows already written stay, the session just has no end
 
-        The session keeps a small summary (how long, how many faces, each expression's share of
-        time) so the journal can list sessions without reading every observation.
+    def stop_recording(self) -> RecordingEnd | None:
+        """Stop writing and close the journal session (after any write in progress); None if not recording.
+
+        The journal stores the session's summary as it ends. A recording in which no face was seen
+        is deleted rather than kept as an empty session, and the message says so.
         """
         with self._record_lock:
             recorder, self._recorder = self._recorder, None
+            self._recording_stopped = None  # the person has seen it: Stop clears the message
         if recorder is None:
             return None
         journal, session_id = recorder.journal, recorder.session_id
-        seen = journal.session_summary(session_id)
-        summary = {
-            "duration_s": round(self.clock() - self._recording_started, 1),
-            "observations": seen["observations"],
-            "faces": seen["faces"],
-            "emotion_share": {e: round(share, 3) for e, share in seen["emotion_share"].items() if share > 0},
-        }
-        journal.end_session(session_id, summary)
-        return session_id
+        try:
+            if journal.end_session(session_id)["observations"] == 0:
+                journal.delete_session(session_id)
+                return RecordingEnd(None, NO_FACE_SEEN)
+        except JournalError as error:
+            return RecordingEnd(
+                session_id if recorder.written else None,
+                f"Recording stopped: {error.reason}. What was saved so far is kept.",
+            )
+        except ValueError:  # the session was deleted meanwhile (e.g. on the Journal page)
+            return RecordingEnd(None, "This recording was deleted from the journal while it ran.")
+        return RecordingEnd(session_id)
+
+    def recording_ended_on_its_own(self) -> RecordingEnd | None:
+        """A recording the camera's end stopped (the person left the page), once; the page offers its check-in."""
+        end, self._recording_end = self._recording_end, None
+        return end
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no frame is being analysed (tests, and a tidy stop)."""

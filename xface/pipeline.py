@@ -17,9 +17,11 @@ import numpy as np
 from PIL import Image
 
 from xface.align import align_face
+from xface.cues import CueBaseline, as_dict, intensities, measure
 from xface.detect import Detection, FaceDetector
 from xface.emotions import EMOTIONS
 from xface.images import load_image
+from xface.landmarks import FaceMesh, MeshModel
 from xface.model import ExpressionClassifier, load_classifier
 
 
@@ -34,6 +36,11 @@ class FaceReading:
     face_id: int | None = None
     aligned: np.ndarray | None = field(default=None, repr=False, compare=False)
     """The aligned crop the model saw; kept in memory only, never stored."""
+    mesh: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """The face mesh (468, 3) in image pixels (x, y, depth); in memory only, for drawing the cues."""
+    cues: dict[str, float] | None = None
+    """What the face is doing, measured: every name in `xface.cues.CUE_NAMES` → intensity in [0, 1]
+    (0 = as in a relaxed face, 1 = as strong as faces get); None when no face mesh could be fitted."""
 
     def to_dict(self) -> dict:
         """JSON-ready, without pixels."""
@@ -47,6 +54,8 @@ class FaceReading:
         }
         if self.face_id is not None:
             record["face_id"] = self.face_id
+        if self.cues is not None:
+            record["cues"] = {name: round(value, 3) for name, value in self.cues.items()}
         return record
 
 
@@ -80,6 +89,8 @@ class Analyzer:
     ) -> None:
         self.classifier = classifier or load_classifier(model, flip_average=flip_average, threads=threads)
         self.detector = FaceDetector(min_face_size=min_face_size)
+        self.mesh = MeshModel()
+        """The face mesh (468 points) behind the cues; one CPU thread."""
         self.inference_lock = threading.Lock()
         """Held while the models run: one analysis at a time, whichever thread asks (the live page's
         analysis thread, its "Why?" button, the quiz). Two torch calls at once on a 2-core CPU only
@@ -94,14 +105,24 @@ class Analyzer:
             return np.zeros((0, *size, 3), np.uint8)
         return np.stack([align_face(image, d.landmarks, size) for d in detections])
 
+    def meshes(self, image: np.ndarray, detections: list[Detection]) -> list[FaceMesh | None]:
+        """The face mesh of each detected face (None where the mesh model sees no face)."""
+        return [self.mesh.fit(image, d.box, d.landmarks) for d in detections]
+
     def analyze(self, image: str | Path | bytes | Image.Image | np.ndarray) -> list[FaceReading]:
-        """Readings for every face, largest first. Bad input raises `ImageError`."""
+        """Readings for every face, largest first; cues against a typical relaxed face. Bad input: `ImageError`."""
         pixels = load_image(image)
         with self.inference_lock:
             detections = self.detector.detect(pixels)
             crops = self.align(pixels, detections)
             probs = self.classifier.predict(crops)
-        return [_reading(d, p, c) for d, p, c in zip(detections, probs, crops, strict=True)]
+            meshes = self.meshes(pixels, detections)
+        readings = [_reading(d, p, c) for d, p, c in zip(detections, probs, crops, strict=True)]
+        for reading, mesh in zip(readings, meshes, strict=True):
+            if mesh is not None:
+                reading.mesh = mesh.points
+                reading.cues = as_dict(intensities(measure(mesh.points)))
+        return readings
 
     def attention_map(self, reading: FaceReading) -> np.ndarray:
         """Where the model looked on this face's aligned crop (grid in [0, 1])."""
@@ -151,7 +172,7 @@ class AnalyzerStream:
         hold_frames: int = 4,
     ) -> None:
         self.analyzer = analyzer
-        self.detector = FaceDetector(min_face_size=min_face_size, max_side=max_side)
+        self.detector = FaceDetector(analyzer.detector.mtcnn, min_face_size=min_face_size, max_side=max_side)
         self.detect_every = max(1, detect_every)
         self.smoothing = smoothing
         self.hold_frames = hold_frames
@@ -160,6 +181,47 @@ class AnalyzerStream:
         """Seconds spent per stage on the last frame (for `xface bench` and the live page's status)."""
         self.tracks: list[_Track] = []
         self._next_id = 1
+        self._baselines: dict[int, CueBaseline] = {}
+        """Each tracked face's own relaxed face (cues are measured against it once it is ready)."""
+        self._capture_all = False
+        self._baseline_lock = threading.Lock()
+        """Baselines change in the analysis thread and on request from the page's thread."""
+
+    def capture_baseline(self, face_id: int | None = None) -> None:
+        """Learn a fresh relaxed face from the next frames: for one face, or for every face (None).
+
+        Ask the person to hold a relaxed face for a few seconds. Without a capture, each face's
+        baseline keeps running on its own (see `xface.cues.CueBaseline`).
+        """
+        with self._baseline_lock:
+            if face_id is None:
+                self._capture_all = True
+                for baseline in self._baselines.values():
+                    baseline.capture()
+            else:
+                self._baselines.setdefault(face_id, CueBaseline()).capture()
+
+    def baseline_ready(self, face_id: int) -> bool:
+        """Are this face's cues measured against its own relaxed face yet?"""
+        with self._baseline_lock:
+            baseline = self._baselines.get(face_id)
+            return baseline is not None and baseline.ready
+
+    def _cues(self, face_id: int, measures: np.ndarray) -> dict[str, float]:
+        """Cues against this face's own relaxed face once known (else a typical one); the frame joins its baseline."""
+        baseline = self._baseline(face_id)
+        typical = intensities(measures)
+        baseline.add(measures, movement=float(typical.sum()))
+        own = baseline.reference()
+        return as_dict(typical if own is None else intensities(measures, own))
+
+    def _baseline(self, face_id: int) -> CueBaseline:
+        if face_id not in self._baselines:
+            baseline = CueBaseline()
+            if self._capture_all:
+                baseline.capture()
+            self._baselines[face_id] = baseline
+        return self._baselines[face_id]
 
     def _locate(self, frame: np.ndarray) -> list[tuple[Detection, _Track | None]]:
         """This frame's faces, each with the track it continues (None for a new face)."""
@@ -185,7 +247,6 @@ class AnalyzerStream:
         frame = load_image(frame)
         with self.analyzer.inference_lock:
             started = time.perf_counter()
-            full_detection = self.frame_index % self.detect_every == 0 or not self.tracks
             pairs = self._locate(frame)
             located = time.perf_counter()
             self.frame_index += 1
@@ -193,14 +254,30 @@ class AnalyzerStream:
             aligned = time.perf_counter()
             probs = self.analyzer.classifier.predict(crops)
             classified = time.perf_counter()
+            meshes = self.analyzer.meshes(frame, [d for d, _ in pairs])
+            raw = [None if m is None else measure(m.points) for m in meshes]
+            measured = time.perf_counter()
         self.last_timings = {
             "detect": located - started,
             "align": aligned - located,
             "classify": classified - aligned,
-            "full_detection": full_detection,
+            "cues": measured - classified,
         }
+        with self._baseline_lock:
+            readings = self._readings(pairs, probs, crops, meshes, raw)
+        return readings
+
+    def _readings(
+        self,
+        pairs: list[tuple[Detection, _Track | None]],
+        probs: np.ndarray,
+        crops: np.ndarray,
+        meshes: list[FaceMesh | None],
+        raw: list[np.ndarray | None],
+    ) -> list[FaceReading]:
+        """Update the tracks and their baselines with this frame's results (caller holds `_baseline_lock`)."""
         tracks, readings = [], []
-        for (detection, track), fresh, crop in zip(pairs, probs, crops, strict=True):
+        for (detection, track), fresh, crop, mesh, measures in zip(pairs, probs, crops, meshes, raw, strict=True):
             if track is None:
                 track = _Track(self._next_id, detection, fresh, int(np.argmax(fresh)))
                 self._next_id += 1
@@ -211,8 +288,13 @@ class AnalyzerStream:
             tracks.append(track)
             reading = _reading(detection, track.probs, crop, track.face_id)
             reading.emotion, reading.confidence = EMOTIONS[track.label], float(track.probs[track.label])
+            if mesh is not None:
+                reading.mesh = mesh.points
+                reading.cues = self._cues(track.face_id, measures)
             readings.append(reading)
         self.tracks = tracks
+        self._baselines = {t.face_id: self._baselines[t.face_id] for t in tracks if t.face_id in self._baselines}
+        self._capture_all = False  # faces that arrive later keep a running baseline
         return readings
 
     def _update_label(self, track: _Track) -> None:

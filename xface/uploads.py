@@ -299,6 +299,7 @@ def quiz_batch(files: Iterable[tuple[str, bytes]], analyzer: _Analyzer, progress
                     model_emotion=reading.emotion,
                     model_confidence=float(reading.confidence),
                     probs=dict(reading.probs),
+                    cues=None if reading.cues is None else dict(reading.cues),
                 )
             )
         if progress is not None:

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 CARD = re.compile(r"Face \d+: (looks|might be|not sure|no clear reading)")
 STATUS = re.compile(r"labels update ([\d.]+) times a second · video ([\d.]+) frames a second")
 SAVED = re.compile(r"(\d+) readings? saved")
+CUES = re.compile(r"^(Brows|Eyes|Cheeks|Nose|Mouth): |^No part of the face moves much")
 WAIT_MS = 240_000
 
 
@@ -51,6 +52,10 @@ def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server
     page.get_by_role("heading", name=CARD).first.wait_for()
     latency = time.monotonic() - start
     page.get_by_role("button", name=re.compile("Why")).first.wait_for()  # rendered just after the heading
+    # A glanceable card: the headline, one line of measured cues, the rest folded under "More".
+    page.get_by_text(CUES).first.wait_for()
+    page.get_by_text("More", exact=True).first.wait_for()
+    page.get_by_text("Details").first.click()  # the timing status line lives in a fold
 
     rates, saved = [], 0
     deadline = time.monotonic() + WAIT_MS / 1000

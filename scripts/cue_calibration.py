@@ -1,0 +1,192 @@
+"""Calibrate the facial cues on FER2013 training faces, and report how well each cue separates expressions.
+
+    python scripts/cue_calibration.py calibrate --npz ../shared/data/fer2013.npz   # writes xface/cue_calibration.json
+    python scripts/cue_calibration.py auc --npz ../shared/data/fer2013.npz         # AUCs on the validation faces
+    python scripts/cue_calibration.py photos                                       # real photos, vs the model's label
+
+Calibration uses the training split only: the canonical face and the relaxed face come from faces
+that most FER+ annotators called neutral, "as strong as faces get" from the 98th percentile over
+all training faces. The AUCs are then measured on the validation split, which calibration never saw.
+Each 48×48 grey face is framed for the mesh model by `tight_crop_to_mesh_input`. Faces whose mesh
+score is below `MIN_FACE_SCORE` are left out (the app shows no cues for them either).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from xface import cues  # noqa: E402
+from xface.emotions import EMOTIONS  # noqa: E402
+from xface.landmarks import MIN_FACE_SCORE, MeshModel, tight_crop_to_mesh_input  # noqa: E402
+
+OUT = Path(__file__).resolve().parents[1] / "xface" / cues.CALIBRATION_FILE
+STRONG_PERCENTILE = 98
+
+SEPARATIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("lip_corner_pull", ("happy",), ()),
+    ("jaw_drop", ("surprise",), ()),
+    ("brow_raise", ("surprise",), ()),
+    ("brow_lower", ("angry", "disgust"), ("happy", "surprise", "neutral")),
+    ("lip_corner_depress", ("sad",), ("neutral",)),
+    ("nose_wrinkle", ("disgust",), ()),
+    ("upper_lid_raise", ("surprise", "fear"), ()),
+    ("cheek_raise", ("happy",), ()),
+    ("lip_stretch", ("fear",), ()),
+    ("lip_press", ("angry",), ()),
+)
+"""(cue, expressions that show it, expressions compared against; empty = all the others)."""
+
+
+def meshes(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mesh points (N, 468, 3) and face scores (N,) of 48×48 grey faces."""
+    model = MeshModel()
+    points = np.zeros((len(faces), 468, 3))
+    scores = np.zeros(len(faces))
+    started = time.perf_counter()
+    for index, face in enumerate(faces):
+        points[index], scores[index] = model.run(tight_crop_to_mesh_input(face))
+    print(f"{len(faces)} meshes in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return points, scores
+
+
+def neutral_majority(votes: np.ndarray) -> np.ndarray:
+    """Faces that at least half of the FER+ annotators called neutral, more than any emotion."""
+    return (votes[:, 0] >= 5) & (votes[:, 0] > votes[:, 1:8].max(1))
+
+
+def canonical_face(points: np.ndarray) -> np.ndarray:
+    """The rigid points of the mean relaxed face (generalised Procrustes), inter-ocular distance 1."""
+    rigid = points[:, list(cues.RIGID_POINTS)]
+    canonical = rigid.mean(0)
+    for _ in range(3):
+        canonical = np.mean([cues.fit_pose(p, canonical)[list(cues.RIGID_POINTS)] for p in points], axis=0)
+        right, left = canonical[:2].mean(0), canonical[2:4].mean(0)
+        canonical = (canonical - canonical.mean(0)) / np.linalg.norm(left - right)
+    return canonical
+
+
+def calibrate(npz: Path, out: Path = OUT) -> cues.Calibration:
+    data = np.load(npz)
+    points, scores = meshes(data["x_train"])
+    ok = scores >= MIN_FACE_SCORE
+    relaxed_faces = ok & neutral_majority(data["ferplus_votes_train"])
+    canonical = canonical_face(points[relaxed_faces][:3000])
+    raw = np.stack([cues.raw_measures(cues.fit_pose(p, canonical)) for p in points[ok]])
+    relaxed = np.median(raw[relaxed_faces[ok]], axis=0)
+    strong = np.percentile(raw - relaxed, STRONG_PERCENTILE, axis=0)
+    settings = cues.Calibration(canonical=canonical, relaxed=relaxed, strong=strong)
+    out.write_text(json.dumps(settings.to_json(), indent=1) + "\n", encoding="utf-8")
+    print(f"{ok.sum()} of {len(ok)} training faces meshed, {relaxed_faces.sum()} relaxed; wrote {out}")
+    return settings
+
+
+def auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U, ties counted half)."""
+    values = np.concatenate([positive, negative])
+    order = values.argsort(kind="mergesort")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    for value in np.unique(values):  # average ranks of ties
+        tied = values == value
+        if tied.sum() > 1:
+            ranks[tied] = ranks[tied].mean()
+    return float(
+        (ranks[: len(positive)].sum() - len(positive) * (len(positive) + 1) / 2) / (len(positive) * len(negative))
+    )
+
+
+def report(npz: Path, split: str = "val") -> dict[str, float]:
+    data = np.load(npz)
+    points, scores = meshes(data[f"x_{split}"])
+    labels = data[f"y_{split}"]
+    ok = scores >= MIN_FACE_SCORE
+    values = np.stack([cues.intensities(cues.measure(p)) for p in points[ok]])
+    raw = np.stack([cues.measure(p) for p in points[ok]])
+    labels = labels[ok]
+    names = np.array(EMOTIONS)[labels]
+    print(f"FER2013 {split}: {ok.sum()} of {len(ok)} faces meshed (score >= {MIN_FACE_SCORE})")
+    print(f"| cue | {'shown by':24s} | {'against':24s} | AUC | mean intensity shown / against |")
+    print("|---|---|---|---|---|")
+    results = {}
+    for cue, shown, against in SEPARATIONS:
+        column = cues.CUE_NAMES.index(cue)
+        positive = np.isin(names, shown)
+        negative = np.isin(names, against) if against else ~positive
+        results[cue] = auc(raw[positive, column], raw[negative, column])
+        means = f"{values[positive, column].mean():.2f} / {values[negative, column].mean():.2f}"
+        print(
+            f"| {cue} | {'+'.join(shown):24s} | {'+'.join(against) or 'the rest':24s} | {results[cue]:.3f} | {means} |"
+        )
+    return results
+
+
+def photos(folder: Path) -> dict[str, float]:
+    """Real photos have no expression labels here: compare each cue with the expression model's own reading.
+
+    This measures agreement between two readings of the same face (cues from the mesh, the label
+    from the classifier), not accuracy; it shows whether the cues behave on real, sharp faces too.
+    """
+    from xface.images import ImageError
+    from xface.pipeline import Analyzer
+
+    analyzer = Analyzer()
+    values, labels = [], []
+    for path in sorted(folder.rglob("*.jpg")) + sorted(folder.rglob("*.png")):
+        try:
+            readings = analyzer.analyze(path)
+        except ImageError:
+            continue
+        for reading in readings:
+            if reading.cues is not None:
+                values.append([reading.cues[name] for name in cues.CUE_NAMES])
+                labels.append(reading.emotion)
+    values, names = np.array(values), np.array(labels)
+    counts = ", ".join(f"{e} {int((names == e).sum())}" for e in EMOTIONS)
+    print(f"{len(names)} real faces with a mesh in {folder}; the model's labels: {counts}")
+    print(f"| cue | {'shown by':24s} | {'against':24s} | AUC | faces shown / against |")
+    print("|---|---|---|---|---|")
+    results = {}
+    for cue, shown, against in SEPARATIONS:
+        column = cues.CUE_NAMES.index(cue)
+        positive = np.isin(names, shown)
+        negative = np.isin(names, against) if against else ~positive
+        if positive.sum() < 3 or negative.sum() < 3:
+            print(
+                f"| {cue} | {'+'.join(shown):24s} | {'+'.join(against) or 'the rest':24s} | too few | "
+                f"{positive.sum()} / {negative.sum()} |"
+            )
+            continue
+        results[cue] = auc(values[positive, column], values[negative, column])
+        print(
+            f"| {cue} | {'+'.join(shown):24s} | {'+'.join(against) or 'the rest':24s} | {results[cue]:.3f} | "
+            f"{positive.sum()} / {negative.sum()} |"
+        )
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("calibrate", "auc", "photos"))
+    parser.add_argument("--photos", type=Path, default=Path("../shared/data/faces"))
+    parser.add_argument("--npz", type=Path, default=Path("../shared/data/fer2013.npz"))
+    parser.add_argument("--split", default="val", choices=("train", "val"))
+    args = parser.parse_args(argv)
+    if args.command == "calibrate":
+        calibrate(args.npz)
+    elif args.command == "photos":
+        photos(args.photos)
+    else:
+        report(args.npz, args.split)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Dense face landmarks: MediaPipe's face mesh (468 points in 3-D) on each face MTCNN found.
+
+MTCNN's five points say where a face is; they cannot say whether the brows went up or the lip
+corners down. The face mesh can: its points sit on the brows, the lids, the lips and the nose.
+
+The model is `models/face_mesh/face_landmark.tflite` (Apache-2.0, extracted from the mediapipe
+0.10.21 wheel by `scripts/extract_face_mesh.py`). It runs with `ai-edge-litert`, Google's own
+TFLite runtime: a 21 MB wheel that works with numpy 2, about 1 ms a face on one thread, where the
+whole `mediapipe` package is 36 MB, pins numpy < 2 and would run its own face detector too.
+
+The model wants what MediaPipe's own pipeline gives it: a 192×192 RGB crop in [0, 1] of a square
+1.5 times the face box, turned so that the eyes are level. MTCNN's box and eye points give both.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["MESH_SIZE", "MESH_MODEL", "FaceMesh", "MeshModel", "mesh_crop_transform", "tight_crop_to_mesh_input"]
+
+MESH_MODEL = Path(__file__).resolve().parent.parent / "models" / "face_mesh" / "face_landmark.tflite"
+MESH_SIZE = 192
+"""The model's input side in pixels."""
+CROP_SCALE = 1.5
+"""The crop is this many times the face box's longer side (MediaPipe's own setting)."""
+MIN_FACE_SCORE = 0.5
+"""Below this face score (the model's own "is this a face?" output) the mesh is not used."""
+
+
+class FaceMesh(NamedTuple):
+    points: np.ndarray
+    """(468, 3): x, y in image pixels; z (depth, smaller is nearer the camera) in the same pixel units."""
+    score: float
+    """The model's own confidence that the crop holds a face, in [0, 1]."""
+
+
+def mesh_crop_transform(box: tuple[float, float, float, float], landmarks: np.ndarray) -> np.ndarray:
+    """3×3 matrix mapping mesh-crop pixels (192×192) to image pixels: a square around the face, eyes level."""
+    x1, y1, x2, y2 = box
+    side = max(x2 - x1, y2 - y1) * CROP_SCALE
+    centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
+    eyes = np.asarray(landmarks, dtype=np.float64)[:2]
+    angle = float(np.arctan2(*(eyes[1] - eyes[0])[::-1]))
+    scale = side / MESH_SIZE
+    cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
+    half = MESH_SIZE / 2
+    # crop point p → image point: R·s·(p − half) + centre
+    return np.array(
+        [
+            [cos, -sin, centre[0] - cos * half + sin * half],
+            [sin, cos, centre[1] - sin * half - cos * half],
+            [0.0, 0.0, 1.0],
+        ]
+    )
+
+
+class MeshModel:
+    """The face-mesh model on one CPU thread. Calls are serialised: the interpreter is not thread-safe."""
+
+    def __init__(self, path: str | Path = MESH_MODEL, threads: int = 1) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"The face-mesh model is missing ({path}). Run scripts/extract_face_mesh.py to restore it."
+            )
+        self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        outputs = {d["shape"][-1]: d["index"] for d in self._interpreter.get_output_details()}
+        self._points_out, self._score_out = outputs[468 * 3], outputs[1]
+        self._lock = threading.Lock()
+
+    def run(self, crop: np.ndarray) -> FaceMesh:
+        """The mesh of a (192, 192, 3) uint8 RGB crop, in crop pixels."""
+        pixels = np.asarray(crop, dtype=np.float32)[None] / 255.0
+        if pixels.shape != (1, MESH_SIZE, MESH_SIZE, 3):
+            raise ValueError(f"the face-mesh crop must be ({MESH_SIZE}, {MESH_SIZE}, 3), got {crop.shape}")
+        with self._lock:
+            self._interpreter.set_tensor(self._input, pixels)
+            self._interpreter.invoke()
+            points = self._interpreter.get_tensor(self._points_out).reshape(468, 3).astype(np.float64)
+            logit = float(self._interpreter.get_tensor(self._score_out).ravel()[0])
+        return FaceMesh(points, float(1.0 / (1.0 + np.exp(-logit))))
+
+    def fit(self, image: np.ndarray, box: tuple[float, float, float, float], landmarks: np.ndarray) -> FaceMesh | None:
+        """The mesh of one detected face in image pixels, or None when the model does not see a face there."""
+        matrix = mesh_crop_transform(box, landmarks)
+        crop = Image.fromarray(np.ascontiguousarray(image)).transform(
+            (MESH_SIZE, MESH_SIZE),
+            Image.Transform.AFFINE,
+            matrix[:2].ravel().tolist(),
+            Image.Resampling.BILINEAR,
+            fillcolor=(0, 0, 0),
+        )
+        mesh = self.run(np.asarray(crop))
+        if mesh.score < MIN_FACE_SCORE:
+            return None
+        points = mesh.points.copy()
+        points[:, :2] = points[:, :2] @ matrix[:2, :2].T + matrix[:2, 2]
+        points[:, 2] *= float(np.hypot(*matrix[:2, 0]))
+        return FaceMesh(points, mesh.score)
+
+
+def tight_crop_to_mesh_input(face: np.ndarray) -> np.ndarray:
+    """A tight face crop (e.g. a 48×48 grey FER2013 face) framed as the mesh model expects: the face
+    fills the middle two thirds of a grey 192×192 square, as a 1.5× crop around a face box would.
+
+    Filling the whole square instead puts the mouth points on the upper lip (checked by eye on
+    FER2013 surprise faces), because the model was trained on 1.5× crops."""
+    inner = round(MESH_SIZE / CROP_SCALE)
+    pad = (MESH_SIZE - inner) // 2
+    picture = Image.fromarray(np.asarray(face, dtype=np.uint8)).convert("RGB")
+    canvas = np.full((MESH_SIZE, MESH_SIZE, 3), 128, np.uint8)
+    canvas[pad : pad + inner, pad : pad + inner] = np.asarray(picture.resize((inner, inner), Image.Resampling.BICUBIC))
+    return canvas
