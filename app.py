@@ -11,6 +11,7 @@ st.set_page_config(page_title="Xface", page_icon="🙂", layout="wide")
 pages = [
     st.Page("pages/live_practice.py", title="Live practice", icon=":material/videocam:", default=True),
     st.Page("pages/photo_quiz.py", title="Photo quiz", icon=":material/photo_library:"),
+    st.Page("pages/mirror_practice.py", title="Mirror practice", icon=":material/face:"),
     st.Page("pages/journal.py", title="Journal", icon=":material/menu_book:"),
     st.Page("pages/help.py", title="Help", icon=":material/help:"),
 ]
