@@ -21,7 +21,7 @@ from xface.draw import heatmap_overlay, mesh_overlay, reading_explanation
 from xface.emotions import EMOTIONS, emotion_word
 from xface.explain import Explanation, cue_contrast, cue_line, face_doing, region_sentence
 from xface.journal import JournalError
-from xface.live import LiveSession, LiveSnapshot, RecordingEnd, ice_servers, parse_ice_servers
+from xface.live import LiveSession, LiveSnapshot, RecordingEnd, ice_servers, label_tone, parse_ice_servers
 from xface.pipeline import FaceReading
 from xface.snapshots import save_snapshot, snapshot_dir
 
@@ -290,6 +290,7 @@ def guessed(live: LiveSession, reading: FaceReading) -> None:
             model_emotion=reading.emotion,
             model_confidence=reading.confidence,
             face_source="live",
+            verdict="unscored" if reading_explanation(reading).band == "unsure" else None,
         )
     except (ValueError, JournalError) as error:
         st.session_state.live_guess_error = f"Your guess could not be saved in the journal: {error}"
@@ -319,7 +320,7 @@ def guess_card(live: LiveSession, reading: FaceReading) -> None:
             return
         answer: FaceReading = done["reading"]
         explanation = reading_explanation(answer)
-        verdict = "Same as the model." if done["guess"] == answer.emotion else "The model reads it differently."
+        verdict = "Same as the model." if done["guess"] == answer.emotion else "The model sees it another way."
         st.markdown(f"#### {headline(answer.face_id, explanation.headline)}")
         st.markdown(f"You said **{emotion_word(done['guess'])}**. {verdict}")
         st.markdown(cue_contrast(answer.emotion, done["guess"], answer.cues))
@@ -327,6 +328,19 @@ def guess_card(live: LiveSession, reading: FaceReading) -> None:
         st.button(
             "Guess again", key=f"live_guess_again_{reading.face_id}", on_click=guess_again, args=(live, reading.face_id)
         )
+
+
+def label_sound(snap: LiveSnapshot) -> None:
+    """A short tone when a face's label changes (optional, off by default): eyes can stay on the face."""
+    heard: dict = st.session_state.setdefault("live_heard", {})
+    for reading in snap.readings[:MAX_CARDS]:
+        explanation = snap.explanations.get(reading.face_id) or reading_explanation(reading)
+        if explanation.band == "unsure" or heard.get(reading.face_id) == explanation.emotion:
+            continue
+        heard[reading.face_id] = explanation.emotion
+        st.audio(label_tone(explanation.emotion), format="audio/wav", autoplay=True)
+        st.caption(f"Sound: face {reading.face_id} now looks {emotion_word(explanation.emotion)}.")
+        return  # one sound at a time
 
 
 def readings_panel(live: LiveSession, playing: bool) -> None:
@@ -358,6 +372,8 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
         )
         return
     guessing = live.hide_labels
+    if st.session_state.get("live_sound") and not guessing:
+        label_sound(snap)
     for reading in snap.readings[:MAX_CARDS]:
         if guessing:
             guess_card(live, reading)
@@ -453,6 +469,11 @@ with cards:
         on_change=guess_first_changed,
         args=(live,),
         help="Labels stay hidden until you pick what you think each face shows.",
+    )
+    st.toggle(
+        "Sound when a label changes",
+        key="live_sound",
+        help="Off by default. Each expression has its own short two-note sound, made on this computer.",
     )
     why_panel()
     cards_area = st.container()

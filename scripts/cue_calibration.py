@@ -2,6 +2,7 @@
 
     python scripts/cue_calibration.py calibrate --npz ../shared/data/fer2013.npz   # writes xface/cue_calibration.json
     python scripts/cue_calibration.py auc --npz ../shared/data/fer2013.npz         # AUCs on the validation faces
+    python scripts/cue_calibration.py photos                                       # real photos, vs the model's label
 
 Calibration uses the training split only: the canonical face and the relaxed face come from faces
 that most FER+ annotators called neutral, "as strong as faces get" from the 98th percentile over
@@ -127,14 +128,61 @@ def report(npz: Path, split: str = "val") -> dict[str, float]:
     return results
 
 
+def photos(folder: Path) -> dict[str, float]:
+    """Real photos have no expression labels here: compare each cue with the expression model's own reading.
+
+    This measures agreement between two readings of the same face (cues from the mesh, the label
+    from the classifier), not accuracy; it shows whether the cues behave on real, sharp faces too.
+    """
+    from xface.images import ImageError
+    from xface.pipeline import Analyzer
+
+    analyzer = Analyzer()
+    values, labels = [], []
+    for path in sorted(folder.rglob("*.jpg")) + sorted(folder.rglob("*.png")):
+        try:
+            readings = analyzer.analyze(path)
+        except ImageError:
+            continue
+        for reading in readings:
+            if reading.cues is not None:
+                values.append([reading.cues[name] for name in cues.CUE_NAMES])
+                labels.append(reading.emotion)
+    values, names = np.array(values), np.array(labels)
+    counts = ", ".join(f"{e} {int((names == e).sum())}" for e in EMOTIONS)
+    print(f"{len(names)} real faces with a mesh in {folder}; the model's labels: {counts}")
+    print(f"| cue | {'shown by':24s} | {'against':24s} | AUC | faces shown / against |")
+    print("|---|---|---|---|---|")
+    results = {}
+    for cue, shown, against in SEPARATIONS:
+        column = cues.CUE_NAMES.index(cue)
+        positive = np.isin(names, shown)
+        negative = np.isin(names, against) if against else ~positive
+        if positive.sum() < 3 or negative.sum() < 3:
+            print(
+                f"| {cue} | {'+'.join(shown):24s} | {'+'.join(against) or 'the rest':24s} | too few | "
+                f"{positive.sum()} / {negative.sum()} |"
+            )
+            continue
+        results[cue] = auc(values[positive, column], values[negative, column])
+        print(
+            f"| {cue} | {'+'.join(shown):24s} | {'+'.join(against) or 'the rest':24s} | {results[cue]:.3f} | "
+            f"{positive.sum()} / {negative.sum()} |"
+        )
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("calibrate", "auc"))
+    parser.add_argument("command", choices=("calibrate", "auc", "photos"))
+    parser.add_argument("--photos", type=Path, default=Path("../shared/data/faces"))
     parser.add_argument("--npz", type=Path, default=Path("../shared/data/fer2013.npz"))
     parser.add_argument("--split", default="val", choices=("train", "val"))
     args = parser.parse_args(argv)
     if args.command == "calibrate":
         calibrate(args.npz)
+    elif args.command == "photos":
+        photos(args.photos)
     else:
         report(args.npz, args.split)
     return 0

@@ -123,3 +123,39 @@ def test_flat_zero_attention_leaves_the_face_grey():
     face = np.random.default_rng(2).integers(0, 255, (48, 48, 3), dtype=np.uint8)
     out = heatmap_overlay(face, np.zeros((6, 6)))
     assert np.all(out[..., 0] == out[..., 1])
+
+
+def test_hidden_faces_get_a_box_and_number_but_no_label(frame):
+    face = reading(CLEAR)
+    labelled = draw_readings(frame, [face])
+    hidden = draw_readings(frame, [face], hidden={face.face_id})
+    assert not np.array_equal(labelled, hidden)
+    assert not np.array_equal(hidden, frame)  # the box is still there
+    # The plate over the box is narrower: it holds "#2" only, not "#2 happy".
+    plate_row = int(face.box[1]) - 10
+    assert (hidden[plate_row] == [17, 17, 17]).all(axis=-1).sum() < (labelled[plate_row] == [17, 17, 17]).all(
+        axis=-1
+    ).sum()
+
+
+def test_words_made_once_are_reused(frame):
+    face = reading(CLEAR)
+    made = {face.face_id: describe(UNSURE)}  # deliberately different words than the reading's own
+    assert np.array_equal(draw_readings(frame, [face], made), draw_readings(frame, [reading(UNSURE)]))
+
+
+def test_mesh_overlay_marks_the_parts_that_moved(analyzer, portrait):
+    from xface.draw import ACTIVE_COLOUR, mesh_overlay
+
+    (face,) = analyzer.analyze(portrait)
+    quiet = mesh_overlay(face, size=240, show_at=2.0)  # nothing counts as moving
+    assert quiet.shape == (240, 240, 3)
+    assert not (quiet == ACTIVE_COLOUR).all(axis=-1).any()
+    face.cues = {**dict.fromkeys(face.cues, 0.0), "jaw_drop": 0.9}
+    moving = mesh_overlay(face, size=240)
+    amber = np.argwhere((moving == ACTIVE_COLOUR).all(axis=-1))
+    assert len(amber) > 50
+    assert amber[:, 0].min() > 240 * 0.55  # only the mouth, in the lower part of the aligned face
+    face.mesh = None
+    with pytest.raises(ValueError):
+        mesh_overlay(face)

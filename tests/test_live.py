@@ -212,3 +212,62 @@ def test_background_analysis_runs_on_one_long_lived_thread(analyzer, portrait, m
         assert live.wait_idle(timeout=120)
     assert live.snapshot().frames_analysed == 4
     assert len(threads) == 1 and threading.get_ident() not in threads
+
+
+def test_snapshot_carries_the_words_made_once_per_analysis(analyzer, portrait):
+    live = LiveSession(analyzer, background=False)
+    for _ in range(3):
+        live.process(portrait)
+    snap = live.snapshot()
+    (reading,) = snap.readings
+    assert snap.explanations[reading.face_id] == reading_explanation(reading)
+    assert snap.explanations[reading.face_id].emotion == reading.emotion  # the held label leads
+    assert reading.cues is not None
+
+
+def test_guess_first_hides_labels_until_the_face_is_revealed(analyzer, portrait):
+    from xface.draw import draw_readings
+
+    live = LiveSession(analyzer, background=False)
+    for _ in range(3):
+        live.process(portrait)
+    live.hide_labels = True
+    hidden = live.process(portrait)
+    snap = live.snapshot()
+    (reading,) = snap.readings
+    assert np.array_equal(hidden, draw_readings(portrait, snap.readings, snap.explanations, hidden={reading.face_id}))
+    assert not np.array_equal(hidden, draw_readings(portrait, snap.readings, snap.explanations))
+    live.revealed.add(reading.face_id)
+    shown = live.process(portrait)
+    snap = live.snapshot()
+    assert np.array_equal(shown, draw_readings(portrait, snap.readings, snap.explanations))
+    live.stream_ended()
+    assert live.revealed == set()  # face numbers start again, so every face is hidden again
+
+
+def test_baseline_capture_reaches_the_stream(analyzer, portrait):
+    live = LiveSession(analyzer, background=False)
+    live.capture_baseline()  # no camera yet: nothing to do, no error
+    for _ in range(20):
+        live.process(portrait)
+    (reading,) = live.snapshot().readings
+    assert live.baseline_ready(reading.face_id)
+    live.capture_baseline(reading.face_id)
+    assert not live.baseline_ready(reading.face_id)
+
+
+def test_each_label_has_its_own_short_sound():
+    import io
+    import wave
+
+    from xface.live import label_tone
+
+    sounds = {emotion: label_tone(emotion) for emotion in EMOTIONS}
+    assert len(set(sounds.values())) == len(EMOTIONS)
+    for data in sounds.values():
+        with wave.open(io.BytesIO(data)) as tone:
+            assert tone.getnchannels() == 1 and tone.getsampwidth() == 2
+            assert 0.2 <= tone.getnframes() / tone.getframerate() <= 0.5
+            samples = np.frombuffer(tone.readframes(tone.getnframes()), "<i2")
+        assert 0 < np.abs(samples).max() < 32767 * 0.5  # soft, never clipped
+        assert abs(int(samples[0])) < 500 and abs(int(samples[-1])) < 500  # faded in and out: no click

@@ -43,6 +43,7 @@ __all__ = [
     "RecordingEnd",
     "RecordingStatus",
     "ice_servers",
+    "label_tone",
     "parse_ice_servers",
 ]
 
@@ -138,6 +139,38 @@ class LiveSnapshot:
         if self.stream_started is None or self.first_face_at is None:
             return None
         return self.first_face_at - self.stream_started
+
+
+TONE_NOTES: dict[str, tuple[float, float]] = {
+    "happy": (523.25, 659.25),  # C5 → E5: rising
+    "surprise": (523.25, 783.99),  # C5 → G5: a jump up
+    "neutral": (440.0, 440.0),  # A4, level
+    "sad": (440.0, 349.23),  # A4 → F4: falling
+    "fear": (493.88, 466.16),  # B4 → B♭4: tense half step
+    "angry": (220.0, 207.65),  # A3 → G♯3: low and tense
+    "disgust": (261.63, 246.94),  # C4 → B3: low, sinking
+}
+"""Two notes per emotion, so each label change has its own short sound (made here: nothing to download)."""
+
+
+def label_tone(emotion: str, seconds: float = 0.3, rate: int = 16_000) -> bytes:
+    """A short, soft two-note WAV (16-bit mono) for a label change; the sound is optional and off by default."""
+    import io
+    import wave
+
+    first, second = TONE_NOTES[emotion]
+    half = int(seconds * rate / 2)
+    t = np.arange(half) / rate
+    notes = np.concatenate([np.sin(2 * np.pi * first * t), np.sin(2 * np.pi * second * t)])
+    fade = np.minimum(1.0, np.minimum(np.arange(notes.size), np.arange(notes.size)[::-1]) / (0.02 * rate))
+    samples = (0.3 * 32767 * notes * fade).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return buffer.getvalue()
 
 
 def _rate(times: deque[float], now: float) -> float:
