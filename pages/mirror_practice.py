@@ -49,10 +49,7 @@ def save(mirror: MirrorPractice) -> None:
     try:
         st.session_state[SESSION] = store_results(journal, st.session_state.get(SESSION), mirror.coach.take_results())
         if mirror.coach.phase == "done" and st.session_state.get(SESSION) is not None:
-            results = mirror.coach.results
-            journal.end_session(
-                st.session_state.pop(SESSION), {"tried": len(results), "reached": sum(r.succeeded for r in results)}
-            )
+            journal.end_session(st.session_state.pop(SESSION))  # the journal sums the round up from its results
     except (ValueError, JournalError) as error:
         st.session_state.pop(SESSION, None)  # e.g. the session was deleted on the Journal page: start a fresh one
         st.caption(f"This result was not saved: {error}")
