@@ -52,7 +52,7 @@ def save_checkin(journal: Journal) -> None:
     except (ValueError, JournalError) as error:
         st.session_state["journal_ci_message"] = ("warning", str(error))
         return
-    ui.forget_checkin(NEW)
+    ui.clear_checkin(NEW)
     st.session_state["journal_ci_message"] = ("success", "Saved. Noticing how you feel is the practice itself.")
 
 
@@ -95,10 +95,11 @@ def charts_section(
     mood, faces, mirror = st.tabs(["Mood", "Faces you read", "Your own face"])
     with mood:
         st.caption("How pleasant each check-in felt, and how much energy you had. Each dot is one check-in.")
-        st.altair_chart(charts.mood_over_time(checkins, period), width="stretch")
+        for axis in charts.MOOD_AXES:
+            st.altair_chart(charts.mood_over_time(checkins, axis, period), width="stretch")
         st.caption(charts.SMOOTH_RULE)
         st.caption("Each day's mean pleasantness, one square per day.")
-        st.altair_chart(charts.mood_calendar(checkins), width="stretch")
+        st.altair_chart(charts.mood_calendar(checkins), width="content")
     with faces:
         st.caption("Photo quiz: how often you read a face the same way as its answer. Each dot says how many.")
         st.altair_chart(charts.quiz_accuracy_over_time(answers, period), width="stretch")

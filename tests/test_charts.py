@@ -56,9 +56,9 @@ def encodings(spec: dict) -> list[dict]:
     return [layer["encoding"] for layer in spec.get("layer", [spec]) if "encoding" in layer]
 
 
-def panels(spec: dict) -> list[dict]:
-    """The mood chart's two panels (pleasantness, energy)."""
-    return spec["vconcat"]
+def panels(checkins: list[dict], period: str = "day") -> list[dict]:
+    """The two mood charts (pleasantness, energy) as specs."""
+    return [charts.mood_over_time(checkins, axis, period).to_dict() for axis in charts.MOOD_AXES]
 
 
 def layer_values(panel: dict) -> list[list[dict]]:
@@ -70,8 +70,7 @@ def test_mood_over_time_plots_every_placed_checkin_on_both_axes(journal):
     placed = [row for row in checkins if row["pleasantness"] is not None]
     assert len(placed) == 3  # the check-in in own words only is not on the grid
     for period in charts.PERIODS:
-        spec = charts.mood_over_time(checkins, period).to_dict()
-        pleasantness, energy = panels(spec)
+        pleasantness, energy = panels(checkins, period)
         for panel, axis in [(pleasantness, "pleasantness"), (energy, "energy")]:
             points = layer_values(panel)[0]
             assert sorted(point["level"] for point in points) == sorted(row[axis] for row in placed)
@@ -80,15 +79,17 @@ def test_mood_over_time_plots_every_placed_checkin_on_both_axes(journal):
         assert pleasantness["layer"][0]["encoding"]["y"]["title"] == "Pleasantness"
         assert energy["layer"][0]["encoding"]["y"]["title"] == "Energy"
     with pytest.raises(ValueError):
-        charts.mood_over_time(checkins, "month")
+        charts.mood_over_time(checkins, "pleasantness", "month")
+    with pytest.raises(ValueError):
+        charts.mood_over_time(checkins, "arousal")
 
 
 def test_two_checkins_at_the_same_level_on_one_day_are_both_visible(tmp_path):
     with Journal(tmp_path / "journal.db") as journal:
         for hour in (9, 9, 21):  # two at the very same minute
             journal.add_checkin("lonely", "sad", 2, at=datetime(2024, 5, 6, hour, tzinfo=UTC))
-        spec = charts.mood_over_time(journal.checkins()).to_dict()
-    for panel in panels(spec):
+        specs = panels(journal.checkins())
+    for panel in specs:
         points = layer_values(panel)[0]
         assert len(points) == 3
         assert len({(point["when"], point["drawn"]) for point in points}) == 3  # three marks in three places
@@ -101,15 +102,14 @@ def test_a_line_only_where_there_is_enough_data_and_never_across_gaps(tmp_path):
         # Single check-ins days apart: points only, no line.
         for day in (1, 5, 9, 13):
             journal.add_checkin("calm", "calm", 2, at=datetime(2024, 5, day, 12, tzinfo=UTC))
-        sparse = charts.mood_over_time(journal.checkins()).to_dict()
-        assert all(len(panel["layer"]) == 1 for panel in panels(sparse))
+        assert all(len(panel["layer"]) == 1 for panel in panels(journal.checkins()))
         # Two dense stretches (3 a day), ten days apart: a line over each, broken between them.
         for day in (20, 21, 22, 23, 24, 25, 26) + (5 + 31, 6 + 31, 7 + 31):
             for hour in (8, 13, 19):
                 moment = datetime(2024, 5, 1, hour, tzinfo=UTC) + timedelta(days=day - 1)
                 journal.add_checkin("joyful", "happy", 3, at=moment)
-        dense = charts.mood_over_time(journal.checkins()).to_dict()
-    for panel in panels(dense):
+        dense = panels(journal.checkins())
+    for panel in dense:
         points, line = layer_values(panel)
         assert len(points) == 4 + 30
         assert all(point["n"] >= charts.SMOOTH_MIN for point in line)
@@ -119,8 +119,7 @@ def test_a_line_only_where_there_is_enough_data_and_never_across_gaps(tmp_path):
 
 
 def test_weekly_views_are_labelled_by_week(journal):
-    spec = charts.mood_over_time(journal.checkins(), "week").to_dict()
-    axis = panels(spec)[0]["layer"][0]["encoding"]["x"]["axis"]
+    axis = panels(journal.checkins(), "week")[0]["layer"][0]["encoding"]["x"]["axis"]
     assert axis["format"].startswith("Week of")
     ticks = [date(tick["year"], tick["month"], tick["date"]) for tick in axis["values"]]
     assert ticks and all(tick.weekday() == 0 for tick in ticks)  # Mondays
@@ -148,7 +147,7 @@ def test_one_colour_per_emotion_in_every_chart(journal, tmp_path):
     journal.add_mirror_result(mirror, "fear", True, 2.0, 0.8)
     journal.add_checkin("anxious", "scared", 3)
     built = [
-        charts.mood_over_time(journal.checkins()).to_dict()["vconcat"][0]["layer"][0],
+        charts.mood_over_time(journal.checkins()).to_dict()["layer"][0],
         charts.expressions_per_session(journal.sessions(), journal.observations()).to_dict()["layer"][0],
         charts.quiz_accuracy_by_emotion(journal.quiz_answers()).to_dict()["layer"][0],
         charts.mirror_practice(journal.mirror_results()).to_dict()["layer"][0],
@@ -220,7 +219,7 @@ def test_confusion_matrix_cells_match_confusion_counts(journal):
     "build",
     [
         lambda: charts.mood_over_time([]),
-        lambda: charts.mood_over_time([], "week"),
+        lambda: charts.mood_over_time([], "energy", "week"),
         lambda: charts.mood_calendar([]),
         lambda: charts.mirror_practice([]),
         lambda: charts.quiz_accuracy_by_emotion([]),

@@ -99,7 +99,10 @@ def chart_values(spec: object) -> list[dict]:
 
 
 def mood_spec(at: AppTest) -> dict:
-    return next(spec for spec in chart_specs(at) if "vconcat" in spec)
+    """The pleasantness and energy charts together: both of the Mood tab's first two charts."""
+    pleasantness, energy = chart_specs(at)[:2]
+    assert pleasantness["layer"][0]["encoding"]["y"]["title"] == "Pleasantness"
+    return {"vconcat": [pleasantness, energy]}
 
 
 def test_charts_are_built_from_stored_rows(db):

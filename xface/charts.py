@@ -34,6 +34,7 @@ from xface.emotions import EMOTIONS, canonical_emotion
 from xface.feelings import ENERGY, FEELINGS_WHEEL, PLEASANTNESS
 
 __all__ = [
+    "MOOD_AXES",
     "PALETTE",
     "PERIODS",
     "SMOOTH_RULE",
@@ -223,12 +224,9 @@ def _mood_panel(rows: list[dict], axis: str, period: str, days: list[date]) -> a
         }
         for row, level in zip(rows, drawn, strict=True)
     ]
-    y = alt.Y(
-        "drawn:Q",
-        title=title,
-        scale=alt.Scale(domain=[-2.5, 2.5]),
-        axis=alt.Axis(values=[-2, -1, 0, 1, 2], labelExpr=_label_expr(names), grid=True),
-    )
+    scale = alt.Scale(domain=[-2.5, 2.5])
+    levels = alt.Axis(values=[-2, -1, 0, 1, 2], labelExpr=_label_expr(names), grid=True, labelOverlap=False)
+    y = alt.Y("drawn:Q", title=title, scale=scale, axis=levels)
     x = _time_axis(period, days)
     points = (
         alt.Chart(alt.Data(values=values))
@@ -253,7 +251,7 @@ def _mood_panel(rows: list[dict], axis: str, period: str, days: list[date]) -> a
             .mark_line(color="#333333", strokeWidth=2, opacity=0.7)
             .encode(
                 x=x,
-                y=alt.Y("level:Q", scale=alt.Scale(domain=[-2.5, 2.5])),
+                y=alt.Y("level:Q", title=title, scale=scale, axis=levels),  # the same axis, so the two merge
                 detail="segment:N",
                 tooltip=[
                     alt.Tooltip("level:Q", title=f"{title} (mean)", format="+.1f"),
@@ -262,7 +260,7 @@ def _mood_panel(rows: list[dict], axis: str, period: str, days: list[date]) -> a
             )
         )
         layers.append(line)
-    return alt.layer(*layers).properties(height=170)
+    return alt.layer(*layers).properties(height=190)
 
 
 def _label_expr(names: dict[int, str]) -> str:
@@ -290,17 +288,23 @@ def _placed(checkins: Iterable[dict]) -> list[dict]:
     return rows
 
 
-def mood_over_time(checkins: Iterable[dict], period: str = "day") -> alt.VConcatChart | alt.Chart:
-    """Pleasantness and energy of every check-in over time (two panels), with a line only where there is enough data."""
+MOOD_AXES = ("pleasantness", "energy")
+
+
+def mood_over_time(
+    checkins: Iterable[dict], axis: str = "pleasantness", period: str = "day"
+) -> alt.Chart | alt.LayerChart:
+    """One Mood Meter axis ('pleasantness' or 'energy') of every check-in over time, with a line only where
+    there is enough data. Two charts, one per axis, rather than one stacked chart: each then fits the page's width.
+    """
     if period not in PERIODS:
         raise ValueError(f"period is 'day' or 'week', not {period!r}.")
+    if axis not in MOOD_AXES:
+        raise ValueError(f"axis is 'pleasantness' or 'energy', not {axis!r}.")
     rows = _placed(checkins)
     if not rows:
         return _no_data("No check-ins placed on the mood grid yet.")
-    days = [row["day"] for row in rows]
-    return alt.vconcat(
-        _mood_panel(rows, "pleasantness", period, days), _mood_panel(rows, "energy", period, days)
-    ).resolve_scale(color="shared", shape="shared")
+    return _mood_panel(rows, axis, period, [row["day"] for row in rows])
 
 
 def mood_calendar(checkins: Iterable[dict]) -> alt.LayerChart | alt.Chart:
@@ -328,7 +332,12 @@ def mood_calendar(checkins: Iterable[dict]) -> alt.LayerChart | alt.Chart:
         )
     weeks = sorted({(row["week_start"], row["week"]) for row in values})
     base = alt.Chart(alt.Data(values=values)).encode(
-        x=alt.X("week:O", title="Week of", sort=[week for _, week in weeks], axis=alt.Axis(labelAngle=-45)),
+        x=alt.X(
+            "week:O",
+            title="Week of",
+            sort=[week for _, week in weeks],
+            axis=alt.Axis(labelAngle=-90, labelOverlap=False),
+        ),
         y=alt.Y("weekday:O", title=None, sort=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]),
     )
     cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
@@ -348,7 +357,7 @@ def mood_calendar(checkins: Iterable[dict]) -> alt.LayerChart | alt.Chart:
         text="label:N",
         color=alt.condition("abs(datum.mean) >= 1.5", alt.value("white"), alt.value("black")),
     )
-    return alt.layer(cells, text).properties(height=7 * 24)
+    return alt.layer(cells, text).properties(height=alt.Step(24), width=alt.Step(28))
 
 
 # --- faces you read: live practice and the quiz -----------------------------------------------
@@ -377,7 +386,8 @@ def _stacked_shares(values: list[dict], category: str, title: str, horizontal: b
         labels = base.mark_text(align="right", dx=-4, color="black")
     else:
         labels = base.mark_text(baseline="top", dy=4, color="black")
-    return alt.layer(bars, labels.encode(text="label:N"))
+    chart = alt.layer(bars, labels.encode(text="label:N"))
+    return chart.properties(height=alt.Step(26)) if horizontal else chart
 
 
 def _share_rows(counts: Counter, order: list) -> list[dict]:
@@ -416,7 +426,7 @@ def expressions_per_session(sessions: Iterable[dict], observations: Iterable[dic
     for row in values:
         row["session_id"] = key = row.pop("key")
         when = _local(started[key]).strftime("%a %d %b %H:%M") if key in started else f"#{key}"
-        row["session"] = f"{when} ({row['total']} readings)"
+        row["session"] = f"{when} (#{key}, {row['total']} readings)"
     return _stacked_shares(values, "session", "Session", horizontal=True)
 
 
@@ -509,7 +519,12 @@ def quiz_accuracy_by_emotion(answers: Iterable[dict]) -> alt.Chart | alt.LayerCh
 def _rate_bars(values: list[dict], category: str, rate: str) -> alt.LayerChart:
     base = alt.Chart(alt.Data(values=values)).encode(
         y=alt.Y("emotion:N", title=category, sort=[row["emotion"] for row in values]),
-        x=alt.X("accuracy:Q", title=rate, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        x=alt.X(
+            "accuracy:Q",
+            title=rate,
+            scale=alt.Scale(domain=[0, 1.2]),  # room for the "k of n" label after a full bar
+            axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1]),
+        ),
     )
     bars = base.mark_bar().encode(
         color=alt.Color("emotion:N", scale=_emotion_scale(), legend=None),
@@ -521,7 +536,7 @@ def _rate_bars(values: list[dict], category: str, rate: str) -> alt.LayerChart:
         ],
     )
     labels = base.mark_text(align="left", dx=4).encode(text="label:N")
-    return alt.layer(bars, labels).properties(height=max(60, 28 * len(values)))
+    return alt.layer(bars, labels).properties(height=alt.Step(28))
 
 
 def confusion_matrix(answers: Iterable[dict]) -> alt.Chart | alt.LayerChart:
