@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from xface.draw import heatmap_overlay
+from xface.draw import heatmap_overlay, mesh_overlay
 from xface.explain import region_sentence
 from xface.journal import Journal
 
@@ -23,6 +23,7 @@ PAGES = {
     "pages/start.py": "Start here",
     "pages/live_practice.py": "Live practice",
     "pages/photo_quiz.py": None,
+    "pages/mirror_practice.py": None,
     "pages/journal.py": None,
     "pages/help.py": "Help",
 }
@@ -159,9 +160,10 @@ def why_app(analyzer, portrait) -> tuple[AppTest, str]:
     grid = analyzer.attention_map(reading)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.switch_page(LIVE)
-    at.session_state["live_why"] = {
+    at.session_state["live_why"] = {  # what the Why? button stores (pages/live_practice.py: freeze)
         "reading": reading,
         "overlay": heatmap_overlay(reading.aligned, grid, size=240),
+        "cues_picture": mesh_overlay(reading, size=240),
         "sentence": region_sentence(grid),
         "at": datetime.now(),
     }
