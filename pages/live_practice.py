@@ -290,6 +290,7 @@ def guessed(live: LiveSession, reading: FaceReading) -> None:
             model_emotion=reading.emotion,
             model_confidence=reading.confidence,
             face_source="live",
+            verdict="unscored" if reading_explanation(reading).band == "unsure" else None,
         )
     except (ValueError, JournalError) as error:
         st.session_state.live_guess_error = f"Your guess could not be saved in the journal: {error}"
@@ -319,7 +320,7 @@ def guess_card(live: LiveSession, reading: FaceReading) -> None:
             return
         answer: FaceReading = done["reading"]
         explanation = reading_explanation(answer)
-        verdict = "Same as the model." if done["guess"] == answer.emotion else "The model reads it differently."
+        verdict = "Same as the model." if done["guess"] == answer.emotion else "The model sees it another way."
         st.markdown(f"#### {headline(answer.face_id, explanation.headline)}")
         st.markdown(f"You said **{emotion_word(done['guess'])}**. {verdict}")
         st.markdown(cue_contrast(answer.emotion, done["guess"], answer.cues))

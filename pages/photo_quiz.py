@@ -106,16 +106,8 @@ def finish_round() -> None:
     journal = ui.journal()
     if not state or state["session_id"] is None or journal is None:
         return
-    summary = round_summary(state["feedbacks"])
-    stored = {
-        "asked": summary.asked,
-        "scored": summary.scored,
-        "correct": summary.right,
-        "shared": summary.shared,
-        "per_emotion": summary.per_emotion,
-    }
     try:
-        journal.end_session(state["session_id"], stored)
+        journal.end_session(state["session_id"])  # the journal sums the round up from its answers
     except (ValueError, JournalError):
         pass  # the session was deleted on the journal page meanwhile: nothing to close
     state["session_id"] = None

@@ -146,10 +146,11 @@ def test_a_mirror_session_from_camera_frames_is_stored(analyzer, portrait, tmp_p
 
     with Journal(tmp_path / "journal.db") as journal:
         session_id = store_results(journal, None, results)
-        journal.end_session(session_id, {"tried": len(results), "reached": sum(r.succeeded for r in results)})
+        summary = journal.end_session(session_id)
         stored = journal.mirror_results()
         (session,) = journal.sessions()
     assert session["kind"] == "mirror" and session["ended_at"]
+    assert (summary["tries"], summary["succeeded"]) == (len(results), sum(r.succeeded for r in results))
     assert [(row["target"], row["succeeded"]) for row in stored] == [(r.target, r.succeeded) for r in results]
     assert all(row["session_id"] == session_id for row in stored)
     with Journal(tmp_path / "journal.db") as journal:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from xface.draw import heatmap_overlay
+from xface.draw import heatmap_overlay, mesh_overlay
 from xface.explain import region_sentence
 from xface.journal import Journal
 
@@ -23,6 +23,7 @@ PAGES = {
     "pages/start.py": "Start here",
     "pages/live_practice.py": "Live practice",
     "pages/photo_quiz.py": None,
+    "pages/mirror_practice.py": None,
     "pages/journal.py": None,
     "pages/help.py": "Help",
 }
@@ -41,7 +42,8 @@ def db_path(tmp_path, monkeypatch) -> Path:
     return path
 
 
-def app(page: str | None = None) -> AppTest:
+def app(page: str | None = LIVE) -> AppTest:
+    """The app on `page` (the live page unless told; None: the page it opens on)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     if page is not None:
         at.switch_page(page)
@@ -60,7 +62,7 @@ def test_every_page_renders(db_path, page):
 def test_the_start_page_is_the_default_and_says_what_trust_and_privacy_mean(db_path):
     import textstat
 
-    at = app()
+    at = app(None)
     assert not at.exception
     assert at.title[0].value == "Start here"
     assert [s.value for s in at.subheader] == ["What you can do", "How far to trust it", "Your privacy"]
@@ -158,9 +160,10 @@ def why_app(analyzer, portrait) -> tuple[AppTest, str]:
     grid = analyzer.attention_map(reading)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.switch_page(LIVE)
-    at.session_state["live_why"] = {
+    at.session_state["live_why"] = {  # what the Why? button stores (pages/live_practice.py: freeze)
         "reading": reading,
         "overlay": heatmap_overlay(reading.aligned, grid, size=240),
+        "cues_picture": mesh_overlay(reading, size=240),
         "sentence": region_sentence(grid),
         "at": datetime.now(),
     }

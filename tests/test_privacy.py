@@ -206,3 +206,19 @@ def test_the_server_gate_asks_for_the_passcode_before_anything_else(tmp_path: Pa
         assert _request(f"{server.url}/_stcore/metrics", cookie=altered)[0] == 403
     finally:
         server.stop()
+
+
+def test_the_passcode_form_reads_easily_and_says_a_wrong_passcode_in_text() -> None:
+    import re
+
+    import textstat
+
+    from xface.gate import passcode_form
+
+    page = passcode_form("/journal", wrong=True)
+    sentences = re.findall(r"<p[^>]*>([^<]+)</p>", page)
+    assert "That passcode is not right." in sentences and len(sentences) == 3
+    assert 'role="alert"' in page and 'aria-describedby="problem"' in page and '<label for="passcode">' in page
+    for sentence in sentences:
+        assert textstat.flesch_reading_ease(sentence) >= 70, sentence
+    assert 'value="/journal?a=1&amp;b=&quot;x&quot;"' in passcode_form('/journal?a=1&b="x"')  # never breaks out

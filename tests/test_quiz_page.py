@@ -22,10 +22,13 @@ TWO_FACES = WITH_FACES / "2009_004587.jpg"
 BAD_INPUTS = corpus()
 ERROR_WORDS = {
     "empty.jpg": "the file is empty",
-    "truncated.jpg": "could not be read",
-    "corrupt.png": "damaged or cut short",
+    "truncated.jpg": "the picture is cut short; try another copy",
+    "corrupt.png": "the picture is broken; try a new copy",
     "text.jpg": "not an image file Xface can read",
     "bomb.png": "the image is too large",
+    "text_bomb_ztxt.png": "the picture has too much hidden text",
+    "text_bomb_itxt.png": "the picture has too much hidden text",
+    "postscript.jpg": "not an image file Xface can read",
 }
 """What the one line about each unusable corpus file must say."""
 
@@ -107,7 +110,7 @@ def test_upload_guess_feedback_and_the_answer_is_stored(db):
     assert any("faces the same way as their answer" in block.value for block in at.markdown)
     sessions, answers = stored(db)
     assert len(answers) == 2 and {row["question"] for row in answers} == {"2009_004587.jpg#0", "2009_004587.jpg#1"}
-    assert sessions[0]["ended_at"] and sessions[0]["summary"]["asked"] == 2  # the round closed its session
+    assert sessions[0]["ended_at"] and sessions[0]["summary"]["answers"] == 2  # the round closed its session
 
 
 def test_a_label_in_the_name_is_the_answer(db):
@@ -308,7 +311,7 @@ def test_a_checkin_after_a_round_is_linked_to_its_quiz_session(db):
     with Journal(db) as journal:
         sessions, (row,) = journal.sessions(), journal.checkins()
     (session,) = sessions
-    assert session["kind"] == "quiz" and session["ended_at"] and session["summary"]["asked"] == 2
+    assert session["kind"] == "quiz" and session["ended_at"] and session["summary"]["answers"] == 2
     assert row["session_id"] == session["id"]
     assert (row["core"], row["feeling"], row["intensity"], row["body"]) == ("sad", "lonely", 4, ["chest"])
     assert row["note"] == "I kept second-guessing"

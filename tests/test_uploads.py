@@ -230,6 +230,25 @@ def test_zip_labels_come_from_folders():
     assert [label_from_name(i.name) for i in images] == ["happy", "sad"]
 
 
+def test_an_entry_damaged_inside_the_zip_or_packed_oddly_gets_a_plain_sentence():
+    photo = encode(gradient((200, 150)), "PNG")
+    stored = zipfile.ZipInfo("cut.png")  # stored as it is, so its bytes can be found and damaged
+    damaged = bytearray(make_zip({"ok.jpg": GOOD}, [(stored, photo)]))
+    middle = damaged.find(photo[200:240])
+    assert middle > 0
+    damaged[middle : middle + 40] = bytes(40)  # the stored checksum no longer matches
+    odd = bytearray(make_zip({"odd.jpg": GOOD}))
+    for header, method_at in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):  # local and central headers
+        start = odd.find(header)
+        odd[start + method_at : start + method_at + 2] = struct.pack("<H", 97)  # WavPack: zipfile can't unpack it
+    images, problems = read_uploads([("damaged.zip", bytes(damaged)), ("odd.zip", bytes(odd))])
+    assert [i.name for i in images] == ["ok.jpg"]
+    assert [str(p) for p in problems] == [
+        "damaged.zip/cut.png: skipped: it is damaged inside the zip",
+        "odd.zip/odd.jpg: skipped: it is packed in a way Xface can't unpack",
+    ]
+
+
 def test_not_a_zip():
     assert "not a zip" in problem("photos.zip", b"PK\x03\x04 but then nothing useful")
 

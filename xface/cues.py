@@ -200,7 +200,7 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
     return np.array(
         [
             brow_height,
-            -(inner_brow_height + 2.0 * inner_brow_gap),
+            -(inner_brow_height + 0.5 * inner_brow_gap),
             eye_opening,
             cheek_height - 2.0 * lower_lid_drop,
             nostril_width - 0.8 * nose_length - corner_rise,
@@ -208,7 +208,7 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
             -corner_rise,
             mouth_width - 2.3 * corner_rise,
             -(lip_thickness + 0.33 * lips_apart),
-            lips_apart + 0.75 * lower_lip_drop,
+            lips_apart + 0.75 * lower_lip_drop - corner_rise,
         ]
     )
 
@@ -217,7 +217,7 @@ CUE_POINTS: dict[str, str] = {
     "brow_raise": "AU1+AU2, inner and outer brow raiser. Height of the ten upper-brow points (70, 63, 105, 66, 107 "
     "and 300, 293, 334, 296, 336) above the line of the four eye corners (33, 133, 263, 362).",
     "brow_lower": "AU4, brow lowerer. The inner brows (107, 66, 336, 296) come down towards the eye line and their "
-    "inner ends (55, 285) come closer together; the gap counts twice.",
+    "inner ends (55, 285) come closer together (the gap counts half).",
     "upper_lid_raise": "AU5, upper lid raiser. Eye opening: upper lid centre (159, 386) to lower lid centre "
     "(145, 374), both eyes averaged.",
     "cheek_raise": "AU6, cheek raiser. The cheeks under the eyes (117, 118, 346, 347) rise towards the eye line, and "
@@ -232,7 +232,7 @@ CUE_POINTS: dict[str, str] = {
     "lip_press": "AU23/AU24, lip tightener and presser. The red of the lips thins (0 to 13 and 14 to 17) while the "
     "lips stay closed (13 to 14).",
     "jaw_drop": "AU26/AU27 (with AU25), jaw drop. The lips part (13 to 14) and the lower lip's bottom (17) drops "
-    "away from the eye line.",
+    "away from the eye line, beyond what the lip corners' rise explains (a broad smile parts the lips too).",
 }
 """Per cue: the FACS action units it approximates and the mesh points it measures (MediaPipe's numbering)."""
 

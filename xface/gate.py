@@ -13,6 +13,7 @@ Pure ASGI, no Streamlit import: `xface/ui.py` and `app.py` plug it in.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import html
@@ -27,6 +28,8 @@ UNLOCK_PATH = "/_xface/unlock"
 OPEN_PATHS = ("/_stcore/health", "/_stcore/script-health-check")
 """Paths that answer without the passcode: "is the server up", and nothing else."""
 MAX_FORM_BYTES = 4096
+WRONG_PASSCODE_PAUSE_S = 1.0
+"""A wrong passcode is answered after a pause, so guessing one by trying many takes long."""
 
 _PROCESS_SECRET = secrets.token_bytes(32)
 
@@ -159,6 +162,7 @@ class PasscodeGate:
             )
             await send({"type": "http.response.body", "body": b""})
         else:
+            await asyncio.sleep(WRONG_PASSCODE_PAUSE_S)
             await _respond(send, 401, passcode_form(next_path, wrong=True).encode(), "text/html")
 
 

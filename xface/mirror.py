@@ -160,6 +160,8 @@ class MirrorStatus:
     progress: float = 0.0
     """Baseline: share of the relaxed seconds done. Coaching: share of the second held."""
     face_seen: bool = False
+    reads: str | None = None
+    """How Xface reads the face now: "Looks happy (95% sure)"."""
     best_confidence: float = 0.0
     results: tuple[MirrorResult, ...] = field(default_factory=tuple)
 
@@ -274,10 +276,15 @@ class MirrorCoach:
     def status(self, at: float) -> MirrorStatus:
         face = self._last
         target = self.target
+        reads = None
+        if face is not None:
+            explanation = describe(face.probs, top=face.emotion)
+            reads = f"{explanation.headline} ({explanation.confidence:.0%} sure)"
         common = {
             "position": min(self.position, len(self.targets)),
             "total": len(self.targets),
             "face_seen": face is not None,
+            "reads": reads,
             "results": tuple(self.results),
         }
         if self.phase == "done":

@@ -178,8 +178,11 @@ def _zip_entries(upload: str, data: bytes) -> Iterator[UploadedImage | UploadPro
                 with archive.open(info) as handle:
                     # Read at most one byte past the limit: a size the header understates can't blow up memory.
                     content = handle.read(limit + 1)
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as error:
-                yield UploadProblem(shown, f"could not be unpacked ({error})")
+            except NotImplementedError:  # a compression method zipfile lacks
+                yield UploadProblem(shown, "skipped: it is packed in a way Xface can't unpack")
+                continue
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
+                yield UploadProblem(shown, "skipped: it is damaged inside the zip")
                 continue
             if len(content) > limit:
                 yield UploadProblem(shown, "skipped: it unpacks to more than Xface opens (it may be a 'zip bomb')")

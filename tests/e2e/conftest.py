@@ -13,7 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,20 +97,31 @@ class StreamlitServer:
             ],
             cwd=ROOT,
             env={**os.environ, "XFACE_DB": str(db_path), **(env or {})},
-            stdout=self.log.open("w"),
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            text=True,
         )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {self.log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError(f"streamlit did not start in {START_TIMEOUT_S} s")
+        self._ready = threading.Event()
+        self._copier = threading.Thread(target=self._copy_log, daemon=True)
+        self._copier.start()
+        # The server says when it listens; no polling. The wait's limit only keeps a broken start from hanging CI.
+        if not self._ready.wait(START_TIMEOUT_S):
+            raise RuntimeError(f"streamlit did not start in {START_TIMEOUT_S} s")
+        if self.process.poll() is not None:
+            self._copier.join()
+            raise RuntimeError(f"streamlit exited: {self.log.read_text()[-2000:]}")
+        with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=60) as response:
+            assert response.status == 200
+
+    def _copy_log(self) -> None:
+        """Everything the server prints goes to its log; the line that says it listens sets `_ready`."""
+        with self.log.open("w") as log:
+            for line in self.process.stdout:
+                log.write(line)
+                log.flush()
+                if "You can now view your Streamlit app" in line:
+                    self._ready.set()
+        self._ready.set()  # the server ended before it listened
 
     def stacks(self) -> str:
         """Abort the server and return its log's end, which then holds every thread's Python stack
@@ -120,6 +131,7 @@ class StreamlitServer:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        self._copier.join()
         return self.log.read_text()[-12000:]
 
     def stop(self) -> None:
@@ -128,6 +140,7 @@ class StreamlitServer:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        self._copier.join()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from xface.journal import Journal
 
 pytestmark = pytest.mark.slow
 
-APP_PAGES = ["Start here", "Live practice", "Photo quiz", "Journal", "Help"]
+APP_PAGES = ["Start here", "Live practice", "Photo quiz", "Mirror practice", "Journal", "Help"]
 PHONE = {"width": 390, "height": 844}
 
 

@@ -1,0 +1,166 @@
+"""Mirror practice: make each of the seven expressions with your own face, coached by what Xface measures.
+
+The camera runs through streamlit-webrtc as on the live page: the frame callback only hands frames
+to a `xface.live.LiveSession` (analysis off the video thread, never any st.* there). The coach
+(`xface.mirror.MirrorPractice`) reads the session's latest analysis from a fragment a few times a
+second. Results go to the journal as a "mirror" session (numbers only, never a picture).
+"""
+
+from __future__ import annotations
+
+import av
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from xface import ui
+from xface.emotions import emotion_word
+from xface.journal import JournalError
+from xface.live import LiveSession, ice_servers
+from xface.mirror import MirrorPractice, MirrorStatus, store_results
+
+ui.enter_page()
+
+PRACTICE = "mirror_practice"
+"""Session-state key of this person's round (a plain key, so it survives a visit to another page)."""
+SESSION = "mirror_session_id"
+"""Session-state key of the round's journal session, once something is stored."""
+TRANSLATIONS = {
+    "start": "Start camera",
+    "stop": "Stop camera",
+    "select_device": "Choose camera",
+    "device_ask_permission": "Please allow Xface to use your camera: look for a question near the address bar.",
+    "device_access_denied": "The camera is blocked for this page. Allow it in the browser's site settings, "
+    "then reload the page.",
+    "device_not_available": "No camera found, or another program is using it. Close video-call apps, then try again.",
+}
+
+
+def practice() -> MirrorPractice:
+    if PRACTICE not in st.session_state:
+        st.session_state[PRACTICE] = MirrorPractice(LiveSession(ui.analyzer()))
+    return st.session_state[PRACTICE]
+
+
+def save(mirror: MirrorPractice) -> None:
+    """Write new results to the journal; close the journal session when the round is done."""
+    journal = ui.journal()
+    if journal is None:
+        return
+    try:
+        st.session_state[SESSION] = store_results(journal, st.session_state.get(SESSION), mirror.coach.take_results())
+        if mirror.coach.phase == "done" and st.session_state.get(SESSION) is not None:
+            journal.end_session(st.session_state.pop(SESSION))  # the journal sums the round up from its results
+    except (ValueError, JournalError) as error:
+        st.session_state.pop(SESSION, None)  # e.g. the session was deleted on the Journal page: start a fresh one
+        st.caption(f"This result was not saved: {error}")
+
+
+def skip(mirror: MirrorPractice) -> None:
+    mirror.coach.skip(mirror.live.clock())
+    save(mirror)
+
+
+def end(mirror: MirrorPractice) -> None:
+    mirror.coach.end()
+    save(mirror)
+
+
+def new_round() -> None:
+    old = st.session_state.pop(PRACTICE, None)
+    st.session_state[PRACTICE] = MirrorPractice(old.live if old is not None else LiveSession(ui.analyzer()))
+
+
+def results_list(status: MirrorStatus) -> None:
+    for result in status.results:
+        word = emotion_word(result.target).capitalize()
+        if result.succeeded:
+            st.write(f"- {word}: yes, in {result.seconds:.1f} s")
+        else:
+            st.write(f"- {word}: not this time (best {result.best_confidence:.0%})")
+
+
+def coach_panel(mirror: MirrorPractice, playing: bool) -> None:
+    """Redrawn a few times a second while the camera runs: what to do now, and how it goes."""
+    status = mirror.update()
+    save(mirror)
+    if status.phase == "done":
+        st.subheader("Round done")
+        if status.results:
+            reached = sum(r.succeeded for r in status.results)
+            st.write(f"Xface read {reached} of the {len(status.results)} expressions you tried clearly.")
+            results_list(status)
+        else:
+            st.write("Nothing was tried this time, so nothing went into your journal.")
+        st.write("Every try counts: making a face helps you see it on others.")
+        st.button("Start a new round", type="primary", on_click=new_round, key="mirror_new_round")
+        return
+    if not playing:
+        st.info(
+            "Press **Start camera** to begin. The first time, your browser asks to use the camera: choose "
+            "**Allow**. The picture is read on this computer and never saved."
+        )
+    elif not status.face_seen:
+        st.info("No face yet. Face the camera, with light on your face, about an arm's length away.")
+    if status.phase == "baseline":
+        st.subheader("First, let your face rest", anchor=False)
+        st.write("Look at the camera with a relaxed face for a few seconds. Xface learns how your face looks at rest.")
+        st.progress(status.progress, text="Learning your resting face")
+    else:
+        st.subheader(f"{status.position + 1} of {status.total}: {status.prompt}", anchor=False)
+        if status.phase == "success":
+            st.success(f"Yes. Xface reads {emotion_word(status.target)} clearly.")
+        else:
+            for tip in status.tips:
+                st.markdown(f"- **{tip}**")
+            st.progress(status.progress, text="Hold it for a second once Xface reads it clearly")
+        if status.reads:
+            st.caption(f"Xface reads: {status.reads}")
+        left, right = st.columns(2)
+        left.button(
+            "Skip this one", on_click=skip, args=(mirror,), key="mirror_skip", disabled=status.phase != "coaching"
+        )
+        right.button("Learn my resting face again", on_click=mirror.coach.restart_baseline, key="mirror_rebase")
+    if status.results:
+        st.markdown("**So far**")
+        results_list(status)
+    st.button("End the round", on_click=end, args=(mirror,), key="mirror_end")
+
+
+st.title("Mirror practice")
+st.markdown(
+    "Make each expression with your own face. Xface first learns your face at rest, then says what to move, "
+    "from what it measures on your face. Only the results go into your journal, never a picture."
+)
+try:
+    mirror = practice()
+except (OSError, ValueError, RuntimeError) as error:
+    st.error(f"The expression model can't be loaded, so mirror practice is not available: {error}")
+    st.stop()
+
+
+def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
+    """Runs on the video thread: no st.* here, only the LiveSession (it never blocks)."""
+    image = mirror.live.process(frame.to_ndarray(format="rgb24"))
+    return av.VideoFrame.from_ndarray(image, format="rgb24")
+
+
+try:
+    servers = ice_servers()
+except ValueError as error:
+    st.error(f"XFACE_ICE_SERVERS is not usable: {error} Using none.")
+    servers = []
+video, panel = st.columns([3, 2], gap="medium")
+with video:
+    ctx = webrtc_streamer(
+        key="mirror",
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration={"iceServers": servers},
+        media_stream_constraints={"video": True, "audio": False},
+        video_frame_callback=video_frame_callback,
+        on_video_ended=mirror.live.stream_ended,
+        async_processing=True,
+        translations=TRANSLATIONS,
+    )
+playing = bool(ctx.state.playing)
+with panel:
+    st.fragment(run_every=0.3 if playing or ctx.state.signalling else None)(coach_panel)(mirror, playing)
