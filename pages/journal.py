@@ -1,8 +1,9 @@
-"""Journal: check in on how you feel, look back over sessions and check-ins, export or delete everything.
+"""Journal: check in on how you feel, look back over sessions and check-ins, correct them, export, restore or delete.
 
-All of it comes from `xface.journal.Journal` (no SQL here) and the charts from `xface.charts`. What
-the person wrote (notes, own words) is shown with `st.text`, so it can never format, link or run.
-Deleting always takes a second, explicit step.
+All of it comes from `xface.journal.Journal` and `xface.journal_io` (no SQL here) and the charts from
+`xface.charts`. What the person wrote (notes, feeling words, own words, file names) is shown with
+`st.text`, so it can never format, link, load or run anything. Deleting always takes a second,
+explicit step. Journal failures (disk full, file held, damaged) show as a sentence, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,23 +13,19 @@ from datetime import date, datetime, timedelta
 import streamlit as st
 
 from xface import charts, journal_io, ui
-from xface.feelings import BODY_PLACES, FEELINGS_WHEEL
+from xface.feelings import ENERGY, PLEASANTNESS
 from xface.journal import Journal, JournalError
 
 ui.enter_page()
 
-INTENSITY = {1: "1 · barely", 2: "2 · a little", 3: "3 · clearly", 4: "4 · strongly", 5: "5 · very strongly"}
 TIMELINE_LIMIT = 100
 """Newest items shown in the timeline; the export always holds everything."""
-CHECKIN_KEYS = {
-    "journal_ci_core": None,
-    "journal_ci_word": None,
-    "journal_ci_own": "",
-    "journal_ci_intensity": 3,
-    "journal_ci_body": [],
-    "journal_ci_note": "",
-}
-"""The check-in widgets and the values they return to after a save."""
+NEW = "journal_ci_"
+"""Prefix of the new check-in form's keys."""
+WAL_KEPT = (
+    "Deleted. Another Xface window was still reading the journal, so a copy may stay on the disk for now. "
+    "Close other Xface tabs, then press Delete again to wipe it."
+)
 
 
 def when(at: str) -> str:
@@ -36,65 +33,40 @@ def when(at: str) -> str:
     return datetime.fromisoformat(at).astimezone().strftime("%a %d %b %Y, %H:%M")
 
 
+def say(kind: str, text: str) -> None:
+    """Keep a message for the next run of the page (callbacks run before the page draws)."""
+    st.session_state["journal_message"] = (kind, text)
+
+
+def show_message() -> None:
+    if message := st.session_state.pop("journal_message", None):
+        {"success": st.success, "warning": st.warning, "error": st.error}[message[0]](message[1])
+
+
+# --- checking in -------------------------------------------------------------------------------
+
+
 def save_checkin(journal: Journal) -> None:
-    state = st.session_state
-    core, word, own = (
-        state.get("journal_ci_core"),
-        state.get("journal_ci_word"),
-        (state.get("journal_ci_own") or "").strip(),
-    )
     try:
-        journal.add_checkin(
-            feeling=word or core,
-            core=core,
-            intensity=int(state.get("journal_ci_intensity", 3)),
-            body=state.get("journal_ci_body") or [],
-            note=state.get("journal_ci_note") or "",
-            own_words=own,
-        )
+        journal.add_checkin(**ui.checkin_values(NEW))
     except (ValueError, JournalError) as error:
-        state["journal_ci_message"] = ("warning", str(error))
+        st.session_state["journal_ci_message"] = ("warning", str(error))
         return
-    state["journal_ci_message"] = ("success", "Saved. Noticing how you feel is the practice itself.")
-    for key, value in CHECKIN_KEYS.items():
-        state[key] = value
+    ui.clear_checkin(NEW)
+    st.session_state["journal_ci_message"] = ("success", "Saved. Noticing how you feel is the practice itself.")
 
 
 def checkin_form(journal: Journal) -> None:
     st.subheader("How do I feel?")
-    st.session_state.setdefault(
-        "journal_ci_intensity", CHECKIN_KEYS["journal_ci_intensity"]
-    )  # the middle, not the first option
     with st.container(border=True):
-        left, right = st.columns(2)
-        core = left.selectbox(
-            "Core feeling",
-            list(FEELINGS_WHEEL),
-            index=None,
-            placeholder="Choose one…",
-            key="journal_ci_core",
-            format_func=str.capitalize,
-        )
-        right.selectbox(
-            "A more exact word (optional)",
-            FEELINGS_WHEEL.get(core or "", []),
-            index=None,
-            placeholder="Choose a word…" if core else "Choose a core feeling first",
-            key="journal_ci_word",
-            disabled=core is None,
-        )
-        st.text_input("Or say it in your own words", key="journal_ci_own", max_chars=200)
-        st.select_slider(
-            "How strong is it?", options=list(INTENSITY), format_func=INTENSITY.get, key="journal_ci_intensity"
-        )
-        st.multiselect("Where do you notice it in your body?", list(BODY_PLACES), key="journal_ci_body")
-        st.text_area(
-            "Note (optional)", key="journal_ci_note", max_chars=2000, placeholder="What happened, what helped…"
-        )
+        ui.checkin_fields(NEW, with_time=True)
         st.button("Save check-in", type="primary", on_click=save_checkin, args=(journal,), key="journal_ci_save")
         message = st.session_state.pop("journal_ci_message", None)
         if message:
             (st.success if message[0] == "success" else st.warning)(message[1])
+
+
+# --- charts ------------------------------------------------------------------------------------
 
 
 def date_range() -> tuple[date, date]:
@@ -111,36 +83,38 @@ def date_range() -> tuple[date, date]:
     return picked[0], picked[1]
 
 
-def charts_section(sessions: list[dict], observations: list[dict], answers: list[dict], checkins: list[dict]) -> None:
+def charts_section(
+    sessions: list[dict], observations: list[dict], answers: list[dict], tries: list[dict], checkins: list[dict]
+) -> None:
     st.subheader("Over time")
     period = st.segmented_control(
         "Group by", list(charts.PERIODS), default="day", format_func=str.capitalize, key="journal_period", required=True
     )
     period = period or "day"
     live = [row for row in sessions if row["kind"] == "live"]
-    mood, practice, quiz = st.tabs(["Mood", "Live practice", "Photo quiz"])
+    mood, faces, mirror = st.tabs(["Mood", "Faces you read", "Your own face"])
     with mood:
-        st.caption("How strong each feeling was in your check-ins (mean per day or week).")
-        st.altair_chart(charts.mood_trend(checkins, period), width="stretch")
-    with practice:
-        st.caption("Which expressions Xface read on faces during live practice.")
-        st.altair_chart(charts.expressions_per_session(live, observations), width="stretch")
-        st.altair_chart(charts.expressions_over_time(observations, period), width="stretch")
-    with quiz:
-        st.caption("How often you read a face the same way as its answer, per emotion.")
+        st.caption("How pleasant each check-in felt, and how much energy you had. Each dot is one check-in.")
+        for axis in charts.MOOD_AXES:
+            st.altair_chart(charts.mood_over_time(checkins, axis, period), width="stretch")
+        st.caption(charts.SMOOTH_RULE)
+        st.caption("Each day's mean pleasantness, one square per day.")
+        st.altair_chart(charts.mood_calendar(checkins), width="content")
+    with faces:
+        st.caption("Photo quiz: how often you read a face the same way as its answer. Each dot says how many.")
         st.altair_chart(charts.quiz_accuracy_over_time(answers, period), width="stretch")
+        st.altair_chart(charts.quiz_accuracy_by_emotion(answers), width="stretch")
         st.caption("Which answer you read as which emotion. The diagonal is where they matched.")
         st.altair_chart(charts.confusion_matrix(answers), width="stretch")
+        st.caption("Live practice: which expressions Xface read on faces.")
+        st.altair_chart(charts.expressions_per_session(live, observations), width="stretch")
+        st.altair_chart(charts.expressions_over_time(observations, period), width="stretch")
+    with mirror:
+        st.caption("Mirror practice: how often your own face showed the expression you were asked for.")
+        st.altair_chart(charts.mirror_practice(tries), width="stretch")
 
 
-def ask_delete(session_id: int | None) -> None:
-    st.session_state["journal_pending_delete"] = session_id
-
-
-def delete_session(journal: Journal, session_id: int) -> None:
-    journal.delete_session(session_id)
-    st.session_state["journal_pending_delete"] = None
-    st.session_state["journal_deleted_message"] = "The session was deleted."
+# --- the timeline ------------------------------------------------------------------------------
 
 
 def session_line(session: dict) -> str:
@@ -149,10 +123,8 @@ def session_line(session: dict) -> str:
     started = when(session["started_at"])
     if session["kind"] == "quiz":
         scored, right = summary.get("scored", 0), summary.get("right", 0)
-        faces = (
-            f"{scored} face{'s' * (scored != 1)} scored, {right} read as their answer" if summary else "not finished"
-        )
-        return f":material/photo_library: **Photo quiz** · {started} · {faces}"
+        done = f"{right} of {scored} faces read as their answer" if summary else "not finished"
+        return f":material/photo_library: **Photo quiz** · {started} · {done}"
     if session["kind"] == "mirror":
         tries, succeeded = summary.get("tries", 0), summary.get("succeeded", 0)
         done = f"{succeeded} of {tries} tries showed the asked face" if summary else "not finished"
@@ -164,23 +136,124 @@ def session_line(session: dict) -> str:
     return f":material/videocam: **Live practice** · {started} · {summary['duration_s'] / 60:.0f} min · {mostly}"
 
 
-def checkin_entry(row: dict) -> None:
-    words = [part for part in dict.fromkeys((row["core"], row["feeling"])) if part]
-    feeling = " → ".join(ui.escape_markdown(word) for word in words) if words else "in my own words"
-    st.markdown(f":material/edit_note: **Check-in** · {when(row['at'])} · {feeling} · {INTENSITY[row['intensity']]}")
+def pend(what: str | None) -> None:
+    """Which entry asks 'are you sure?' or is being edited ('delete-session-3', 'edit-checkin-7'); None: none."""
+    st.session_state["journal_pending"] = what
+
+
+def delete_session(journal: Journal, session_id: int) -> None:
+    pend(None)
+    try:
+        wiped = journal.delete_session(session_id)
+    except JournalError as error:
+        say("error", f"Nothing was deleted: {error}")
+        return
+    say("success", "The session was deleted." if wiped else WAL_KEPT)
+
+
+def delete_checkin(journal: Journal, checkin_id: int) -> None:
+    pend(None)
+    try:
+        wiped = journal.delete_checkin(checkin_id)
+    except (ValueError, JournalError) as error:
+        say("error", f"Nothing was deleted: {error}")
+        return
+    say("success", "The check-in was deleted." if wiped else WAL_KEPT)
+
+
+def start_edit(row: dict) -> None:
+    ui.fill_checkin(f"journal_edit_{row['id']}_", row)
+    pend(f"edit-checkin-{row['id']}")
+
+
+def save_edit(journal: Journal, checkin_id: int) -> None:
+    prefix = f"journal_edit_{checkin_id}_"
+    values = ui.checkin_values(prefix)
+    values.pop("core")
+    try:
+        journal.update_checkin(checkin_id, **values)
+    except (ValueError, JournalError) as error:
+        st.session_state[f"{prefix}error"] = str(error)
+        return
+    ui.forget_checkin(prefix)
+    pend(None)
+    say("success", "The check-in was changed.")
+
+
+def cancel_edit(checkin_id: int) -> None:
+    ui.forget_checkin(f"journal_edit_{checkin_id}_")
+    pend(None)
+
+
+def checkin_entry(journal: Journal, row: dict, pending: str | None) -> None:
+    text, buttons = st.columns([4, 2], vertical_alignment="top")
+    text.markdown(f":material/edit_note: **Check-in** · {when(row['at'])}")
+    words = " → ".join(part for part in dict.fromkeys((row["core"], row["feeling"])) if part)
+    place = (
+        f"{PLEASANTNESS[row['pleasantness']]}, {ENERGY[row['energy']]} energy"
+        if row["pleasantness"] is not None
+        else "not on the grid"
+    )
+    text.text(f"{words or 'In my own words'} · {place} · strength {row['intensity']} of 5")
     if row["own_words"]:
-        st.text(f"In my own words: {row['own_words']}")
+        text.text(f"In my own words: {row['own_words']}")
     if row["body"]:
-        st.caption("Felt in: " + ", ".join(row["body"]))
+        text.text("Felt in: " + ", ".join(row["body"]))
     if row["note"]:
-        st.text(row["note"])
+        text.text(row["note"])
+    key = row["id"]
+    if pending == f"edit-checkin-{key}":
+        prefix = f"journal_edit_{key}_"
+        with st.container(border=True):
+            ui.checkin_fields(prefix, with_time=True)
+            if error := st.session_state.pop(f"{prefix}error", None):
+                st.warning(error)
+            with st.container(horizontal=True):
+                st.button("Save changes", key=f"{prefix}save", type="primary", on_click=save_edit, args=(journal, key))
+                st.button("Cancel", key=f"{prefix}cancel", on_click=cancel_edit, args=(key,))
+        return
+    if pending == f"delete-checkin-{key}":
+        st.warning("Delete this check-in? This can't be undone.", icon=":material/delete:")
+        yes, no = st.columns(2)
+        yes.button(
+            "Yes, delete it",
+            key=f"journal_confirm_delete_checkin_{key}",
+            type="primary",
+            on_click=delete_checkin,
+            args=(journal, key),
+        )
+        no.button("Keep it", key=f"journal_keep_checkin_{key}", on_click=pend, args=(None,))
+        return
+    with buttons.container(horizontal=True):
+        st.button("Edit", key=f"journal_edit_checkin_{key}", on_click=start_edit, args=(row,), icon=":material/edit:")
+        st.button("Delete…", key=f"journal_delete_checkin_{key}", on_click=pend, args=(f"delete-checkin-{key}",))
 
 
-def timeline(journal: Journal, sessions: list[dict], answers: list[dict], checkins: list[dict]) -> None:
+def session_entry(journal: Journal, row: dict, pending: str | None) -> None:
+    text, button = st.columns([5, 1], vertical_alignment="center")
+    text.markdown(session_line(row))
+    key = row["id"]
+    if pending != f"delete-session-{key}":
+        button.button("Delete…", key=f"journal_delete_{key}", on_click=pend, args=(f"delete-session-{key}",))
+        return
+    st.warning(
+        "Delete this session and everything recorded in it? Check-ins made during it stay. This can't be undone.",
+        icon=":material/delete:",
+    )
+    yes, no = st.columns(2)
+    yes.button(
+        "Yes, delete this session",
+        key=f"journal_confirm_delete_{key}",
+        type="primary",
+        on_click=delete_session,
+        args=(journal, key),
+    )
+    no.button("Keep it", key=f"journal_keep_{key}", on_click=pend, args=(None,))
+
+
+def timeline(journal: Journal, sessions: list[dict], checkins: list[dict]) -> None:
     st.subheader("Timeline")
-    message = st.session_state.pop("journal_deleted_message", None)
-    if message:
-        st.success(message)
+    st.caption("Edit or delete a check-in here, or move it to the day it happened.")
     items = [(row["started_at"], "session", row) for row in sessions]
     items += [(row["at"], "checkin", row) for row in checkins]
     items.sort(key=lambda item: item[0], reverse=True)
@@ -191,47 +264,32 @@ def timeline(journal: Journal, sessions: list[dict], answers: list[dict], checki
         return
     if len(items) > TIMELINE_LIMIT:
         st.caption(f"The newest {TIMELINE_LIMIT} of {len(items)} entries; narrow the dates to see older ones.")
-    pending = st.session_state.get("journal_pending_delete")
+    pending = st.session_state.get("journal_pending")
     for _, kind, row in items[:TIMELINE_LIMIT]:
         with st.container(border=True):
-            if kind == "checkin":
-                checkin_entry(row)
-                continue
-            text, button = st.columns([5, 1], vertical_alignment="center")
-            text.markdown(session_line(row))
-            if pending != row["id"]:
-                button.button("Delete…", key=f"journal_delete_{row['id']}", on_click=ask_delete, args=(row["id"],))
-                continue
-            st.warning(
-                "Delete this session and everything recorded in it? Check-ins made during it stay. "
-                "This can't be undone.",
-                icon=":material/delete:",
-            )
-            yes, no = st.columns(2)
-            yes.button(
-                "Yes, delete this session",
-                key=f"journal_confirm_delete_{row['id']}",
-                type="primary",
-                on_click=delete_session,
-                args=(journal, row["id"]),
-            )
-            no.button("Keep it", key=f"journal_keep_{row['id']}", on_click=ask_delete, args=(None,))
+            (checkin_entry if kind == "checkin" else session_entry)(journal, row, pending)
 
 
-def ask_delete_all(ask: bool) -> None:
-    st.session_state["journal_pending_delete_all"] = ask
+# --- your data ---------------------------------------------------------------------------------
 
 
 def delete_everything(journal: Journal) -> None:
-    journal.delete_all()
-    st.session_state["journal_pending_delete_all"] = False
-    st.session_state["journal_deleted_all_message"] = "Everything in your journal was deleted."
+    pend(None)
+    try:
+        wiped = journal.delete_all()
+    except JournalError as error:
+        say("error", f"Nothing was deleted: {error}")
+        return
+    say("success", "Everything in your journal was deleted." if wiped else WAL_KEPT)
 
 
 def restore(journal: Journal) -> None:
-    """Bring back an export (for example after deleting everything, or on a new computer)."""
+    """Bring back an export (after deleting something by mistake, or on a new computer)."""
     with st.expander("Restore from an export"):
-        st.caption("Choose a zip made by *Export everything*. Its entries are added back; nothing else changes.")
+        st.caption(
+            "Choose a zip made by *Export everything*. Entries that are missing come back; entries you "
+            "still have are left as they are."
+        )
         upload = st.file_uploader("Export zip", type=["zip"], key="journal_import_file")
         if upload is None or not st.button("Restore", key="journal_import", icon=":material/upload:"):
             return
@@ -240,34 +298,44 @@ def restore(journal: Journal) -> None:
         except (ValueError, JournalError) as error:
             st.error(str(error))
             return
-        st.session_state["journal_restored_message"] = result.message
+        say("success", result.message)
         st.rerun()  # so the charts and timeline above show the restored entries
 
 
-def your_data(journal: Journal) -> None:
+def your_data(journal: Journal, start: date, end: date) -> None:
     st.subheader("Your data")
     st.write("Your journal lives only on this computer. The export holds every entry, whatever dates are shown.")
+    names = st.checkbox(
+        "Include quiz photo names in the export",
+        key="journal_export_names",
+        help="File names often hold people's names, so they are left out unless you tick this.",
+    )
     st.download_button(
         "Export everything (zip with CSV and JSON)",
-        data=lambda: journal_io.export_zip(journal),  # built when clicked, so it holds every entry up to then
+        data=lambda: journal_io.export_zip(journal, include_photo_names=names),  # built when clicked
         file_name=f"xface-journal-{date.today().isoformat()}.zip",
         mime="application/zip",
         on_click="ignore",
         icon=":material/download:",
         key="journal_export",
     )
-    restore(journal)
-    message = st.session_state.pop("journal_deleted_all_message", None) or st.session_state.pop(
-        "journal_restored_message", None
+    notes = st.checkbox("Include my notes in the summary", key="journal_summary_notes")
+    st.download_button(
+        f"One-page summary of {start:%d %b} to {end:%d %b} (to print or share)",
+        data=lambda: journal_io.summary_html(journal, start, end, include_notes=notes),
+        file_name=f"xface-summary-{start.isoformat()}-to-{end.isoformat()}.html",
+        mime="text/html",
+        on_click="ignore",
+        icon=":material/description:",
+        key="journal_summary",
     )
-    if message:
-        st.success(message)
-    if not st.session_state.get("journal_pending_delete_all"):
-        st.button("Delete all my journal data…", key="journal_delete_all", on_click=ask_delete_all, args=(True,))
+    restore(journal)
+    if st.session_state.get("journal_pending") != "delete-all":
+        st.button("Delete all my journal data…", key="journal_delete_all", on_click=pend, args=("delete-all",))
         return
     st.warning(
-        "This deletes every session, reading, quiz answer and check-in. Export first if you want a copy. "
-        "This can't be undone.",
+        "This deletes every session, reading, quiz answer, mirror try and check-in. Export first if you want a "
+        "copy. This can't be undone.",
         icon=":material/delete:",
     )
     yes, no = st.columns(2)
@@ -278,7 +346,7 @@ def your_data(journal: Journal) -> None:
         on_click=delete_everything,
         args=(journal,),
     )
-    no.button("Cancel", key="journal_cancel_delete_all", on_click=ask_delete_all, args=(False,))
+    no.button("Cancel", key="journal_cancel_delete_all", on_click=pend, args=(None,))
 
 
 st.title("Journal")
@@ -287,12 +355,18 @@ journal = ui.journal()
 if journal is None:
     st.stop()
 
+show_message()
 checkin_form(journal)
 start, end = date_range()
-sessions = journal.sessions(start, end)
-observations = journal.observations(start=start, end=end)
-answers = journal.quiz_answers(start, end)
-checkins = journal.checkins(start, end)
-charts_section(sessions, observations, answers, checkins)
-timeline(journal, sessions, answers, checkins)
-your_data(journal)
+try:
+    sessions = journal.sessions(start, end)
+    observations = journal.observations(start=start, end=end)
+    answers = journal.quiz_answers(start, end)
+    tries = journal.mirror_results(start, end)
+    checkins = journal.checkins(start, end)
+except JournalError as error:
+    st.error(f"The journal can't be read: {error}")
+else:
+    charts_section(sessions, observations, answers, tries, checkins)
+    timeline(journal, sessions, checkins)
+your_data(journal, start, end)

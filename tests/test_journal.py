@@ -498,6 +498,60 @@ def test_damaged_file_is_refused_and_untouched(tmp_path, content):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["journal.db"]
 
 
+def test_a_file_damaged_in_the_middle_gets_the_same_clear_message(tmp_path):
+    path = tmp_path / "journal.db"
+    with Journal(path) as journal:
+        session = journal.start_session("live")
+        journal.add_observations(session, [reading(float(t), t % 3) for t in range(3000)])
+        journal.add_checkin("calm", "calm", 2, note="still here")
+    content = bytearray(path.read_bytes())
+    page = 4096
+    assert len(content) > 20 * page  # the header and the first pages stay intact
+    middle = (len(content) // page // 2) * page
+    content[middle : middle + page] = b"\x5a" * page  # one page in the middle turned to noise
+    path.write_bytes(bytes(content))
+    with pytest.raises(JournalError, match="damaged or is not an Xface journal") as raised:
+        Journal(path)
+    assert raised.value.reason == "the journal file is damaged"
+    assert path.read_bytes() == bytes(content)  # left untouched
+
+
+def test_delete_all_empties_the_wal_after_another_connection_stops_reading(tmp_path):
+    path = tmp_path / "journal.db"
+    journal = Journal(path, timeout=2.0)
+    fill(journal)
+    journal.add_checkin("hurt", "sad", 4, note="SECRET-NOTE-5150")
+    reader = sqlite3.connect(path, check_same_thread=False)
+    reader.execute("BEGIN")
+    assert reader.execute("select count(*) from checkins").fetchone()[0] == 3  # a read in progress
+    # The reader finishes a moment after the delete starts; the delete waits for it and then empties the WAL.
+    finish = threading.Timer(0.3, reader.rollback)
+    finish.start()
+    assert journal.delete_all() is True
+    finish.join()
+    assert Path(f"{path}-wal").stat().st_size == 0
+    assert b"SECRET-NOTE-5150" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    reader.close()
+    journal.close()
+
+
+def test_delete_all_says_so_when_a_reader_keeps_the_wal(tmp_path):
+    path = tmp_path / "journal.db"
+    journal = Journal(path, timeout=0.2)
+    fill(journal)
+    journal.add_checkin("hurt", "sad", 4, note="SECRET-NOTE-6160")
+    reader = sqlite3.connect(path)
+    reader.execute("BEGIN")
+    reader.execute("select count(*) from checkins").fetchone()
+    assert journal.delete_all() is False  # the page tells the person to close other Xface windows
+    assert journal.export() == {table: [] for table in TABLES}  # deleted all the same
+    reader.rollback()
+    reader.close()
+    assert journal.delete_all() is True  # pressing again once the other window is closed wipes the disk
+    assert b"SECRET-NOTE-6160" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    journal.close()
+
+
 def test_other_sqlite_database_is_refused_and_untouched(tmp_path):
     path = tmp_path / "journal.db"
     Database(path)["recipes"].insert({"name": "soup"})

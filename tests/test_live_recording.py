@@ -46,7 +46,7 @@ def small_disk(tmp_path: Path):
     try:
         yield point
     finally:
-        subprocess.run(["umount", str(point)], check=True)
+        subprocess.run(["umount", "--lazy", str(point)], check=True)  # the page may still hold the file open
 
 
 def record_until_it_stops(live: LiveSession, clock: FakeClock, frame: np.ndarray, most: int = 5000) -> int:

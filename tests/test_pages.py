@@ -64,19 +64,40 @@ def test_the_live_page_is_the_default_and_explains_how_to_start(db_path):
     assert [b.disabled for b in at.button] == [False, True]
 
 
+def a_face_was_seen(db_path) -> None:
+    """What the camera would have recorded (AppTest has no camera): one reading in the open session."""
+    with Journal(db_path) as journal:
+        (session,) = journal.sessions()
+        probs = {emotion: 0.1 for emotion in ("angry", "disgust", "fear", "happy", "surprise", "neutral")}
+        journal.add_observations(
+            session["id"], [{"t": 0.0, "face_id": 1, "probs": probs | {"sad": 0.4}, "emotion": "sad"}]
+        )
+
+
+def test_a_recording_in_which_no_face_was_seen_says_so_and_stores_nothing(db_path):
+    at = app()
+    at.button[0].click().run()
+    at.button[1].click().run()
+    assert not at.exception
+    assert any("No face was seen while recording, so nothing was saved." in w.value for w in at.warning)
+    assert Journal(db_path).sessions() == []
+
+
 def test_recording_then_check_in_is_saved_for_that_session(db_path):
     at = app()
     at.button[0].click().run()
     assert not at.exception
     assert any("Recording: 0 readings saved" in m.value for m in at.markdown)
     assert [b.disabled for b in at.button] == [True, False]
+    a_face_was_seen(db_path)
     at.button[1].click().run()
     assert not at.exception
     assert any("You practised for" in m.value for m in at.markdown)
-    at.pills(key="live_checkin_core").set_value("sad").run()
-    at.selectbox(key="live_checkin_specific_sad").set_value("lonely")
-    at.slider(key="live_checkin_intensity").set_value(2)
-    at.multiselect(key="live_checkin_body").set_value(["chest", "throat"])
+    at.select_slider(key="live_checkin_pleasantness").set_value(-1)
+    at.select_slider(key="live_checkin_energy").set_value(-1).run()
+    at.button_group(key="live_checkin_word_-1_-1").set_value("lonely")
+    at.select_slider(key="live_checkin_intensity").set_value(2)
+    at.button_group(key="live_checkin_body").set_value(["chest", "throat"])
     at.text_area(key="live_checkin_note").set_value("**not bold** <i>plain</i>")
     at.button(key="live_checkin_save").click().run()
     assert not at.exception
@@ -94,13 +115,16 @@ def test_recording_then_check_in_is_saved_for_that_session(db_path):
     at.button(key="live_checkin_done").click().run()  # the next check-in starts empty
     assert not at.exception and not at.success
     at.button[0].click().run()
+    Journal(db_path).add_observations(2, [{"t": 0.0, "face_id": 1, "probs": {"sad": 0.9}, "emotion": "sad"}])
     at.button[1].click().run()
-    assert at.text_area(key="live_checkin_note").value == "" and at.pills(key="live_checkin_core").value is None
+    assert at.text_area(key="live_checkin_note").value == ""
+    assert at.select_slider(key="live_checkin_pleasantness").value == 0
 
 
 def test_check_in_in_own_words_needs_no_wheel_word(db_path):
     at = app()
     at.button[0].click().run()
+    a_face_was_seen(db_path)
     at.button[1].click().run()
     at.text_input(key="live_checkin_own_words").set_value("like a storm cloud")
     at.button(key="live_checkin_save").click().run()

@@ -294,11 +294,12 @@ def test_a_checkin_after_a_round_is_linked_to_its_quiz_session(db):
     with Journal(db) as journal:
         assert journal.checkins() == []
 
-    at.pills(key="quiz_checkin_core").set_value("sad")
+    at.select_slider(key="quiz_checkin_pleasantness").set_value(-1)
+    at.select_slider(key="quiz_checkin_energy").set_value(-1)
     at = run(at)
-    at.selectbox(key="quiz_checkin_specific_sad").set_value("lonely")
-    at.slider(key="quiz_checkin_intensity").set_value(4)
-    at.multiselect(key="quiz_checkin_body").set_value(["chest"])
+    at.button_group(key="quiz_checkin_word_-1_-1").set_value("lonely")
+    at.select_slider(key="quiz_checkin_intensity").set_value(4)
+    at.button_group(key="quiz_checkin_body").set_value(["chest"])
     at.text_area(key="quiz_checkin_note").set_value("I kept second-guessing")
     at.button(key="quiz_checkin_save").click()
     at = run(at)
@@ -317,7 +318,6 @@ def test_a_checkin_after_a_round_is_linked_to_its_quiz_session(db):
 
     at.button(key="quiz_again").click()  # the next round's check-in goes with the next session
     at = finish_round(run(at))
-    at.pills(key="quiz_checkin_core").set_value(None)
     at.text_input(key="quiz_checkin_own_words").set_value("restless")
     at.button(key="quiz_checkin_save").click()
     at = run(at)

@@ -75,7 +75,10 @@ def place_of(word: str | None) -> GridPlace | None:
 
 
 def words_near(pleasantness: int, energy: int, reach: int = 1) -> list[str]:
-    """Wheel words within ``reach`` steps of a grid point on both axes, closest first (then wheel order)."""
+    """Wheel words within ``reach`` steps of a grid point on both axes: closest first, cores first, then wheel order.
+
+    Core words come first among equally close ones because they are the most familiar names.
+    """
     order = {word: index for index, word in enumerate(_CORE_OF)}
     near = [
         word
@@ -86,6 +89,7 @@ def words_near(pleasantness: int, energy: int, reach: int = 1) -> list[str]:
         near,
         key=lambda word: (
             abs(GRID[word].pleasantness - pleasantness) + abs(GRID[word].energy - energy),
+            word not in FEELINGS_WHEEL,
             order[word],
         ),
     )

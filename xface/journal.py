@@ -728,19 +728,27 @@ class Journal:
         skip = set(withheld)
         with self._write() as db:
             for table in TABLES:
+                incoming = rows.get(table) or []
                 columns = [column for column in db[table].columns_dict if f"{table}.{column}" not in skip]
-                for row in rows.get(table) or []:
-                    existing = list(db[table].rows_where("id = ?", [row["id"]]))
-                    if not existing:
-                        db[table].insert(row)
-                        restored += 1
-                    elif _same(table, existing[0], row, columns):
+                stored: dict[int, dict] = {}
+                for start in range(0, len(incoming), _MERGE_BATCH):  # a few queries, not one per row
+                    ids = [row["id"] for row in incoming[start : start + _MERGE_BATCH]]
+                    where = f"id in ({', '.join('?' * len(ids))})"
+                    stored.update((row["id"], row) for row in db[table].rows_where(where, ids))
+                new = []
+                for row in incoming:
+                    if row["id"] not in stored:
+                        new.append(row)
+                    elif _same(stored[row["id"]], row, columns):
                         already_there += 1
                     else:
                         raise ValueError(
                             f"The export's {_ROW_NAMES[table]} {row['id']} differs from the one in your journal "
                             "with the same number, so nothing was restored."
                         )
+                if new:
+                    db[table].insert_all(new, batch_size=_MERGE_BATCH)
+                    restored += len(new)
         return MergeCounts(restored, already_there)
 
     def delete_session(self, session_id: int) -> bool:
@@ -764,6 +772,9 @@ class Journal:
         return self._forget()
 
 
+_MERGE_BATCH = 500
+"""Rows looked up or inserted per statement while merging (SQLite allows 32,766 parameters per statement)."""
+
 _ROW_NAMES = {
     "sessions": "session",
     "observations": "reading",
@@ -773,7 +784,7 @@ _ROW_NAMES = {
 }
 
 
-def _same(table: str, stored: dict, row: dict, columns: list[str]) -> bool:
+def _same(stored: dict, row: dict, columns: list[str]) -> bool:
     """Whether a stored row and a checked row hold the same content (JSON columns compared decoded)."""
     for column in columns:
         left, right = stored.get(column), row.get(column)

@@ -396,10 +396,9 @@ class LiveSession:
             return None
         journal, session_id = recorder.journal, recorder.session_id
         try:
-            if recorder.written == 0:
+            if journal.end_session(session_id)["observations"] == 0:
                 journal.delete_session(session_id)
                 return RecordingEnd(None, NO_FACE_SEEN)
-            journal.end_session(session_id)
         except JournalError as error:
             return RecordingEnd(
                 session_id if recorder.written else None,

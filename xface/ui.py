@@ -9,12 +9,13 @@ import hmac
 import os
 import re
 import runpy
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import streamlit as st
 
-from xface.feelings import BODY_PLACES, FEELINGS_WHEEL
-from xface.journal import Journal, JournalError
+from xface.feelings import BODY_PLACES, ENERGY, GRID, PLEASANTNESS, words_near
+from xface.journal import MAX_NOTE_CHARS, MAX_OWN_WORDS_CHARS, Journal, JournalError
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
@@ -112,10 +113,127 @@ def checkin_session(prefix: str) -> int | None:
     return st.session_state.get(f"{prefix}session")
 
 
+def clear_checkin(prefix: str) -> None:
+    """Put a check-in form that stays on the page back to its start (call from a callback).
+
+    Widget values are set, not deleted: a deleted key lets the browser keep showing the old text.
+    """
+    state = st.session_state
+    for key in [k for k in state if str(k).startswith(f"{prefix}word_")]:
+        state[key] = None
+    state[f"{prefix}pleasantness"] = state[f"{prefix}energy"] = 0
+    state[f"{prefix}intensity"] = 3
+    state[f"{prefix}own_words"] = state[f"{prefix}note"] = ""
+    state[f"{prefix}body"] = []
+    state[f"{prefix}earlier"] = False
+
+
 def forget_checkin(prefix: str) -> None:
-    """Forget an after-session check-in, its session and what was typed in it, so the next one starts empty."""
+    """Forget a check-in form, its session and what was typed in it, so the next one starts empty."""
     for key in [k for k in st.session_state if str(k).startswith(prefix)]:
         st.session_state.pop(key, None)
+
+
+INTENSITY = {1: "1 · barely", 2: "2 · a little", 3: "3 · clearly", 4: "4 · strongly", 5: "5 · very strongly"}
+MOST_WORDS = 12
+"""Words offered for one place on the grid: enough to choose from, few enough to read."""
+
+
+def offered_words(pleasantness: int, energy: int) -> list[str]:
+    """The wheel words at this place on the grid, then the nearest ones, at most MOST_WORDS."""
+    return words_near(pleasantness, energy, reach=1)[:MOST_WORDS]
+
+
+def fill_checkin(prefix: str, row: dict) -> None:
+    """Put a stored check-in into the form's widgets (to correct it); call from a button's callback."""
+    state = st.session_state
+    forget_checkin(prefix)
+    place = (row["pleasantness"], row["energy"])
+    if None in place:
+        place = (0, 0)
+    state[f"{prefix}pleasantness"], state[f"{prefix}energy"] = place
+    if row["feeling"] in offered_words(*place):
+        state[f"{prefix}word_{place[0]}_{place[1]}"] = row["feeling"]
+    state[f"{prefix}own_words"] = row["own_words"]
+    state[f"{prefix}intensity"] = row["intensity"]
+    state[f"{prefix}body"] = list(row["body"])
+    state[f"{prefix}note"] = row["note"]
+    local = datetime.fromisoformat(row["at"]).astimezone()
+    state[f"{prefix}earlier"] = True
+    state[f"{prefix}day"], state[f"{prefix}time"] = local.date(), local.time().replace(second=0, microsecond=0)
+
+
+def checkin_fields(prefix: str, *, with_time: bool = False) -> None:
+    """The check-in widgets: the Mood Meter's two questions, the words that sit there, strength, body, note.
+
+    Pills and sliders only: no widget here has a small clear button that Enter could press by mistake.
+    Every key starts with `prefix`; `checkin_values` reads them back.
+    """
+    state = st.session_state
+    state.setdefault(f"{prefix}pleasantness", 0)
+    state.setdefault(f"{prefix}energy", 0)
+    state.setdefault(f"{prefix}intensity", 3)
+    left, right = st.columns(2)
+    pleasantness = left.select_slider(
+        "How pleasant does it feel?",
+        options=list(PLEASANTNESS),
+        format_func=PLEASANTNESS.get,
+        key=f"{prefix}pleasantness",
+    )
+    energy = right.select_slider(
+        "How much energy do you have?", options=list(ENERGY), format_func=ENERGY.get, key=f"{prefix}energy"
+    )
+    words = offered_words(pleasantness, energy)
+    word = st.pills("Words that sit here (pick one, or none)", words, key=f"{prefix}word_{pleasantness}_{energy}")
+    if word:
+        st.text(f"{word.capitalize()}: {GRID[word].means}")
+    with st.expander("What do these words mean?"):
+        st.text("\n".join(f"{w}: {GRID[w].means}" for w in words))
+    st.text_input("Or say it in your own words", key=f"{prefix}own_words", max_chars=MAX_OWN_WORDS_CHARS)
+    st.select_slider("How strong is it?", options=list(INTENSITY), format_func=INTENSITY.get, key=f"{prefix}intensity")
+    st.pills("Where do you notice it in your body?", BODY_PLACES, selection_mode="multi", key=f"{prefix}body")
+    st.text_area(
+        "Note (optional)", key=f"{prefix}note", max_chars=MAX_NOTE_CHARS, placeholder="What happened, what helped…"
+    )
+    if with_time and st.toggle("It was earlier", key=f"{prefix}earlier"):
+        now = datetime.now()
+        state.setdefault(f"{prefix}day", now.date())
+        state.setdefault(f"{prefix}time", now.time().replace(second=0, microsecond=0))
+        day, moment = st.columns(2)
+        day.date_input("Day", key=f"{prefix}day", max_value=now.date(), format="YYYY-MM-DD")
+        moment.time_input("Time", key=f"{prefix}time", step=timedelta(minutes=15))
+
+
+def checkin_values(prefix: str) -> dict:
+    """What the check-in widgets hold, as keyword arguments for `Journal.add_checkin` / `update_checkin`."""
+    state = st.session_state
+    pleasantness, energy = state.get(f"{prefix}pleasantness", 0), state.get(f"{prefix}energy", 0)
+    values = {
+        "feeling": state.get(f"{prefix}word_{pleasantness}_{energy}"),
+        "core": None,
+        "pleasantness": pleasantness,
+        "energy": energy,
+        "own_words": (state.get(f"{prefix}own_words") or "").strip(),
+        "intensity": int(state.get(f"{prefix}intensity", 3)),
+        "body": list(state.get(f"{prefix}body") or []),
+        "note": state.get(f"{prefix}note") or "",
+    }
+    if state.get(f"{prefix}earlier") and state.get(f"{prefix}day") and state.get(f"{prefix}time"):
+        values["at"] = datetime.combine(state[f"{prefix}day"], state[f"{prefix}time"])
+    return values
+
+
+def _save_session_checkin(journal: Journal, session_id: int, prefix: str) -> None:
+    values = checkin_values(prefix)
+    try:
+        journal.add_checkin(**values, session_id=session_id)
+    except (ValueError, JournalError) as error:
+        st.session_state[f"{prefix}error"] = str(error)
+        return
+    felt = values["own_words"] or values["feeling"] or "no word"
+    where = f" in: {', '.join(values['body'])}" if values["body"] else ""
+    text = f"Felt: {felt} ({PLEASANTNESS[values['pleasantness']]}, {ENERGY[values['energy']]} energy){where}"
+    st.session_state[f"{prefix}saved"] = text + (f"\nNote: {values['note']}" if values["note"] else "")
 
 
 def session_checkin(journal: Journal, session_id: int, prefix: str) -> None:
@@ -130,40 +248,15 @@ def session_checkin(journal: Journal, session_id: int, prefix: str) -> None:
         st.button("Done", key=f"{prefix}done", on_click=forget_checkin, args=(prefix,))
         return
     st.markdown("**How did you feel?** Naming it, even roughly, is the practice. You can skip this.")
-    core = st.pills("Closest feeling", list(FEELINGS_WHEEL), key=f"{prefix}core")
-    with st.form(f"{prefix}form", border=False):
-        words = ["(just the word above)", *FEELINGS_WHEEL[core]] if core else []
-        specific = st.selectbox(
-            "A more exact word",
-            words,
-            disabled=not core,
-            help="Pick a feeling above first, or use your own words.",
-            key=f"{prefix}specific_{core}",
+    checkin_fields(prefix)
+    if error := st.session_state.pop(f"{prefix}error", None):
+        st.error(error)
+    with st.container(horizontal=True):
+        st.button(
+            "Save check-in",
+            type="primary",
+            key=f"{prefix}save",
+            on_click=_save_session_checkin,
+            args=(journal, session_id, prefix),
         )
-        own_words = st.text_input("Or in your own words", key=f"{prefix}own_words")
-        intensity = st.slider(
-            "How strong?", 1, 5, 3, help="1 = barely there, 5 = very strong", key=f"{prefix}intensity"
-        )
-        body = st.multiselect("Where did you notice it in your body?", BODY_PLACES, key=f"{prefix}body")
-        note = st.text_area("Note (optional)", max_chars=2000, key=f"{prefix}note")
-        submitted = st.form_submit_button("Save check-in", type="primary", key=f"{prefix}save")
-    st.button("Skip", key=f"{prefix}skip", on_click=forget_checkin, args=(prefix,))
-    if not submitted:
-        return
-    feeling = specific if core and specific != words[0] else core
-    try:
-        journal.add_checkin(
-            feeling=feeling,
-            core=core,
-            intensity=intensity,
-            body=body,
-            note=note,
-            own_words=own_words,
-            session_id=session_id,
-        )
-    except (ValueError, JournalError) as error:
-        st.error(str(error))
-        return
-    text = f"Felt: {own_words or feeling} ({intensity}/5)" + (f" in: {', '.join(body)}" if body else "")
-    st.session_state[f"{prefix}saved"] = text + (f"\nNote: {note}" if note else "")
-    st.rerun()
+        st.button("Skip", key=f"{prefix}skip", on_click=forget_checkin, args=(prefix,))

@@ -1,0 +1,64 @@
+"""Recording in a real browser: leaving the live page stops the recording, and the session is closed in the journal."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SAVED = re.compile(r"Recording: (\d+) readings? saved")
+WAIT_MS = 240_000
+
+
+def saved_rows(db_path) -> tuple[list[tuple], int]:
+    with sqlite3.connect(db_path) as db:
+        sessions = db.execute("select id, ended_at, summary from sessions").fetchall()
+        observations = db.execute("select count(*) from observations").fetchone()[0]
+    return sessions, observations
+
+
+@pytest.fixture
+def evidence(streamlit_server, browser_page, request):
+    """On failure: a screenshot, and the server's thread stacks and log tail, to tell a slow machine from a bug."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        browser_page.screenshot(path="/tmp/recording_failed.png", full_page=True)
+        print("\nscreenshot: /tmp/recording_failed.png\nserver log and stacks:\n" + streamlit_server.stacks())
+
+
+def test_leaving_the_live_page_stops_the_recording(streamlit_server, browser_page, evidence):
+    page = browser_page
+    page.set_default_timeout(WAIT_MS)
+    page.goto(streamlit_server.url)
+    page.get_by_role("heading", name="Live practice").wait_for()
+    camera = page.frame_locator('iframe[title*="streamlit_webrtc"]')
+    camera.get_by_role("button", name="Start camera").click()
+    page.get_by_role("heading", name=re.compile(r"Face \d+:")).first.wait_for()
+    page.get_by_role("button", name="Start recording").click()
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while int(SAVED.search(page.get_by_text(SAVED).first.inner_text())[1]) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+
+    page.get_by_role("link", name="Journal").click()  # leave the page while recording
+    page.get_by_role("heading", name="Journal").wait_for()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        (session,), observations = saved_rows(streamlit_server.db_path)
+        if session[1] is not None:
+            break
+        page.wait_for_timeout(500)
+    assert session[1] is not None, "the recording is still open after leaving the page"
+    assert '"observations"' in session[2] and observations >= 2
+    page.wait_for_timeout(3000)
+    assert saved_rows(streamlit_server.db_path)[1] == observations  # nothing more is written
+
+    page.get_by_role("link", name="Live practice").click()  # back: the recording is over, its check-in offered
+    page.get_by_role("heading", name="Live practice").wait_for()
+    page.get_by_text("You practised for").wait_for()
+    page.get_by_text("How did you feel?").wait_for()
+    assert page.get_by_role("button", name="Stop recording").is_disabled()
