@@ -1,19 +1,39 @@
-"""Xface: the Streamlit entry point. Navigation and the passcode gate, nothing else."""
+"""Xface: the Streamlit entry point. Navigation and the passcode gates, nothing else.
+
+`streamlit run app.py` imports this file once as the server (`app`, an `st.App` with the passcode gate
+in front of every HTTP and WebSocket request: see xface/gate.py), then runs it as the page script for
+each browser session (`__name__ == "__main__"`): the navigation below.
+"""
 
 import streamlit as st
 
 from xface import ui
 
-st.set_page_config(page_title="Xface", page_icon="🙂", layout="wide")
+if __name__ != "__main__":  # imported by `streamlit run` as the web server, not run as a page script
+    from pathlib import Path
 
-# URL paths equal the file names: Streamlit's router then knows each page even on the very first
-# visit to a fresh server (before st.navigation has run once), and never shows "Page not found".
-pages = [
-    st.Page("pages/live_practice.py", title="Live practice", icon=":material/videocam:", default=True),
-    st.Page("pages/photo_quiz.py", title="Photo quiz", icon=":material/photo_library:"),
-    st.Page("pages/journal.py", title="Journal", icon=":material/menu_book:"),
-    st.Page("pages/help.py", title="Help", icon=":material/help:"),
-]
-page = st.navigation(pages)
-if ui.unlocked():
-    page.run()
+    from starlette.middleware import Middleware
+
+    from xface.gate import PasscodeGate
+
+    app = st.App(
+        Path(__file__),
+        middleware=[
+            Middleware(PasscodeGate, passcode=ui.configured_passcode, beyond_localhost=ui.served_beyond_localhost)
+        ],
+    )
+else:
+    st.set_page_config(page_title="Xface", page_icon="🙂", layout="wide")
+    ui.app_frame()
+    # URL paths equal the file names: Streamlit's router then knows each page even on the very first
+    # visit to a fresh server (before st.navigation has run once), and never shows "Page not found".
+    pages = [
+        st.Page("pages/start.py", title="Start here", icon=":material/home:", default=True),
+        st.Page("pages/live_practice.py", title="Live practice", icon=":material/videocam:"),
+        st.Page("pages/photo_quiz.py", title="Photo quiz", icon=":material/photo_library:"),
+        st.Page("pages/journal.py", title="Journal", icon=":material/menu_book:"),
+        st.Page("pages/help.py", title="Help", icon=":material/help:"),
+    ]
+    page = st.navigation(pages)
+    if ui.unlocked():
+        page.run()

@@ -15,7 +15,7 @@ ui.enter_page()
 st.title("Help")
 st.markdown(
     "Xface helps you practise reading faces. It looks at a face and says which of seven expressions it "
-    "looks most like: **angry, disgusted, scared, happy, sad, surprised** or **neutral**. "
+    "looks most like: **angry, disgusted, afraid, happy, sad, surprised** or **neutral**. "
     "Then it explains what the face is doing, what that often means, and what you could say."
 )
 

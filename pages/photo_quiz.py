@@ -1,22 +1,36 @@
-"""Photo quiz: name the emotion on each face in your own photos first, then see Xface's reading and why.
+"""Photo quiz: name the emotion on a face first, then see how people and Xface read it, and why.
 
-Photos stay in memory (the face crops in this browser session only); the journal keeps the answers,
-never pixels. A guess is scored against the photo's label when its name gives one, else against the
-model's reading, and the feedback says which. Order adapts to what this person tends to miss. After a
-round, the summary invites a "How did you feel?" check-in, linked in the journal to the round's session.
+Two ways to play: Xface's own practice faces (no upload; a level and, if wanted, some emotions),
+or your own photos. Photos stay in memory (the face crops in this browser session only); the
+journal keeps the answers, never pixels. Nothing on screen names the answer before the guess:
+no file name in a caption or alt text until the answer is shown. Scoring rules are in
+`xface.quiz`. The round lives in session state under a plain key (not a widget's), so it survives
+going to another page and coming back. After each step, focus moves to what comes next (the
+"Next face" button, then the next face's question), so a keyboard user goes on with one key.
 """
 
 from __future__ import annotations
 
+import json
 from random import Random
 
 import streamlit as st
 
 from xface import ui
-from xface.emotions import EMOTIONS
-from xface.explain import describe, texts
+from xface.emotions import EMOTIONS, emotion_word
+from xface.explain import describe, face_doing, texts
 from xface.journal import JournalError
-from xface.quiz import CUES, Feedback, Question, order_questions, round_summary, score, top_confusions
+from xface.practice import LEVELS
+from xface.quiz import (
+    Feedback,
+    Question,
+    bank_questions,
+    order_questions,
+    read_bank_face,
+    round_summary,
+    score,
+    top_confusions,
+)
 from xface.uploads import MAX_PHOTOS, UPLOAD_TYPES, quiz_batch
 
 ui.enter_page()
@@ -25,11 +39,11 @@ ROUND = "quiz_round"
 """Session-state key of the round in progress: a dict (a class defined here would be redefined every run)."""
 CHECKIN = "quiz_checkin_"
 """Prefix of every session-state key of the check-in after a round (its session, widgets and saved text)."""
+BANK_SOURCE = "Xface's practice faces (FER2013, labelled by 10 people each through FER+)"
 
 
-def label(emotion: str) -> str:
-    """The everyday word for an emotion ("afraid" for fear), as the explanations use it."""
-    return texts()["emotions"][emotion]["label"]
+def word(emotion: str) -> str:
+    return emotion_word(emotion)
 
 
 def history() -> list[dict]:
@@ -37,7 +51,34 @@ def history() -> list[dict]:
     return journal.quiz_answers() if journal is not None else []
 
 
-def new_round(files: list, signature: tuple[str, ...]) -> None:
+def fresh_round(kind: str, questions: list[Question], crops: dict, **notes) -> None:
+    st.session_state[ROUND] = {
+        "kind": kind,
+        "questions": questions,
+        "crops": crops,
+        "problems": notes.get("problems", []),
+        "no_faces": notes.get("no_faces", []),
+        "position": 0,
+        "feedbacks": [],
+        "revealed": None,
+        "session_id": None,
+        "saved": True,
+        "steps": 1,
+    }
+
+
+def start_bank_round() -> None:
+    """The "Practise with Xface's faces" button: ten faces of the chosen level, no upload needed."""
+    finish_round()
+    ui.forget_checkin(CHECKIN)
+    level = st.session_state.get("quiz_level") or 1
+    emotions = st.session_state.get("quiz_emotions") or None
+    questions = bank_questions(level, emotions, history(), Random())
+    crops = {question.key: question.crowd.display_image() for question in questions}
+    fresh_round("bank", questions, crops)
+
+
+def start_upload_round(files: list) -> None:
     """Find every face in the uploads and order the questions by what this person tends to miss."""
     finish_round()
     ui.forget_checkin(CHECKIN)
@@ -49,19 +90,14 @@ def new_round(files: list, signature: tuple[str, ...]) -> None:
             progress=lambda done: shown.caption(f"Looked at {done} photo{'s' * (done != 1)}…"),
         )
     shown.empty()
-    st.session_state[ROUND] = {
-        "signature": signature,
-        "questions": order_questions(batch.questions, history(), Random()),
-        "crops": batch.crops,
-        "problems": [str(problem) for problem in batch.problems],
-        "no_faces": batch.no_faces,
-        "photos": batch.photos,
-        "position": 0,
-        "feedbacks": [],
-        "revealed": None,
-        "session_id": None,
-        "saved": True,
-    }
+    fresh_round(
+        "upload",
+        order_questions(batch.questions, history(), Random()),
+        batch.crops,
+        problems=[str(problem) for problem in batch.problems],
+        no_faces=batch.no_faces,
+    )
+    st.session_state["quiz_uploader"] = st.session_state.get("quiz_uploader", 0) + 1  # the files are in the round
 
 
 def finish_round() -> None:
@@ -71,8 +107,15 @@ def finish_round() -> None:
     if not state or state["session_id"] is None or journal is None:
         return
     summary = round_summary(state["feedbacks"])
+    stored = {
+        "asked": summary.asked,
+        "scored": summary.scored,
+        "correct": summary.right,
+        "shared": summary.shared,
+        "per_emotion": summary.per_emotion,
+    }
     try:
-        journal.end_session(state["session_id"], {k: summary[k] for k in ("asked", "correct", "per_emotion")})
+        journal.end_session(state["session_id"], stored)
     except (ValueError, JournalError):
         pass  # the session was deleted on the journal page meanwhile: nothing to close
     state["session_id"] = None
@@ -102,19 +145,37 @@ def guess(emotion: str) -> None:
     if state["revealed"] is not None:  # a double click: the first guess counts
         return
     question: Question = state["questions"][state["position"]]
+    if question.crowd is not None and question.model_emotion is None:
+        question = read_bank_face(ui.analyzer(), question)  # Xface's reading, for the feedback
+        state["questions"][state["position"]] = question
     feedback = score(question, emotion)
     state["feedbacks"].append(feedback)
     state["revealed"] = feedback
     state["saved"] = store(feedback)
+    state["steps"] += 1
 
 
 def next_face() -> None:
     state = st.session_state[ROUND]
     state["position"] += 1
     state["revealed"] = None
+    state["steps"] += 1
     if state["position"] >= len(state["questions"]):
         ui.open_checkin(CHECKIN, state["session_id"])  # the check-in on the summary goes with this round's session
         finish_round()
+
+
+def end_early() -> None:
+    """Stop the round here and see how it went."""
+    state = st.session_state[ROUND]
+    if not state["feedbacks"]:
+        leave_round()
+        return
+    state["questions"] = state["questions"][: state["position"] + (state["revealed"] is not None)]
+    state["position"] = len(state["questions"])
+    state["revealed"] = None
+    ui.open_checkin(CHECKIN, state["session_id"])
+    finish_round()
 
 
 def again() -> None:
@@ -123,15 +184,42 @@ def again() -> None:
     finish_round()
     ui.forget_checkin(CHECKIN)
     state.update(
-        questions=order_questions(state["questions"], history(), Random()), position=0, feedbacks=[], revealed=None
+        questions=order_questions(state["questions"], history(), Random()),
+        position=0,
+        feedbacks=[],
+        revealed=None,
+        steps=state["steps"] + 1,
     )
 
 
-def new_photos() -> None:
+def leave_round() -> None:
     finish_round()
     ui.forget_checkin(CHECKIN)
     st.session_state.pop(ROUND, None)
-    st.session_state["quiz_uploader"] = st.session_state.get("quiz_uploader", 0) + 1  # a fresh, empty uploader
+
+
+def move_focus(selector: str, step: int, show: str | None = None) -> None:
+    """Put the keyboard focus on the element ``selector`` once it is drawn (a tiny script in the page).
+
+    ``show`` is scrolled to the top of the screen (default: the focused element), so on a phone the
+    feedback is read from its start. ``step`` changes with every answer and every next face, so the
+    script runs again each time; it waits up to 3 s for the element to be drawn.
+    """
+    script = (
+        f"<script>/* step {step} */(function () {{"
+        "const deadline = Date.now() + 3000;"
+        "function find(selector) { return window.parent.document.querySelector(selector) "
+        "|| document.querySelector(selector); }"
+        "function go() {"
+        f"const target = find({json.dumps(selector)});"
+        f"const shown = find({json.dumps(show or selector)}) || target;"
+        "if (target) { if (!target.matches('button')) target.setAttribute('tabindex', '-1');"
+        "target.focus({preventScroll: true}); shown.style.scrollMarginTop = '4.5rem';"
+        "shown.scrollIntoView({block: 'start'}); return; }"
+        "if (Date.now() < deadline) setTimeout(go, 100); }"
+        "go(); })();</script>"
+    )
+    st.html(script, unsafe_allow_javascript=True)
 
 
 def show_batch_notes(state: dict) -> None:
@@ -152,51 +240,72 @@ def show_batch_notes(state: dict) -> None:
 
 def show_question(state: dict) -> None:
     questions: list[Question] = state["questions"]
-    question = questions[state["position"]]
-    st.subheader(f"Face {state['position'] + 1} of {len(questions)}")
-    picture, side = st.columns([1, 2], gap="large")
-    picture.image(
-        state["crops"][question.key],
-        caption=f"From {ui.escape_markdown(question.photo)}",
-        width=240,
-        alt=f"A face from the photo {question.photo}",
-    )
+    position = state["position"]
+    question = questions[position]
     feedback: Feedback | None = state["revealed"]
-    with side:
-        if feedback is None:
-            st.markdown("**Which emotion do you see?** Take your time; choose one.")
-            rows = (EMOTIONS[:4], EMOTIONS[4:])
-            for row in rows:
-                for column, emotion in zip(st.columns(4), row, strict=False):
-                    column.button(
-                        label(emotion).capitalize(),
-                        key=f"quiz_guess_{emotion}",
-                        on_click=guess,
-                        args=(emotion,),
-                        width="stretch",
-                    )
-            return
-        show_feedback(question, feedback, saved=state["saved"])
-        last = state["position"] + 1 == len(questions)
-        st.button(
-            "See how the round went" if last else "Next face", on_click=next_face, type="primary", key="quiz_next"
-        )
+    with st.container(key=f"quiz_face_{position}"):
+        st.subheader(f"Face {position + 1} of {len(questions)}", anchor=False)  # no link between it and the choices
+        picture, side = st.columns([1, 2], gap="large")
+        if feedback is None:  # nothing may name the answer yet: no file name, no folder
+            picture.image(state["crops"][question.key], width=240, alt="A face. Which emotion do you see?")
+        else:
+            source = BANK_SOURCE if question.crowd is not None else question.photo
+            picture.image(
+                state["crops"][question.key],
+                caption=f"From {ui.escape_markdown(source)}",
+                width=240,
+                alt=f"The face you just named, from {source}",
+            )
+        with side:
+            if feedback is None:
+                with st.container(key=f"quiz_prompt_{position}"):
+                    st.markdown("**Which emotion do you see?** Take your time; choose one.")
+                for row in (EMOTIONS[:4], EMOTIONS[4:]):
+                    for column, emotion in zip(st.columns(4), row, strict=False):
+                        column.button(
+                            word(emotion).capitalize(),
+                            key=f"quiz_guess_{emotion}",
+                            on_click=guess,
+                            args=(emotion,),
+                            width="stretch",
+                        )
+            else:
+                with st.container(key=f"quiz_feedback_{position}"):
+                    show_feedback(question, feedback, saved=state["saved"])
+                last = position + 1 == len(questions)
+                st.button(
+                    "See how the round went" if last else "Next face",
+                    on_click=next_face,
+                    type="primary",
+                    key="quiz_next",
+                )
+    st.button("End this round", key="quiz_end", on_click=end_early, help="See how the round went so far.")
+    if feedback is None:  # the question itself: one Tab on, the first choice (the picture's tools come before it)
+        move_focus(f".st-key-quiz_prompt_{position} p", state["steps"], show=f".st-key-quiz_face_{position}")
+    else:  # Enter goes on; the feedback shows from its first line
+        move_focus(".st-key-quiz_next button", state["steps"], show=f".st-key-quiz_feedback_{position}")
 
 
 def show_feedback(question: Question, feedback: Feedback, saved: bool) -> None:
-    (st.success if feedback.correct else st.info)(feedback.message)
+    alert = st.success if feedback.verdict == "right" else st.info
+    alert(feedback.message)
+    if feedback.crowd:
+        st.markdown(f"**How people read it.** {feedback.crowd}")
+    if feedback.lesson:
+        st.markdown(f"**What to look for.** {feedback.lesson}")
     if feedback.answer_source == "label":
-        st.caption(f"Scored against the photo's name, which says {label(feedback.answer)}. Xface's own reading:")
-    else:
-        st.caption("The photo's name gives no emotion, so Xface's reading was used as the answer.")
-    explanation = describe(question.probs)
-    with st.container(border=True):
-        st.markdown(f"**Xface's reading: {explanation.headline}** ({explanation.confidence:.0%} sure)")
-        st.write(explanation.summary)
-        st.markdown(f"**What the face is doing.** {explanation.face}")
-        st.markdown(f"**What it often means.** {explanation.meaning}")
-        st.markdown(f"**Easily mixed up with.** {explanation.look_alikes}")
-        st.caption(explanation.caution)
+        st.caption(f"Scored against the photo's name, which says {word(feedback.answer)}. Xface's own reading:")
+    elif feedback.answer_source == "model" and feedback.verdict != "unscored":
+        st.caption("The photo's name gives no emotion, and Xface's reading was clear, so it was used as the answer.")
+    if question.probs:
+        explanation = describe(question.probs)
+        with st.container(border=True):
+            st.markdown(f"**Xface's reading: {explanation.headline}** ({explanation.confidence:.0%} sure)")
+            st.write(explanation.summary)
+            doing = face_doing(explanation.emotion, question.cues) if question.cues else explanation.face
+            st.markdown(f"**What the face is doing.** {doing}")
+            st.markdown(f"**What it often means.** {explanation.meaning}")
+            st.caption(explanation.caution)
     if not saved:
         st.caption("This answer was not saved: the journal can't be opened right now.")
 
@@ -210,22 +319,24 @@ def checkin(session_id: int) -> None:
         ui.session_checkin(journal, session_id, CHECKIN)
 
 
+def pair_text(answer: str, chosen: str) -> str:
+    pairs = texts()["pairs"]
+    return pairs.get(f"{answer}|{chosen}") or pairs.get(f"{chosen}|{answer}", "")
+
+
 def show_summary(state: dict) -> None:
     summary = round_summary(state["feedbacks"])
     st.subheader("How the round went")
-    st.write(summary["message"])
-    for emotion, counts in summary["per_emotion"].items():
-        st.write(f"- {label(emotion).capitalize()}: {counts['correct']} of {counts['asked']}")
-    from_labels = sum(feedback.answer_source == "label" for feedback in state["feedbacks"])
-    from_model = len(state["feedbacks"]) - from_labels
-    st.caption(f"Answers from photo names: {from_labels}. Answers from Xface's reading: {from_model}.")
+    st.write(summary.message)
+    for emotion, counts in summary.per_emotion.items():
+        st.write(f"- {word(emotion).capitalize()}: {counts['right']} of {counts['asked']}")
     mixups = top_confusions(history())
     if mixups:
         st.markdown("**Across your quizzes so far**")
-        for answer, chosen, count in mixups:
+        for mixup in mixups:
             st.write(
-                f"You often mix up {label(answer)} and {label(chosen)}: {count} time{'s' * (count != 1)} you chose "
-                f"{label(chosen)} where the answer was {label(answer)}. For {label(answer)}, look for: {CUES[answer]}."
+                f"You have read {word(mixup.answer)} faces as {word(mixup.guess)} {mixup.count} times. "
+                f"{pair_text(mixup.answer, mixup.guess)}"
             )
         st.caption("Emotions you often mix up come up a little more often in your next rounds.")
     st.write("Reading faces is a skill that grows with practice; every round counts, whatever the score.")
@@ -233,41 +344,55 @@ def show_summary(state: dict) -> None:
         checkin(session_id)
     left, right = st.columns(2)
     left.button("Go through these faces again", on_click=again, key="quiz_again")
-    right.button("Use new photos", on_click=new_photos, key="quiz_new_photos", type="primary")
+    right.button("Start a new round", on_click=leave_round, key="quiz_new_round", type="primary")
+
+
+def start_choices() -> None:
+    """No round yet: practise with Xface's faces, or upload photos."""
+    with st.container(border=True):
+        st.subheader("Practise with Xface's faces")
+        st.write("No upload needed. Each face was read by 10 people; you see how they read it after your guess.")
+        st.radio("Level", list(LEVELS), format_func=LEVELS.get, key="quiz_level")
+        st.multiselect(
+            "Only some emotions (optional)",
+            EMOTIONS,
+            format_func=lambda emotion: word(emotion).capitalize(),
+            key="quiz_emotions",
+            placeholder="All seven",
+        )
+        st.button("Practise with Xface's faces", type="primary", on_click=start_bank_round, key="quiz_bank_start")
+    with st.container(border=True):
+        st.subheader("Or use your own photos")
+        uploaded = st.file_uploader(
+            "Photos, or a zip of photos",
+            type=list(UPLOAD_TYPES),
+            accept_multiple_files=True,
+            key=f"quiz_upload_{st.session_state.get('quiz_uploader', 0)}",
+            help=(
+                "A name like happy/img1.jpg or img_sad.jpg gives the answer. Without one, a guess is scored "
+                f"only when Xface's reading is clear. Up to {MAX_PHOTOS} photos at a time."
+            ),
+        )
+        st.caption("Tip: a zip with folders named after emotions (happy/, sad/, …) gives every photo a known answer.")
+    if uploaded:
+        start_upload_round(uploaded)
+        st.rerun()
 
 
 st.title("Photo quiz")
 st.write(
-    "Upload photos with faces. For each face, choose the emotion you see; then Xface shows its reading and what "
-    "to look for. Photos stay in this browser session and are never saved; your answers go into your journal."
+    "For each face, choose the emotion you see; then Xface shows how people read it, what to look for, and its own "
+    "reading. Photos stay in this browser session and are never saved; your answers go into your journal."
 )
-uploaded = st.file_uploader(
-    "Photos, or a zip of photos",
-    type=list(UPLOAD_TYPES),
-    accept_multiple_files=True,
-    key=f"quiz_upload_{st.session_state.get('quiz_uploader', 0)}",
-    help=(
-        "A name like happy/img1.jpg or img_sad.jpg gives the answer; otherwise Xface's reading is the answer. "
-        f"Up to {MAX_PHOTOS} photos at a time."
-    ),
-)
-if not uploaded:
-    if st.session_state.get(ROUND):
-        finish_round()
-        ui.forget_checkin(CHECKIN)
-        st.session_state.pop(ROUND)
-    st.caption("Tip: a zip with folders named after emotions (happy/, sad/, …) gives every photo a known answer.")
-    st.stop()
-
-signature = tuple(file.file_id for file in uploaded)
 round_state = st.session_state.get(ROUND)
-if round_state is None or round_state["signature"] != signature:
-    new_round(uploaded, signature)
-    round_state = st.session_state[ROUND]
+if round_state is None:
+    start_choices()
+    st.stop()
 
 show_batch_notes(round_state)
 if not round_state["questions"]:
     st.info("There are no faces to ask about in these files. Try other photos.", icon=":material/sentiment_neutral:")
+    st.button("Start again", on_click=leave_round, key="quiz_new_round", type="primary")
 elif round_state["position"] < len(round_state["questions"]):
     show_question(round_state)
 else:

@@ -29,6 +29,30 @@ def declared_bomb_png(side: int = 30000) -> bytes:
     )
 
 
+def text_bomb_png(kind: bytes = b"zTXt", unpacked: int = 100_000_000) -> bytes:
+    """A small PNG with a compressed text chunk (zTXt or iTXt) that unpacks to `unpacked` bytes."""
+    packed = zlib.compress(b"A" * unpacked, 9)
+    data = b"Comment\x00\x00" + packed if kind == b"zTXt" else b"Comment\x00\x01\x00\x00\x00" + packed
+    plain = _save(Image.new("RGB", (8, 8), (30, 60, 90)), "PNG")
+    after_header = 8 + 25  # the signature, then the IHDR chunk
+    return plain[:after_header] + _png_chunk(kind, data) + plain[after_header:]
+
+
+def tiny_huge_jpeg(side: int = 7000) -> bytes:
+    """A JPEG of about 630 bytes whose header declares side×side pixels (a real 16×16 JPEG, header patched)."""
+    data = bytearray(_save(Image.new("RGB", (16, 16), (120, 80, 60)), "JPEG", quality=50))
+    start = data.find(b"\xff\xc0")  # SOF0: length (2), precision (1), height (2), width (2)
+    data[start + 5 : start + 9] = struct.pack(">HH", side, side)
+    return bytes(data)
+
+
+def postscript() -> bytes:
+    """An EPS file: Pillow's EPS plugin would hand it to Ghostscript to draw."""
+    return (
+        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nnewpath 0 0 moveto 10 10 lineto stroke\nshowpage\n%%EOF\n"
+    )
+
+
 def _save(picture: Image.Image, fmt: str, **options) -> bytes:
     buffer = io.BytesIO()
     picture.save(buffer, fmt, **options)
@@ -64,6 +88,10 @@ def corpus() -> dict[str, tuple[bytes, object]]:
         "corrupt.png": (bytes(corrupt_png), "error"),
         "text.jpg": (b"this is not a picture, just words\n" * 20, "error"),
         "bomb.png": (declared_bomb_png(), "error"),
+        "text_bomb_ztxt.png": (text_bomb_png(b"zTXt"), "error"),
+        "text_bomb_itxt.png": (text_bomb_png(b"iTXt"), "error"),
+        "postscript.jpg": (postscript(), "error"),
+        "tiny_huge.jpg": (tiny_huge_jpeg(), (1750, 1750)),  # decoded at 1/4 scale
         "cmyk.jpg": (_save(_gradient().convert("CMYK"), "JPEG"), (64, 48)),
         "sixteen_bit.png": (_save(sixteen_bit, "PNG"), (64, 48)),
         "palette_transparent.png": (_save(palette, "PNG", transparency=0), (64, 48)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
-from tests.bad_inputs import corpus
+from tests.bad_inputs import corpus, text_bomb_png
 from tests.conftest import FER_NPZ
+from xface.cli import _flat
 
 
 def xface(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -89,6 +92,80 @@ def test_bad_files_in_a_batch_get_one_line_each_and_the_rest_is_processed(tmp_pa
     assert errors == expected_errors
     assert len(result.stderr.strip().splitlines()) == len(expected_errors)
     assert sum(1 for r in rows if Path(r["file"]).name == "zz_group.jpg") == 7
+
+
+def test_file_names_that_are_not_utf8_are_escaped_alike_in_json_and_csv(tmp_path: Path, group_photo: Path) -> None:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    odd = folder / os.fsdecode(b"caf\xe9 \xff.jpg")  # Latin-1 é and a byte no encoding uses
+    odd.write_bytes(group_photo.read_bytes())
+    (folder / "plain.jpg").write_bytes(group_photo.read_bytes())
+    escaped = str(folder) + "/caf\\xe9 \\xff.jpg"
+
+    as_json = xface("analyze", str(folder))
+    assert as_json.returncode == 0, as_json.stderr
+    names = [row["file"] for row in json.loads(as_json.stdout)]
+    assert names == [escaped] * 7 + [str(folder / "plain.jpg")] * 7
+
+    out = tmp_path / "readings.csv"
+    as_csv = xface("analyze", str(folder), "--csv", str(out))
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert [row["file"] for row in csv.DictReader(out.open(encoding="utf-8"))] == names
+
+
+def test_a_failed_file_costs_only_itself_and_exits_1(tmp_path: Path, group_photo: Path) -> None:
+    """A PNG text bomb (Pillow: a bare ValueError) beside a good photo: the good rows are written, JSON or CSV."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "a_bomb.png").write_bytes(text_bomb_png())
+    (folder / os.fsdecode(b"b_\xff.png")).write_bytes(text_bomb_png(b"iTXt"))
+    (folder / "c_group.jpg").write_bytes(group_photo.read_bytes())
+
+    as_json = xface("analyze", str(folder))
+    assert as_json.returncode == 1
+    rows = json.loads(as_json.stdout)
+    assert [Path(r["file"]).name for r in rows if "error" in r] == ["a_bomb.png", "b_\\xff.png"]
+    assert sum(1 for r in rows if "error" not in r) == 7
+    assert as_json.stderr.splitlines() == [
+        "xface: a_bomb.png: the picture has too much hidden text to open safely",
+        "xface: b_\\xff.png: the picture has too much hidden text to open safely",
+    ]
+
+    out = tmp_path / "readings.csv"
+    as_csv = xface("analyze", str(folder), "--csv", str(out))
+    assert as_csv.returncode == 1 and "Traceback" not in as_csv.stderr
+    assert [Path(r["file"]).name for r in csv.DictReader(out.open())] == ["c_group.jpg"] * 7
+
+
+def test_every_nested_reading_dict_becomes_prefixed_csv_columns(tmp_path: Path, group_photo: Path) -> None:
+    """probs → p_<emotion>; any other dict (cues, once readings carry them) → <name>_<key>, with no code change."""
+    as_json = xface("analyze", str(group_photo))
+    out = tmp_path / "readings.csv"
+    as_csv = xface("analyze", str(group_photo), "--csv", str(out))
+    assert as_json.returncode == as_csv.returncode == 0
+    first_json = json.loads(as_json.stdout)[0]
+    first_csv = next(csv.DictReader(out.open()))
+    for key, value in first_json.items():
+        if isinstance(value, dict):
+            prefix = "p_" if key == "probs" else f"{key}_"
+            for name, number in value.items():
+                assert float(first_csv[f"{prefix}{name}"]) == pytest.approx(number), (key, name)
+    row = {"file": "a.jpg", "box": [1, 2, 3, 4], "probs": {"happy": 0.9}, "cues": {"jaw_drop": 0.25}}
+    flat = _flat(row)
+    assert (flat["p_happy"], flat["cues_jaw_drop"], flat["x2"], flat["y2"]) == (0.9, 0.25, 3, 4)
+
+
+def test_boxes_of_a_photo_read_at_reduced_size_are_in_its_own_pixels(tmp_path: Path, analyzer, portrait) -> None:
+    """A 3200×2400 JPEG is decoded at half size; the CLI still reports the box where the face is in the file."""
+    big = tmp_path / "big.jpg"
+    Image.fromarray(portrait).resize((3200, 2400), Image.Resampling.BICUBIC).save(big, quality=92)
+    result = xface("analyze", str(big))
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    (small,) = analyzer.analyze(portrait)
+    expected = [5 * value for value in small.box]
+    assert row["box"] == pytest.approx(expected, abs=0.04 * 3200)
+    assert np.asarray(row["landmarks"]) == pytest.approx(5 * small.landmarks, abs=0.04 * 3200)
 
 
 def test_missing_path_is_one_line_and_nonzero(tmp_path: Path) -> None:

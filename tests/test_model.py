@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,6 @@ import pytest
 import torch
 from transformers import AutoModelForImageClassification, ViTConfig, ViTForImageClassification, ViTImageProcessor
 
-import xface  # noqa: F401  (registers the Auto classes)
 from xface.emotions import EMOTIONS, canonical_emotion
 from xface.model import (
     DEFAULT_MODEL,
@@ -28,6 +29,35 @@ def test_bundled_model_loads_with_auto_classes() -> None:
     weights = DEFAULT_MODEL / "model.safetensors"
     assert weights.stat().st_size < 50_000_000
     assert (DEFAULT_MODEL / "preprocessor_config.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        "import xface\nfrom transformers import AutoModelForImageClassification",
+        "from transformers import AutoModelForImageClassification\nimport xface",
+    ],
+)
+def test_a_plain_import_xface_lets_the_auto_classes_load_the_bundled_model(order: str) -> None:
+    """In a fresh interpreter, as a user would: `import xface` alone, before or after transformers."""
+    script = f"""{order}
+model = AutoModelForImageClassification.from_pretrained({str(DEFAULT_MODEL)!r}, local_files_only=True)
+print(type(model).__name__, model.config.num_labels)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["XfaceViTForImageClassification", "7"]
+
+
+def test_import_xface_does_not_load_torch() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, xface; print(sorted({'torch', 'transformers'} & set(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_save_and_load_round_trip_keeps_predictions(tmp_path: Path) -> None:

@@ -18,7 +18,9 @@ from xface.explain import region_sentence
 from xface.journal import Journal
 
 ROOT = Path(__file__).resolve().parents[1]
+LIVE = "pages/live_practice.py"
 PAGES = {
+    "pages/start.py": "Start here",
     "pages/live_practice.py": "Live practice",
     "pages/photo_quiz.py": None,
     "pages/journal.py": None,
@@ -55,8 +57,25 @@ def test_every_page_renders(db_path, page):
         assert at.title[0].value == PAGES[page]
 
 
-def test_the_live_page_is_the_default_and_explains_how_to_start(db_path):
+def test_the_start_page_is_the_default_and_says_what_trust_and_privacy_mean(db_path):
+    import textstat
+
     at = app()
+    assert not at.exception
+    assert at.title[0].value == "Start here"
+    assert [s.value for s in at.subheader] == ["What you can do", "How far to trust it", "Your privacy"]
+    text = " ".join(m.value for m in at.markdown)
+    for choice in ("Live practice", "Mirror practice", "Photo quiz", "Journal", "Menu"):
+        assert f"**{choice}**" in text
+    assert "7 times in 10" in text and "cannot see what someone feels inside" in text
+    assert "stays on this computer" in text
+    for block in at.markdown:
+        if not block.value.startswith("<style>"):
+            assert textstat.flesch_reading_ease(block.value.replace("*", "")) >= 70, block.value
+
+
+def test_the_live_page_explains_how_to_start(db_path):
+    at = app(LIVE)
     assert not at.exception
     assert at.title[0].value == "Live practice"
     assert any("Start camera" in info.value for info in at.info)
@@ -84,7 +103,7 @@ def test_a_recording_in_which_no_face_was_seen_says_so_and_stores_nothing(db_pat
 
 
 def test_recording_then_check_in_is_saved_for_that_session(db_path):
-    at = app()
+    at = app(LIVE)
     at.button[0].click().run()
     assert not at.exception
     assert any("Recording: 0 readings saved" in m.value for m in at.markdown)
@@ -122,7 +141,7 @@ def test_recording_then_check_in_is_saved_for_that_session(db_path):
 
 
 def test_check_in_in_own_words_needs_no_wheel_word(db_path):
-    at = app()
+    at = app(LIVE)
     at.button[0].click().run()
     a_face_was_seen(db_path)
     at.button[1].click().run()
@@ -138,6 +157,7 @@ def why_app(analyzer, portrait) -> tuple[AppTest, str]:
     reading = analyzer.stream().process(portrait)[0]
     grid = analyzer.attention_map(reading)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page(LIVE)
     at.session_state["live_why"] = {
         "reading": reading,
         "overlay": heatmap_overlay(reading.aligned, grid, size=240),

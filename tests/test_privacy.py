@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 import tomllib
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -157,3 +159,50 @@ def test_on_a_network_a_passcode_from_streamlit_secrets_unlocks_the_journal(serv
     app.text_input[0].input("from secrets").run()
     assert not app.exception
     assert "Journal" in " ".join(t.value for t in app.title)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _request(url: str, data: bytes | None = None, cookie: str | None = None) -> tuple[int, dict, str]:
+    """Status, headers and text a plain HTTP client gets (redirects not followed)."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, data=data, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with opener.open(request, timeout=60) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+def test_the_server_gate_asks_for_the_passcode_before_anything_else(tmp_path: Path) -> None:
+    """A real `streamlit run app.py` on the network with a passcode, asked by a plain HTTP client."""
+    from tests.e2e.conftest import StreamlitServer
+
+    server = StreamlitServer(
+        tmp_path / "journal.db", env={"XFACE_PASSCODE": "quiet river", "STREAMLIT_SERVER_ADDRESS": "0.0.0.0"}
+    )
+    try:
+        status, _, page = _request(f"{server.url}/journal")
+        assert status == 401 and 'type="password"' in page and "private" not in page
+        assert _request(f"{server.url}/_stcore/metrics")[0] == 403
+        assert _request(f"{server.url}/_stcore/health")[0] == 200
+
+        status, headers, page = _request(f"{server.url}/_xface/unlock", b"passcode=wrong&next=/journal")
+        assert (
+            status == 401
+            and "That passcode is not right." in page
+            and "set-cookie" not in {key.lower() for key in headers}
+        )
+        status, headers, _ = _request(f"{server.url}/_xface/unlock", b"passcode=quiet+river&next=//elsewhere.example")
+        assert status == 303 and headers["location"] == "/"  # never sent on to another site
+        cookie = headers["set-cookie"].split(";")[0]
+        assert "HttpOnly" in headers["set-cookie"] and "SameSite=Strict" in headers["set-cookie"]
+        assert "quiet" not in cookie
+        assert _request(f"{server.url}/_stcore/metrics", cookie=cookie)[0] == 200
+        altered = cookie[:-1] + ("1" if cookie.endswith("0") else "0")
+        assert _request(f"{server.url}/_stcore/metrics", cookie=altered)[0] == 403
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import stat
 import struct
+import threading
 import zipfile
 import zlib
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.bad_inputs import postscript, text_bomb_png, tiny_huge_jpeg
 from tests.conftest import NO_FACES, WITH_FACES
 from xface import uploads
 from xface.uploads import UploadedImage, UploadProblem, face_crop, iter_uploads, quiz_batch, read_uploads
@@ -112,12 +114,15 @@ def test_text_named_jpg():
 
 def test_truncated_jpeg():
     real = (WITH_FACES / "2009_004587.jpg").read_bytes()
-    assert "damaged or cut short" in problem("cut.jpg", real[: len(real) // 3])
+    assert problem("cut.jpg", real[: len(real) // 3]) == "cut.jpg: the picture is cut short; try another copy"
 
 
 def test_truncated_png_header():
     text = problem("cut.png", encode(gradient(), "PNG")[:60])
-    assert "damaged or cut short" in text or "could not be read" in text
+    assert text.removeprefix("cut.png: ") in (
+        "the picture is cut short; try another copy",
+        "the picture is broken; try a new copy",
+    )
 
 
 def test_decompression_bomb_is_refused_before_decoding():
@@ -306,3 +311,75 @@ def test_quiz_batch_from_real_photos(analyzer):
         assert crop.dtype == np.uint8 and crop.ndim == 3 and 20 <= max(crop.shape[:2]) <= uploads.CROP_SIDE
         assert q.model_emotion in q.probs and abs(sum(q.probs.values()) - 1) < 1e-3
     assert [q.key for q in labelled] == ["happy/friends.jpg#0", "happy/friends.jpg#1"]
+
+
+def test_probes_inside_a_zip_each_get_a_sentence_and_the_rest_is_used():
+    data = make_zip(
+        {
+            "ztxt.png": text_bomb_png(b"zTXt"),
+            "itxt.png": text_bomb_png(b"iTXt"),
+            "ps.jpg": postscript(),
+            "huge.jpg": tiny_huge_jpeg(7000),
+            "cut.jpg": GOOD[: len(GOOD) // 2],
+            "ok.jpg": GOOD,
+        }
+    )
+    images, problems = read_uploads([("probes.zip", data)])
+    assert [(i.name, i.pixels.shape) for i in images] == [("huge.jpg", (1750, 1750, 3)), ("ok.jpg", (30, 40, 3))]
+    assert {p.name: p.message for p in problems} == {
+        "probes.zip/ztxt.png": "the picture has too much hidden text to open safely",
+        "probes.zip/itxt.png": "the picture has too much hidden text to open safely",
+        "probes.zip/ps.jpg": "not an image file Xface can read (JPEG, PNG, GIF, WebP, BMP, TIFF)",
+        "probes.zip/cut.jpg": "the picture is cut short; try another copy",
+    }
+
+
+def test_a_recording_keeps_saving_between_the_photos_of_a_quiz_batch(analyzer, portrait, tmp_path):
+    """A live recording (another tab) analyses a frame and saves it between every two photos of a batch.
+
+    The batch waits in its progress callback until the recording has saved: that can only happen if the
+    batch holds no lock between photos (not the analyzer's inference lock, not the journal's). Events
+    order the two threads; nothing depends on how fast this machine is.
+    """
+    from xface.journal import Journal, Recorder
+
+    journal = Journal(tmp_path / "journal.db")
+    session_id = journal.start_session("live")
+    recorder = Recorder(journal, session_id, interval=0.0)
+    stream = analyzer.stream()
+    photo_done, frame_saved = threading.Event(), threading.Event()
+    finished = threading.Event()
+    order: list[str] = []
+
+    def record() -> None:
+        frame_time = 0.0
+        while True:
+            photo_done.wait()
+            photo_done.clear()
+            if finished.is_set():
+                return
+            readings = stream.process(portrait)  # takes the analyzer's inference lock, as the live page does
+            recorder.offer(frame_time, readings)
+            frame_time += 1.0
+            order.append(f"saved {recorder.written}")
+            frame_saved.set()
+
+    def progress(done: int) -> None:
+        order.append(f"photo {done}")
+        photo_done.set()
+        assert frame_saved.wait(timeout=600), "the recording could not save while the batch paused between photos"
+        frame_saved.clear()
+
+    writer = threading.Thread(target=record, daemon=True)
+    writer.start()
+    photo = (WITH_FACES / "2009_004587.jpg").read_bytes()
+    try:
+        batch = quiz_batch([(f"{n}.jpg", photo) for n in range(3)], analyzer, progress=progress)
+    finally:
+        finished.set()
+        photo_done.set()
+        writer.join()
+    assert batch.photos == 3
+    assert order == ["photo 1", "saved 1", "photo 2", "saved 2", "photo 3", "saved 3"]
+    assert len(journal.observations(session_id)) == 3
+    journal.close()

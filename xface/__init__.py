@@ -2,11 +2,21 @@
 
 The heavy names (Analyzer, FaceReading) load torch on first use, so that the journal and the
 explanations can be imported quickly by themselves.
+
+`transformers.AutoModelForImageClassification.from_pretrained("models/xface-vit")` works after a
+plain `import xface`. Registering the model with the Auto classes needs torch (transformers' config
+classes import it: 2.5 s), so it waits until transformers loads its Auto classes itself: then
+torch is there anyway, and the registration costs only `xface.model`.
 """
+
+import sys
+from importlib.machinery import PathFinder
 
 from xface.emotions import EMOTIONS
 
 __all__ = ["EMOTIONS", "Analyzer", "FaceReading", "AnalyzerStream"]
+
+_AUTO_MODELS = "transformers.models.auto.modeling_auto"
 
 
 def __getattr__(name: str):
@@ -15,3 +25,30 @@ def __getattr__(name: str):
 
         return getattr(pipeline, name)
     raise AttributeError(name)
+
+
+class _RegisterWithAutoClasses:
+    """Import hook: once transformers has loaded its Auto model classes, import `xface.model`, whose
+    import registers XfaceViT with them. Duck-typed: importlib.abc alone would triple `import xface`."""
+
+    def find_spec(self, name, path, target=None):
+        if name != _AUTO_MODELS:
+            return None
+        sys.meta_path.remove(self)  # one shot
+        spec = PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        run_module = spec.loader.exec_module
+
+        def exec_module(module) -> None:
+            run_module(module)
+            import xface.model  # noqa: F401  (registers the Auto classes)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if _AUTO_MODELS in sys.modules:
+    import xface.model  # noqa: F401  (transformers is loaded already: register now)
+elif not any(isinstance(finder, _RegisterWithAutoClasses) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterWithAutoClasses())

@@ -13,7 +13,6 @@ from PIL import Image
 
 # Median MTCNN landmarks on FER2013 crops, as fractions of the crop's width and height.
 TEMPLATE = np.array([[15.0, 18.74], [33.36, 18.5], [24.32, 29.0], [16.89, 37.88], [32.12, 37.76]]) / 48.0
-_EYES = TEMPLATE[:2].mean(0)
 
 
 def eye_transform(landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -35,7 +34,14 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int] =
     Big faces are first shrunk with an antialiasing filter so that small crops do not alias.
     """
     landmarks = np.asarray(landmarks, dtype=np.float64)
-    picture = Image.fromarray(np.ascontiguousarray(image))
+    # Only the face's surroundings go to Pillow (a whole 48 MP photo would be copied for each face).
+    corners = _crop_corners_in_image(eye_transform(landmarks, size), size)
+    left, top = np.maximum(np.floor(corners.min(0)).astype(int) - 2, 0)
+    right, bottom = np.minimum(np.ceil(corners.max(0)).astype(int) + 2, [image.shape[1], image.shape[0]])
+    if right <= left or bottom <= top:
+        return np.full((*size, 3), 128, np.uint8)  # the face lies wholly outside the image
+    picture = Image.fromarray(np.ascontiguousarray(image[top:bottom, left:right]))
+    landmarks = landmarks - [left, top]
     matrix = eye_transform(landmarks, size)
     scale = float(np.hypot(*matrix[:, 0]))
     if scale < 0.5:

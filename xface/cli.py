@@ -1,7 +1,12 @@
 """The `xface` command: analyze, evaluate, train, bench.
 
 Errors a person can fix (a bad file, a missing model) end in one line on stderr and a non-zero
-exit, never a traceback. In a batch, a bad file is reported and the rest still processed.
+exit, never a traceback. In a batch, a bad file is reported and the rest still processed: the good
+files' results are always written, and the exit status is 1 when some files failed.
+
+File names that are not UTF-8 are written with backslash-x escapes (`printable_name`), the same in
+JSON, CSV and messages. Boxes and landmarks are in the original photo's pixels, also when a large
+photo was read at a reduced size.
 """
 
 from __future__ import annotations
@@ -16,8 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from xface.emotions import EMOTIONS
-from xface.images import IMAGE_SUFFIXES, ImageError
+from xface.images import IMAGE_SUFFIXES, ImageError, printable_name, read_picture
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
 CSV_FIELDS = [
@@ -33,8 +37,10 @@ CSV_FIELDS = [
     "detection_score",
     "emotion",
     "confidence",
-    *(f"p_{name}" for name in EMOTIONS),
 ]
+"""The CSV's first columns; every nested dict of a reading (probs, cues, …) follows as prefixed columns."""
+COLUMN_PREFIXES = {"probs": "p_"}
+"""Prefix of a nested dict's columns: `p_happy` for probs; any other dict `cues` gives `cues_brow_raise`."""
 
 
 class CommandError(Exception):
@@ -53,40 +59,61 @@ def _expand(paths: list[str]) -> Iterator[Path]:
 def _video_frames(path: Path) -> Iterator[tuple[int, float, object]]:
     import av
 
+    name = printable_name(path.name)
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as error:
-        raise ImageError(f"{path.name}: the video could not be opened ({error})") from None
+        raise ImageError(f"{name}: the video could not be opened ({error})") from None
     with container:
         stream = container.streams.video[0] if container.streams.video else None
         if stream is None:
-            raise ImageError(f"{path.name}: the file has no video stream")
+            raise ImageError(f"{name}: the file has no video stream")
         try:
             for index, frame in enumerate(container.decode(stream)):
                 yield index, float(frame.time or 0.0), frame.to_ndarray(format="rgb24")
         except av.error.FFmpegError as error:
-            raise ImageError(f"{path.name}: the video is damaged ({error})") from None
+            raise ImageError(f"{name}: the video is damaged ({error})") from None
+
+
+def _in_original_pixels(record: dict, scale: float) -> dict:
+    """A reading's box and landmarks in the photo's own pixels when it was read at `scale` of its size."""
+    if scale != 1.0:
+        record["box"] = [round(value / scale, 1) for value in record["box"]]
+        record["landmarks"] = [[round(value / scale, 1) for value in point] for point in record["landmarks"]]
+    return record
 
 
 def _rows(analyzer, path: Path) -> Iterator[dict]:
+    name = printable_name(path)
     if path.suffix.lower() in VIDEO_SUFFIXES:
         stream = analyzer.stream()
         for index, time, frame in _video_frames(path):
             for face, reading in enumerate(stream.process(frame)):
-                yield {"file": str(path), "frame": index, "time": round(time, 3), "face": face, **reading.to_dict()}
+                yield {"file": name, "frame": index, "time": round(time, 3), "face": face, **reading.to_dict()}
     else:
-        for face, reading in enumerate(analyzer.analyze(path)):
-            yield {"file": str(path), "face": face, **reading.to_dict()}
+        picture = read_picture(path)
+        for face, reading in enumerate(analyzer.analyze(picture.pixels)):
+            yield {"file": name, "face": face, **_in_original_pixels(reading.to_dict(), picture.scale)}
 
 
 def _flat(row: dict) -> dict:
-    flat = {
-        key: row.get(key, "")
-        for key in ("file", "frame", "time", "face", "face_id", "detection_score", "emotion", "confidence")
-    }
+    """One CSV row: the box as x1…y2, each nested dict as prefixed columns, lists (landmarks) left out."""
+    flat = {key: row.get(key, "") for key in CSV_FIELDS if key not in ("x1", "y1", "x2", "y2")}
     flat.update(zip(("x1", "y1", "x2", "y2"), row["box"], strict=True))
-    flat.update({f"p_{name}": row["probs"][name] for name in EMOTIONS})
+    for key, value in row.items():
+        if isinstance(value, dict):
+            prefix = COLUMN_PREFIXES.get(key, f"{key}_")
+            flat.update({f"{prefix}{name}": number for name, number in value.items()})
     return flat
+
+
+def _write_csv(path: str, rows: list[dict]) -> None:
+    flat_rows = [_flat(row) for row in rows]
+    fields = list(dict.fromkeys(CSV_FIELDS + [key for row in flat_rows for key in row]))
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, restval="")
+        writer.writeheader()
+        writer.writerows(flat_rows)
 
 
 def command_analyze(args: argparse.Namespace) -> int:
@@ -100,16 +127,13 @@ def command_analyze(args: argparse.Namespace) -> int:
     for path in tqdm(files, desc="analyzing", disable=not args.progress, unit="file"):
         try:
             rows.extend(_rows(analyzer, path))
-        except ImageError as error:
+        except Exception as error:  # one file's failure, whatever it is, must not cost the others' results
             failures += 1
-            print(f"xface: {error}", file=sys.stderr)
-            if not args.csv:
-                rows.append({"file": str(path), "error": str(error)})
+            message = str(error) if isinstance(error, ImageError) else f"{printable_name(path.name)}: {error}"
+            print(f"xface: {message}", file=sys.stderr)
+            rows.append({"file": printable_name(path), "error": message})
     if args.csv:
-        with open(args.csv, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
-            writer.writeheader()
-            writer.writerows(_flat(row) for row in rows)
+        _write_csv(args.csv, [row for row in rows if "error" not in row])
     else:
         json.dump(rows, sys.stdout, indent=1)
         sys.stdout.write("\n")

@@ -1,36 +1,73 @@
-"""Face detection with facenet-pytorch's MTCNN, plus a geometry check against non-human faces.
+"""Face detection with facenet-pytorch's MTCNN, plus two checks against non-human faces.
 
 MTCNN's own confidence is not enough: on `no_faces/tfod_image1.jpg` it scores a beagle at 0.97,
 above a real face at 0.976. Two more checks, each cheap:
-- Geometry (`plausible_face`): on a human face the nose lies between the eyes and below them,
-  and the mouth lies below the nose, measured in the frame of the eye line so tilted heads pass.
 - Mirror test: human faces are nearly left-right symmetric, so MTCNN's last stage (O-Net) still
-  calls the *mirrored* crop a face (every real face in `with_faces` scores >= 0.98 mirrored),
-  while the beagle's muzzle, seen from the side, drops to 0.09.
+  calls the *mirrored* crop a face, while the beagle's muzzle, seen from the side, drops to 0.09.
+- Geometry (`plausible_face`): on a face seen from the front the nose lies between the eyes and
+  below them, and the mouth lies below the nose, measured in the frame of the eye line so tilted
+  heads pass. A face turned aside fails it although it is a face; so geometry does not reject on
+  its own, it decides how sure the mirror test must be.
+
+Built in facenet-pytorch's style: one `MTCNN` holds the three networks (`load_mtcnn`), pure
+functions run its stages on given boxes (`onet`, `upright_landmarks`), and `FaceDetector` is a set
+of settings over a shared MTCNN. The photo detector and every video stream share one MTCNN.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from facenet_pytorch import MTCNN
-from facenet_pytorch.models.utils.detect_face import bbreg, imresample, pad, rerec
+from facenet_pytorch.models.utils.detect_face import bbreg, detect_face, imresample, pad, rerec
 from PIL import Image
+
+Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
 
 UPRIGHT_WITHIN_DEGREES = 8.0
 """Faces whose eye line tilts more than this get their landmarks measured again, upright."""
 
+MTCNN_THRESHOLDS = (0.6, 0.7, 0.7)
+"""facenet-pytorch's defaults for its three stages; the last one is also the least O-Net score a face keeps."""
+
+MIRROR_FACE = 0.5
+"""O-Net must still call the mirrored crop a face: its own decision boundary (real faces: 99 % score >= 0.59)."""
+
+MIRROR_FACE_TURNED = 0.9
+"""Where the landmark layout is doubtful (a face turned aside, or no face), the mirror test must be sure."""
+
+PHOTO_MAX_SIDE = 1280
+"""Photos larger than this (phone photos of 12-48 MP) are searched on a copy shrunk to it; each face found
+is then measured on the full photo. MTCNN's pyramid on 48 MP takes 10 s and 1.7 GB; this way about 1.4 s
+of CPU and 50 MB. A face must then be 20 px in the copy: 60 px on a 12 MP photo, 125 px on 48 MP."""
+
 
 @dataclass(frozen=True)
 class Detection:
-    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
+    box: Box
     score: float
     landmarks: np.ndarray  # (5, 2): left eye, right eye, nose, mouth left, mouth right (image left/right)
 
 
-def plausible_face(box: np.ndarray | tuple, landmarks: np.ndarray) -> bool:
+class OnetResult(NamedTuple):
+    """MTCNN's last stage (O-Net) on one square crop."""
+
+    score: float  # probability that the crop is a face
+    box: np.ndarray  # (4,) the face's box after O-Net's regression, x1, y1, x2, y2
+    landmarks: np.ndarray  # (5, 2) in image pixels
+
+
+def load_mtcnn() -> MTCNN:
+    """facenet-pytorch's three networks with their bundled weights, on the CPU (nothing downloads)."""
+    mtcnn = MTCNN(keep_all=True, thresholds=list(MTCNN_THRESHOLDS), post_process=False, device="cpu")
+    return mtcnn.eval()
+
+
+def plausible_face(box: np.ndarray | Sequence[float], landmarks: np.ndarray) -> bool:
     """Does the landmark layout look like a human face seen from the front or at an angle?"""
     landmarks = np.asarray(landmarks, dtype=np.float64)
     left_eye, right_eye, nose = landmarks[0], landmarks[1], landmarks[2]
@@ -58,138 +95,184 @@ def plausible_face(box: np.ndarray | tuple, landmarks: np.ndarray) -> bool:
     )
 
 
-class FaceDetector:
-    """Every plausible human face in an RGB image: boxes, scores and five landmarks.
+def looks_human(face: OnetResult, mirror_score: float, min_score: float = MTCNN_THRESHOLDS[2]) -> bool:
+    """O-Net is confident, and the mirrored crop is still a face: sure of it where the layout is doubtful."""
+    if face.score < min_score:
+        return False
+    needed = MIRROR_FACE if plausible_face(face.box, face.landmarks) else MIRROR_FACE_TURNED
+    return mirror_score >= needed
 
-    `max_side` shrinks large images before detection (speed on video; a face then needs about
-    `min_face_size` pixels *after* shrinking). `min_score` is the final-stage confidence.
+
+def onet(
+    mtcnn: MTCNN, image: np.ndarray, boxes: Sequence[Box] | np.ndarray, grow: float = 0.0, mirrored: bool = False
+) -> list[OnetResult | None]:
+    """MTCNN's last stage on given boxes of an (H, W, 3) uint8 image; None for a box off the image.
+
+    Boxes are squared (and enlarged by `grow` on each side) like MTCNN's own third stage. Only the
+    crops are turned into floats, so a 48 MP photo costs what its faces cost. `mirrored` shows O-Net
+    each crop flipped left-right: its score then says whether the mirror image is a face too (the
+    box and landmarks it returns are then those of the mirror image and mean little).
+    """
+    results: list[OnetResult | None] = [None] * len(boxes)
+    if len(boxes) == 0:
+        return results
+    height, width = image.shape[:2]
+    given = torch.tensor(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
+    margin = (given[:, 2:] - given[:, :2]) * grow
+    candidates = rerec(torch.cat([given[:, :2] - margin, given[:, 2:] + margin], 1))
+    y, ey, x, ex = pad(candidates, width, height)
+    crops, usable = [], []
+    for k in range(len(candidates)):
+        if ey[k] > y[k] and ex[k] > x[k]:
+            crop = torch.from_numpy(np.ascontiguousarray(image[y[k] - 1 : ey[k], x[k] - 1 : ex[k]]))
+            crop = crop.permute(2, 0, 1)[None].float()
+            crops.append(imresample(crop.flip(-1) if mirrored else crop, (48, 48)))
+            usable.append(k)
+    if not crops:
+        return results
+    with torch.inference_mode():
+        regression, marks, probs = mtcnn.onet((torch.cat(crops) - 127.5) * 0.0078125)
+    crop_boxes = torch.tensor([[x[k], y[k], ex[k], ey[k]] for k in usable], dtype=torch.float32)
+    scores = probs[:, 1]
+    box_w = crop_boxes[:, 2] - crop_boxes[:, 0] + 1
+    box_h = crop_boxes[:, 3] - crop_boxes[:, 1] + 1
+    points_x = box_w[:, None] * marks[:, :5] + crop_boxes[:, :1] - 1
+    points_y = box_h[:, None] * marks[:, 5:] + crop_boxes[:, 1:2] - 1
+    points = torch.stack([points_x, points_y], -1).numpy().astype(np.float64)
+    fitted = bbreg(torch.cat([crop_boxes, scores[:, None]], 1), regression).numpy().astype(np.float64)
+    for row, k in enumerate(usable):
+        results[k] = OnetResult(float(scores[row]), fitted[row, :4], points[row])
+    return results
+
+
+def upright_landmarks(
+    mtcnn: MTCNN, image: np.ndarray, box: np.ndarray | Sequence[float], landmarks: np.ndarray, min_score: float
+) -> np.ndarray:
+    """Landmarks of a tilted face, measured again on an upright copy of it.
+
+    O-Net was trained on upright faces: on a head tilted by 25° its eye points drift by a
+    fifth of the eye distance, enough to skew the aligned crop. Turning the face upright
+    (by the first estimate) and asking O-Net again fixes that for one extra O-Net pass.
+    """
+    eye_line = landmarks[1] - landmarks[0]
+    angle = float(np.arctan2(eye_line[1], eye_line[0]))
+    if abs(angle) < np.radians(UPRIGHT_WITHIN_DEGREES):
+        return landmarks
+    center = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+    side = float(max(box[2] - box[0], box[3] - box[1]))
+    # Only the face's surroundings go to Pillow: a whole 48 MP photo would be copied for one face.
+    height, width = image.shape[:2]
+    left, top = (max(0, int(np.floor(c - 1.5 * side))) for c in center)
+    right, bottom = min(width, int(np.ceil(center[0] + 1.5 * side))), min(height, int(np.ceil(center[1] + 1.5 * side)))
+    if right <= left or bottom <= top:
+        return landmarks
+    region = Image.fromarray(np.ascontiguousarray(image[top:bottom, left:right]))
+    center = center - [left, top]
+    scale = min(1.0, 96.0 / side)  # O-Net sees 48 px anyway: render the face at ~96 px at most
+    crop_side = int(np.ceil(2 * side * scale))
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    crop_center = np.array([crop_side / 2, crop_side / 2])
+    # Crop point q comes from region point center + rotation @ (q - crop_center) / scale.
+    linear = rotation / scale
+    offset = center - linear @ crop_center
+    upright = region.transform(
+        (crop_side, crop_side),
+        Image.Transform.AFFINE,
+        [linear[0, 0], linear[0, 1], offset[0], linear[1, 0], linear[1, 1], offset[1]],
+        Image.Resampling.BILINEAR,
+    )
+    half = side * scale / 2
+    face_box = (crop_side / 2 - half, crop_side / 2 - half, crop_side / 2 + half, crop_side / 2 + half)
+    again = onet(mtcnn, np.asarray(upright), [face_box])[0]
+    if again is None or again.score < min_score:
+        return landmarks
+    return again.landmarks @ linear.T + offset + [left, top]
+
+
+def shrink(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """A copy whose longer side is at most `max_side`, and the factor applied (1.0: the image itself).
+
+    Big images are first averaged over whole-pixel blocks a band of rows at a time, so that no full-size
+    copy is made (Pillow would hold 192 MB for a 48 MP photo, a float tensor 576 MB).
+    """
+    height, width = image.shape[:2]
+    if max(height, width) <= max_side:
+        return image, 1.0
+    factor = max_side / max(height, width)
+    block = max(1, int(1 / (2 * factor)))  # leave Pillow at least a halving, for a smooth result
+    if block == 1:
+        small = Image.fromarray(np.ascontiguousarray(image))  # a video frame: small enough to copy
+    else:
+        band = block * 64
+        reduced = [
+            np.asarray(Image.fromarray(np.ascontiguousarray(image[top : top + band])).reduce(block))
+            for top in range(0, height - height % block, band)
+        ]
+        small = Image.fromarray(np.concatenate(reduced))
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return np.asarray(small.resize(size, Image.Resampling.BOX)), factor
+
+
+class FaceDetector:
+    """Every human face in an RGB image: boxes, scores and five landmarks, largest face first.
+
+    Settings over a shared `MTCNN` (pass one to share it; by default one is loaded):
+    - `min_face_size`: the smallest face searched for, in pixels of the searched copy;
+    - `max_side`: larger images are searched on a copy shrunk to this longer side (speed on video,
+      memory on big photos), and each face found is measured again on the full image;
+    - `min_score`: the least O-Net score a face keeps.
     """
 
     def __init__(
         self,
+        mtcnn: MTCNN | None = None,
         min_face_size: int = 20,
-        min_score: float = 0.9,
-        max_side: int | None = None,
-        thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+        min_score: float = MTCNN_THRESHOLDS[2],
+        max_side: int | None = PHOTO_MAX_SIDE,
     ) -> None:
+        self.mtcnn = mtcnn if mtcnn is not None else load_mtcnn()
         self.min_face_size = min_face_size
         self.min_score = min_score
         self.max_side = max_side
-        self.mtcnn = MTCNN(
-            keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds), post_process=False, device="cpu"
-        )
-        self.mtcnn.eval()
 
-    def _shrink(self, image: np.ndarray) -> tuple[np.ndarray, float]:
-        height, width = image.shape[:2]
-        if self.max_side is None or max(height, width) <= self.max_side:
-            return image, 1.0
-        factor = self.max_side / max(height, width)
-        pixels = torch.from_numpy(np.require(image, requirements=["C", "W"])).permute(2, 0, 1)[None].float()
-        size = (max(1, round(height * factor)), max(1, round(width * factor)))
-        small = torch.nn.functional.interpolate(pixels, size=size, mode="area")
-        return small[0].permute(1, 2, 0).round().to(torch.uint8).numpy(), factor
-
-    @torch.inference_mode()
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        """Detect faces in an (H, W, 3) uint8 RGB array; the largest face comes first."""
-        small, factor = self._shrink(image)
+    def candidates(self, image: np.ndarray) -> list[OnetResult]:
+        """MTCNN's three stages on the image (shrunk to `max_side`), in full-image pixels, unchecked."""
+        small, factor = shrink(image, self.max_side) if self.max_side else (image, 1.0)
         if min(small.shape[:2]) < self.min_face_size:
             return []  # no face of the minimum size fits (and MTCNN would fail on an empty pyramid)
-        boxes, scores, points = self.mtcnn.detect(small, landmarks=True)
-        if boxes is None:
-            return []
-        # facenet-pytorch 2.5.3 hands back object arrays under NumPy 2.
-        boxes = np.asarray(boxes.tolist(), dtype=np.float64) / factor
-        scores = np.asarray(scores.tolist(), dtype=np.float64)
-        points = np.asarray(points.tolist(), dtype=np.float64) / factor
-        return self._keep(boxes, scores, points, image)
+        thresholds = list(MTCNN_THRESHOLDS[:2]) + [min(self.min_score, MTCNN_THRESHOLDS[2])]
+        with torch.inference_mode():
+            boxes, points = detect_face(
+                small, self.min_face_size, self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet, thresholds, 0.709, "cpu"
+            )
+        boxes, points = np.asarray(boxes[0], np.float64).reshape(-1, 5), np.asarray(points[0], np.float64)
+        found = [OnetResult(float(b[4]), b[:4] / factor, p / factor) for b, p in zip(boxes, points, strict=True)]
+        if factor < 1.0:
+            # Measured again where the pixels are: landmarks from the shrunk copy are off by 1/factor pixels.
+            found = [again for again in onet(self.mtcnn, image, [f.box for f in found]) if again is not None]
+        return found
 
-    def _keep(self, boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, image: np.ndarray) -> list[Detection]:
-        """Confident, face-shaped, mirror-consistent detections, clipped to the image, largest first."""
-        height, width = image.shape[:2]
-        keep = [k for k in range(len(boxes)) if scores[k] >= self.min_score and plausible_face(boxes[k], points[k])]
-        if keep:
-            mirrored_boxes = [(width - boxes[k][2], boxes[k][1], width - boxes[k][0], boxes[k][3]) for k in keep]
-            mirrored = self._onet(np.ascontiguousarray(image[:, ::-1]), mirrored_boxes)
-            keep = [k for k, m in zip(keep, mirrored, strict=True) if m is not None and m[0] >= self.min_score]
-        found = []
-        for k in keep:
-            x1, y1, x2, y2 = boxes[k]
-            clipped = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
-            landmarks = self._upright_landmarks(image, boxes[k], points[k])
-            found.append(Detection(tuple(float(v) for v in clipped), float(scores[k]), landmarks))
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Detect faces in an (H, W, 3) uint8 RGB array; the largest face comes first."""
+        found = self._keep(image, self.candidates(image))
         found.sort(key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]), reverse=True)
         return found
 
-    def _upright_landmarks(self, image: np.ndarray, box: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-        """Landmarks of a tilted face, measured again on an upright copy of it.
-
-        O-Net was trained on upright faces: on a head tilted by 25° its eye points drift by a
-        fifth of the eye distance, enough to skew the aligned crop. Turning the face upright
-        (by the first estimate) and asking O-Net again fixes that for one extra O-Net pass.
-        """
-        eye_line = landmarks[1] - landmarks[0]
-        angle = float(np.arctan2(eye_line[1], eye_line[0]))
-        if abs(angle) < np.radians(UPRIGHT_WITHIN_DEGREES):
-            return landmarks
-        center = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
-        side = float(max(box[2] - box[0], box[3] - box[1]))
-        scale = min(1.0, 96.0 / side)  # O-Net sees 48 px anyway: render the face at ~96 px at most
-        crop_side = int(np.ceil(2 * side * scale))
-        rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-        crop_center = np.array([crop_side / 2, crop_side / 2])
-        # Crop point q comes from image point center + rotation @ (q - crop_center) / scale.
-        linear = rotation / scale
-        offset = center - linear @ crop_center
-        upright = Image.fromarray(np.ascontiguousarray(image)).transform(
-            (crop_side, crop_side),
-            Image.Transform.AFFINE,
-            [linear[0, 0], linear[0, 1], offset[0], linear[1, 0], linear[1, 1], offset[1]],
-            Image.Resampling.BILINEAR,
-        )
-        half = side * scale / 2
-        face_box = (crop_side / 2 - half, crop_side / 2 - half, crop_side / 2 + half, crop_side / 2 + half)
-        again = self._onet(np.asarray(upright), [face_box])[0]
-        if again is None or again[0] < self.min_score:
-            return landmarks
-        return again[2] @ linear.T + offset
-
-    def _onet(
-        self, image: np.ndarray, boxes: list[tuple[float, float, float, float]], grow: float = 0.0
-    ) -> list[tuple[float, np.ndarray, np.ndarray] | None]:
-        """MTCNN's last stage on given boxes: (score, refined box, landmarks) each, None if off-image.
-
-        Boxes are squared (and enlarged by `grow` on each side) like MTCNN's own third stage.
-        """
+    def _keep(self, image: np.ndarray, faces: list[OnetResult]) -> list[Detection]:
+        """The human faces among O-Net's findings, clipped to the image, with upright landmarks."""
+        confident = [face for face in faces if face.score >= self.min_score]
+        mirrored = onet(self.mtcnn, image, [face.box for face in confident], mirrored=True)
         height, width = image.shape[:2]
-        given = torch.tensor([list(b) for b in boxes], dtype=torch.float32)
-        margin = (given[:, 2:] - given[:, :2]) * grow
-        candidates = rerec(torch.cat([given[:, :2] - margin, given[:, 2:] + margin], 1))
-        pixels = torch.from_numpy(np.require(image, requirements=["C", "W"])).permute(2, 0, 1).float()
-        y, ey, x, ex = pad(candidates, width, height)
-        crops, usable = [], []
-        for k in range(len(candidates)):
-            if ey[k] > y[k] and ex[k] > x[k]:
-                crops.append(imresample(pixels[None, :, y[k] - 1 : ey[k], x[k] - 1 : ex[k]], (48, 48)))
-                usable.append(k)
-        results: list[tuple[float, np.ndarray, np.ndarray] | None] = [None] * len(boxes)
-        if not crops:
-            return results
-        crop_boxes = torch.tensor([[x[k], y[k], ex[k], ey[k]] for k in usable], dtype=torch.float32)
-        regression, marks, probs = self.mtcnn.onet((torch.cat(crops) - 127.5) * 0.0078125)
-        scores = probs[:, 1]
-        box_w = crop_boxes[:, 2] - crop_boxes[:, 0] + 1
-        box_h = crop_boxes[:, 3] - crop_boxes[:, 1] + 1
-        points_x = box_w[:, None] * marks[:, :5] + crop_boxes[:, :1] - 1
-        points_y = box_h[:, None] * marks[:, 5:] + crop_boxes[:, 1:2] - 1
-        points = torch.stack([points_x, points_y], -1).numpy().astype(np.float64)
-        fitted = bbreg(torch.cat([crop_boxes, scores[:, None]], 1), regression).numpy().astype(np.float64)
-        for row, k in enumerate(usable):
-            results[k] = (float(scores[row]), fitted[row, :4], points[row])
-        return results
+        kept = []
+        for face, mirror in zip(confident, mirrored, strict=True):
+            if mirror is None or not looks_human(face, mirror.score, self.min_score):
+                continue
+            x1, y1, x2, y2 = face.box
+            clipped = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
+            landmarks = upright_landmarks(self.mtcnn, image, face.box, face.landmarks, self.min_score)
+            kept.append(Detection(tuple(float(v) for v in clipped), face.score, landmarks))
+        return kept
 
-    @torch.inference_mode()
     def refine(self, image: np.ndarray, faces: list[Detection]) -> list[Detection | None]:
         """Follow known faces into a new frame with MTCNN's last stage only (O-Net).
 
@@ -200,11 +283,9 @@ class FaceDetector:
         gets None (lost).
         """
         results: list[Detection | None] = []
-        if not faces:
-            return results
         height, width = image.shape[:2]
-        for face, found in zip(faces, self._onet(image, [f.box for f in faces], grow=0.1), strict=True):
-            kept = [] if found is None else self._keep(found[1][None], np.array([found[0]]), found[2][None], image)
+        for face, found in zip(faces, onet(self.mtcnn, image, [f.box for f in faces], grow=0.1), strict=True):
+            kept = [] if found is None else self._keep(image, [found])
             if not kept:
                 results.append(None)
                 continue

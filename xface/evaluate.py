@@ -151,3 +151,145 @@ def write_report(results: dict, directory: str | Path) -> list[Path]:
             save_confusion_picture(results[key], path, title)
             written.append(path)
     return written
+
+
+DETECTION_SIZE_BINS = ((20, 30), (30, 50), (50, 100), (100, None))
+"""Face sizes (the labelled box's longer side, in pixels) that detection recall is reported for."""
+
+
+def labelled_faces(folder: str | Path) -> dict[str, list[tuple[str, tuple[float, float, float, float]]]]:
+    """Per photo, its labelled faces as (label, box) from the folder's boxes.csv (no file: no faces)."""
+    import csv
+
+    listing = Path(folder) / "boxes.csv"
+    faces: dict[str, list] = {}
+    if listing.is_file():
+        for row in csv.DictReader(listing.open()):
+            box = tuple(float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax"))
+            faces.setdefault(row["image"], []).append((row.get("label", "face"), box))
+    else:
+        for path in sorted(Path(folder).iterdir()):
+            if path.suffix.lower() in (".jpg", ".jpeg", ".png"):
+                faces[path.name] = []
+    return faces
+
+
+def match_faces(truth: list[tuple[float, ...]], found: list[tuple[float, ...]], min_iou: float = 0.4) -> dict[int, int]:
+    """Labelled face index → found box index, one to one, the best overlaps first."""
+    from xface.pipeline import box_iou
+
+    pairs = sorted(((box_iou(t, f), i, j) for i, t in enumerate(truth) for j, f in enumerate(found)), reverse=True)
+    matched: dict[int, int] = {}
+    taken: set[int] = set()
+    for overlap, i, j in pairs:
+        if overlap < min_iou:
+            break
+        if i not in matched and j not in taken:
+            matched[i] = j
+            taken.add(j)
+    return matched
+
+
+def detection_recall(
+    folder: str | Path,
+    detect,
+    label: str = "without_mask",
+    min_size: float = 20,
+    min_iou: float = 0.4,
+    progress: bool = True,
+) -> dict:
+    """Recall of the labelled faces (of `label`, at least `min_size` px) by a `detect(rgb) -> boxes` function.
+
+    Found boxes that match no labelled face at all (of any label) are counted as `unmatched`; on a
+    folder without boxes.csv every box found is unmatched.
+    """
+    from xface.images import load_image
+
+    bins = {_bin_name(low, high): [0, 0] for low, high in DETECTION_SIZE_BINS}
+    unmatched = 0
+    photos = labelled_faces(folder)
+    for name, faces in tqdm(photos.items(), desc="detecting", disable=not progress, leave=False):
+        found = [tuple(box) for box in detect(load_image(Path(folder) / name))]
+        matched = match_faces([box for _, box in faces], found, min_iou)
+        unmatched += len(found) - len(matched)
+        for index, (face_label, box) in enumerate(faces):
+            size = max(box[2] - box[0], box[3] - box[1])
+            if face_label != label or size < min_size:
+                continue
+            for low, high in DETECTION_SIZE_BINS:
+                if size >= low and (high is None or size < high):
+                    counts = bins[_bin_name(low, high)]
+                    counts[0] += index in matched
+                    counts[1] += 1
+    found_total = sum(found for found, _ in bins.values())
+    faces_total = sum(total for _, total in bins.values())
+    return {
+        "photos": len(photos),
+        "faces": faces_total,
+        "recall": found_total / faces_total if faces_total else None,
+        "by_size": {name: {"found": f, "faces": n, "recall": f / n if n else None} for name, (f, n) in bins.items()},
+        "unmatched": unmatched,
+    }
+
+
+def _bin_name(low: int, high: int | None) -> str:
+    return f"{low}-{high} px" if high is not None else f">={low} px"
+
+
+def evaluate_detection(folder: str | Path, progress: bool = True) -> dict:
+    """Xface's photo detector against plain facenet-pytorch MTCNN (its defaults) on the same photos."""
+    from facenet_pytorch import MTCNN
+
+    from xface.detect import FaceDetector
+
+    detector = FaceDetector()
+    plain = MTCNN(keep_all=True, device="cpu").eval()
+
+    def plain_boxes(image: np.ndarray) -> list:
+        boxes, _ = plain.detect(image)
+        return [] if boxes is None else np.asarray(boxes.tolist(), dtype=np.float64).tolist()
+
+    return {
+        "folder": str(folder),
+        "xface": detection_recall(folder, lambda image: [d.box for d in detector.detect(image)], progress=progress),
+        "plain_mtcnn": detection_recall(folder, plain_boxes, progress=progress),
+    }
+
+
+def format_detection(results: dict) -> str:
+    lines = [f"Detection on {results['folder']} (unmasked faces, IoU >= 0.4; size: the box's longer side)"]
+    names = list(results["xface"]["by_size"])
+    lines.append(f"  {'detector':<12}{'all':>14}" + "".join(f"{name:>14}" for name in names) + f"{'unmatched':>11}")
+    for key, title in (("xface", "Xface"), ("plain_mtcnn", "plain MTCNN")):
+        report = results[key]
+        cells = [_recall_cell(report["recall"], sum(v["found"] for v in report["by_size"].values()), report["faces"])]
+        cells += [_recall_cell(v["recall"], v["found"], v["faces"]) for v in report["by_size"].values()]
+        lines.append(f"  {title:<12}" + "".join(f"{cell:>14}" for cell in cells) + f"{report['unmatched']:>11}")
+    return "\n".join(lines)
+
+
+def _recall_cell(recall: float | None, found: int, total: int) -> str:
+    return f"{recall:.3f} ({found}/{total})" if recall is not None else f"- ({found}/{total})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m xface.evaluate --detection DIR [--json FILE]`."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m xface.evaluate")
+    parser.add_argument("--detection", metavar="DIR", required=True, help="photos with a boxes.csv (or none)")
+    parser.add_argument("--json", metavar="FILE")
+    args = parser.parse_args(argv)
+    if not Path(args.detection).is_dir():
+        print(f"xface: error: no such folder: {args.detection}", file=sys.stderr)
+        return 2
+    results = evaluate_detection(args.detection, progress=sys.stderr.isatty())
+    print(format_detection(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

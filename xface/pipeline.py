@@ -172,7 +172,7 @@ class AnalyzerStream:
         hold_frames: int = 4,
     ) -> None:
         self.analyzer = analyzer
-        self.detector = FaceDetector(min_face_size=min_face_size, max_side=max_side)
+        self.detector = FaceDetector(analyzer.detector.mtcnn, min_face_size=min_face_size, max_side=max_side)
         self.detect_every = max(1, detect_every)
         self.smoothing = smoothing
         self.hold_frames = hold_frames

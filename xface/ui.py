@@ -1,4 +1,4 @@
-"""The thin Streamlit layer: cached resources and the passcode gate. Pages import from here.
+"""The thin Streamlit layer: cached resources, the passcode gate and the app's frame. Pages import from here.
 
 This is the only module in `xface` that imports Streamlit.
 """
@@ -21,6 +21,50 @@ APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
 
+FOCUS_COLOUR = "#1d4e89"
+"""The theme's accent: 8.6:1 against the page (#fbfaf7) and 7.5:1 against the sidebar (#eceae4), over
+the 3:1 WCAG 2.2 asks of a focus indicator."""
+ERROR_COLOUR = "#9b1c1c"
+"""Dark red for error text: 7.7:1 on the page, over the 4.5:1 WCAG asks of text."""
+LOGO = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="28" viewBox="0 0 96 28" role="img" '
+    'aria-label="Xface"><title>Xface</title><text x="0" y="22" font-family="sans-serif" font-size="24" '
+    f'font-weight="700" fill="{FOCUS_COLOUR}">Xface</text></svg>'
+)
+"""The app's name as a small word mark, shown at the top of the menu and, with the menu closed, of the page."""
+FRAME_CSS = f"""
+/* A focus ring that is always visible on whatever has keyboard focus (WCAG 2.2: 2.4.7, 2.4.13). */
+:focus-visible, [data-baseweb] :focus-visible, button:focus-visible, a:focus-visible, [role="tab"]:focus-visible {{
+    outline: 3px solid {FOCUS_COLOUR} !important;
+    outline-offset: 2px !important;
+}}
+/* A file the uploader refuses says why in text beside it, not only in a tooltip on hover (WCAG 2.2: 3.3.1). */
+[data-testid="stFileChip"][aria-invalid="true"] {{
+    flex-wrap: wrap;
+    height: auto;
+}}
+[data-testid="stFileChip"][aria-invalid="true"] [role="alert"] {{
+    position: static !important;
+    flex-basis: 100%;
+    width: auto !important;
+    height: auto !important;
+    margin: 0.2rem 0 0 0 !important;
+    clip: auto !important;
+    clip-path: none !important;
+    overflow: visible !important;
+    white-space: normal !important;
+    color: {ERROR_COLOUR};
+    font-size: 0.85rem;
+}}
+/* The phone's menu button says what it is in words, not only with an arrow. */
+[data-testid="stExpandSidebarButton"]::after {{
+    content: "Menu";
+    margin-left: 0.25rem;
+    font-weight: 600;
+    color: {FOCUS_COLOUR};
+}}
+"""
+
 
 @st.cache_resource(show_spinner="Loading the expression model…")
 def analyzer():
@@ -29,6 +73,40 @@ def analyzer():
     from xface.pipeline import Analyzer
 
     return Analyzer(threads=APP_TORCH_THREADS)
+
+
+FRAME_SCRIPT = """
+<script>
+/* Names that match what the eye sees (WCAG 2.2: 2.5.3 label in name, 1.1.1 text for images):
+   Streamlit calls the phone's menu button "Expand sidebar" and the word mark "Logo". Both are
+   drawn again when the menu opens or closes, so a watcher names each new one. */
+(() => {
+    const name = () => {
+        for (const button of document.querySelectorAll('[data-testid="stExpandSidebarButton"]')) {
+            if (button.getAttribute("aria-label") !== "Menu") button.setAttribute("aria-label", "Menu");
+        }
+        for (const logo of document.querySelectorAll('[data-testid$="Logo"] , img[data-testid$="Logo"]')) {
+            if (logo.tagName === "IMG" && logo.alt !== "Xface") logo.alt = "Xface";
+        }
+    };
+    name();
+    if (!window.xfaceNamer) {
+        window.xfaceNamer = new MutationObserver(name);
+        window.xfaceNamer.observe(document.body, {
+            childList: true, subtree: true, attributes: true, attributeFilter: ["aria-label", "alt"],
+        });
+    }
+})();
+</script>
+"""
+
+
+def app_frame() -> None:
+    """What every page shares: the app's name (top of the menu, or of the page while the menu is closed),
+    a visible keyboard focus ring and a menu button labelled in words. Called by app.py before any page."""
+    st.logo(LOGO, size="large")
+    st.html(f"<style>{FRAME_CSS}</style>")
+    st.html(FRAME_SCRIPT, unsafe_allow_javascript=True)  # our own fixed script: no user text goes into it
 
 
 def enter_page() -> None:
@@ -82,10 +160,19 @@ def configured_passcode() -> str | None:
 
 
 def unlocked() -> bool:
-    """On localhost: always. Beyond it: only after the right passcode; without one set, never."""
+    """On localhost: always. Beyond it: only after the right passcode; without one set, never.
+
+    Behind app.py's server gate (xface/gate.py) the browser gave the passcode before the app loaded,
+    and its unlock cookie says so; the form below is the second lock for any other way in.
+    """
+    from xface.gate import is_unlock_token
+
     if not served_beyond_localhost() or st.session_state.get("unlocked"):
         return True
     expected = configured_passcode()
+    if expected is not None and is_unlock_token(_unlock_cookie(), expected):
+        st.session_state.unlocked = True
+        return True
     st.title("Xface")
     if expected is None:
         st.error(
@@ -100,6 +187,17 @@ def unlocked() -> bool:
     elif given:
         st.error("That passcode is not right.")
     return False
+
+
+def _unlock_cookie() -> str:
+    """The browser's unlock cookie from the server gate, or "" (none, or outside a browser session as in AppTest)."""
+    from xface.gate import COOKIE
+
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except (AttributeError, RuntimeError):
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 def open_checkin(prefix: str, session_id: int | None) -> None:

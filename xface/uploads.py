@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 import stat
+import time
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -262,6 +263,9 @@ def quiz_batch(files: Iterable[tuple[str, bytes]], analyzer: _Analyzer, progress
 
     The label comes from the name inside the upload (``happy/img1.jpg``, ``img_sad.jpg``), else the
     question is scored against the model's reading. ``progress(done_photos)`` is called after each photo.
+
+    Between photos no lock is held (the analyzer takes its inference lock for one photo at a time) and
+    the thread gives way, so a live recording in another tab analyses and saves its frames meanwhile.
     """
     batch = QuizBatch()
     for item in iter_uploads(files):
@@ -292,8 +296,10 @@ def quiz_batch(files: Iterable[tuple[str, bytes]], analyzer: _Analyzer, progress
                     model_emotion=reading.emotion,
                     model_confidence=float(reading.confidence),
                     probs=dict(reading.probs),
+                    cues=None if reading.cues is None else dict(reading.cues),
                 )
             )
         if progress is not None:
             progress(batch.photos)
+        time.sleep(0)  # give way: let threads waiting for the interpreter (a recording's writer) run now
     return batch

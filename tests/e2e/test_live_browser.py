@@ -39,8 +39,7 @@ def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server
     # Generous waits: on a 2-core machine shared with model training everything can be 10x slower;
     # the figures printed below say how fast it really was.
     page.set_default_timeout(WAIT_MS)
-    # The default page lives at the app's root URL (Streamlit serves the default page at "/").
-    page.goto(streamlit_server.url)
+    page.goto(f"{streamlit_server.url}/live_practice")
     page.get_by_role("heading", name="Live practice").wait_for()
     page.get_by_text("Press Start camera").wait_for()
 

@@ -1,0 +1,45 @@
+"""Start here: what Xface is, what you can do with it, how far to trust it, and privacy in one line.
+
+The first page a person sees, so it is short. The honest limit comes before any label is shown:
+the people this is for asked for words they can act on, not a verdict about someone's inside.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from xface import ui
+
+ui.enter_page()
+
+st.title("Start here")
+st.markdown(
+    "Xface helps you practise reading faces. It looks at a face and says which expression it shows most: "
+    "**angry, disgusted, afraid, happy, sad, surprised** or **neutral**. Then it tells you in plain words "
+    "what the face is doing and what that often means."
+)
+
+st.subheader("What you can do")
+st.markdown(
+    """
+- **Live practice**: turn on your webcam. Each face gets a box and a word, with a short note on what it may mean.
+- **Mirror practice**: make a face yourself and see if Xface reads it the way you meant.
+- **Photo quiz**: guess the expression on faces in photos, then see the answer and why.
+- **Journal**: note how you feel, and see your practice and your moods over days and weeks.
+
+Pick a page in the menu. On a phone, open it with the **Menu** button at the top.
+"""
+)
+
+st.subheader("How far to trust it")
+st.markdown(
+    "Xface reads what most people would see in a face. It cannot see what someone feels inside. "
+    "On faces it has not seen before, it is right about **7 times in 10**. So take its answer as a hint, "
+    "and check it: asking the person is often the kindest way."
+)
+
+st.subheader("Your privacy")
+st.markdown(
+    "Everything stays on this computer. No pictures are kept unless you ask, and your journal is one file "
+    "you can save or delete."
+)
