@@ -200,7 +200,7 @@ def why_panel() -> None:
             return
         heat, parts = st.columns(2)
         heat.image(why["overlay"], caption="Where the model looked: brighter, more attention")
-        if why["cues_picture"] is not None:
+        if why.get("cues_picture") is not None:
             parts.image(why["cues_picture"], caption="Face points: thick amber lines moved, thin blue ones did not")
         else:
             big = np.asarray(Image.fromarray(reading.aligned).resize((240, 240), Image.Resampling.BICUBIC))

@@ -96,7 +96,7 @@ def a_face_was_seen(db_path) -> None:
 
 
 def test_a_recording_in_which_no_face_was_seen_says_so_and_stores_nothing(db_path):
-    at = app()
+    at = app(LIVE)
     at.button[0].click().run()
     at.button[1].click().run()
     assert not at.exception

@@ -14,7 +14,10 @@ The model wants what MediaPipe's own pipeline gives it: a 192×192 RGB crop in [
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -59,6 +62,26 @@ def mesh_crop_transform(box: tuple[float, float, float, float], landmarks: np.nd
     )
 
 
+@contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence what native code writes to file descriptor 2 while the model loads.
+
+    The runtime's one INFO line would otherwise land in `xface analyze`'s error output, where each
+    line is meant to be one failed file. Python's own `sys.stderr` is left alone."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr (e.g. some service managers): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class MeshModel:
     """The face-mesh model on one CPU thread. Calls are serialised: the interpreter is not thread-safe."""
 
@@ -70,8 +93,9 @@ class MeshModel:
             raise FileNotFoundError(
                 f"The face-mesh model is missing ({path}). Run scripts/extract_face_mesh.py to restore it."
             )
-        self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        self._interpreter.allocate_tensors()
+        with _quiet_native_stderr():  # LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate" to fd 2
+            self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = {d["shape"][-1]: d["index"] for d in self._interpreter.get_output_details()}
         self._points_out, self._score_out = outputs[468 * 3], outputs[1]

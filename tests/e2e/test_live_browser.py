@@ -94,7 +94,9 @@ def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server
         f"\nlast analysis took: {read_ms[1] if read_ms else '?'} ms"
         f"\nreadings saved while recording {len(rates)} s: {saved}"
     )
-    assert analysis_fps > 0 and video_fps > 0
+    # Frames were analysed (readings were saved, checked in the journal file below) and the video ran.
+    # The rates themselves depend on the machine: an analysis slower than the 3 s window reads 0.0.
+    assert video_fps > 0 and saved >= 1
 
     with sqlite3.connect(streamlit_server.db_path) as db:
         sessions = db.execute("select id, kind, ended_at, summary from sessions").fetchall()
