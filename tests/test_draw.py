@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -86,16 +84,17 @@ def test_box_at_the_top_edge_keeps_its_label_inside_the_frame(frame):
     assert changed[5:25, 500:600].mean() > 0.5
 
 
-def test_many_faces_draw_quickly(frame):
+def test_every_face_of_many_gets_its_box(frame):
+    """Four faces in one frame: each box is drawn (how fast drawing is, `xface bench` measures)."""
+    boxes = [(20 + 150 * i, 100, 140 + 150 * i, 260) for i in range(4)]
     readings = [
-        reading(p, box=(20 + 150 * i, 100, 140 + 150 * i, 260), face_id=i)
-        for i, p in enumerate((CLEAR, LIKELY, UNSURE, CLEAR))
+        reading(p, box=b, face_id=i) for i, (p, b) in enumerate(zip((CLEAR, LIKELY, UNSURE, CLEAR), boxes, strict=True))
     ]
-    draw_readings(frame, readings)  # font loaded once
-    start = time.process_time()  # CPU time: the check holds on a machine busy with other work
-    for _ in range(20):
-        draw_readings(frame, readings)
-    assert (time.process_time() - start) / 20 < 0.02  # 1-2 ms each on a laptop CPU
+    out = draw_readings(frame, readings)
+    changed = np.any(out != frame, axis=-1)
+    for x1, y1, x2, y2 in boxes:
+        assert changed[y1 + 20 : y2 - 20, x1 - 1 : x1 + 2].mean() > 0.5  # the left edge of each box
+        assert changed[y1 + 20 : y2 - 20, x2 - 2 : x2 + 1].mean() > 0.5  # and its right edge
 
 
 def test_heatmap_overlay_has_the_face_shape_and_glows_where_attention_is():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -26,10 +25,40 @@ class FakeClock:
         return self.now
 
 
-def test_frames_arriving_while_busy_are_dropped_not_queued(analyzer, portrait):
-    live = LiveSession(analyzer)  # background analysis, as in the app
-    outputs = [live.process(portrait) for _ in range(5)]
-    assert live._busy.locked()  # all five came back while the first was still being analysed
+class SignallingLock:
+    """The analyzer's inference lock, also saying (an event) when an analysis is waiting for it.
+
+    The test holds the real lock, so an analysis that has started stays in progress until the
+    test lets it go: no race with the machine's speed.
+    """
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.lock = lock
+        self.asked = threading.Event()
+
+    def __enter__(self) -> SignallingLock:
+        self.asked.set()
+        self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.lock.release()
+
+
+@pytest.fixture
+def held_analyzer(analyzer, monkeypatch):
+    """The real analyzer, its models held back until the test releases `held_analyzer.inference_lock.lock`."""
+    gate = SignallingLock(threading.Lock())
+    monkeypatch.setattr(analyzer, "inference_lock", gate)
+    return analyzer
+
+
+def test_frames_arriving_while_busy_are_dropped_not_queued(held_analyzer, portrait):
+    gate = held_analyzer.inference_lock
+    live = LiveSession(held_analyzer)  # background analysis, as in the app
+    with gate.lock:
+        outputs = [live.process(portrait) for _ in range(5)]
+        assert gate.asked.wait(120) and live.busy  # the first frame's analysis waits for the models
     assert live.wait_idle(timeout=120)
     snap = live.snapshot()
     assert snap.frames_seen == 5
@@ -44,21 +73,20 @@ def test_frames_arriving_while_busy_are_dropped_not_queued(analyzer, portrait):
     assert live.snapshot().frames_analysed == 2
 
 
-def test_a_second_caller_is_turned_away_while_a_frame_is_analysed(analyzer, portrait):
-    live = LiveSession(analyzer, background=False)
-    worker = threading.Thread(target=live.process, args=(portrait,))
-    worker.start()
-    deadline = time.monotonic() + 10
-    while not live._busy.locked() and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert live._busy.locked(), "the first frame never started"
-    out = live.process(portrait)  # must not wait for the first frame's analysis
-    still_busy = live._busy.locked()
+def test_a_second_caller_is_turned_away_while_a_frame_is_analysed(held_analyzer, portrait):
+    gate = held_analyzer.inference_lock
+    live = LiveSession(held_analyzer, background=False)
+    with gate.lock:
+        worker = threading.Thread(target=live.process, args=(portrait,))
+        worker.start()
+        assert gate.asked.wait(120), "the first frame never started"
+        assert live.busy
+        out = live.process(portrait)  # must not wait for the first frame's analysis
     worker.join(120)
     assert out.shape == portrait.shape
     snap = live.snapshot()
     assert (snap.frames_analysed, snap.frames_dropped) == (1, 1)
-    assert still_busy
+    assert not live.busy
 
 
 def test_recording_writes_one_observation_per_face_per_second_and_no_pixels(analyzer, portrait, tmp_path):
@@ -172,7 +200,7 @@ def test_an_analysis_error_is_reported_and_the_video_goes_on():
     frame = np.zeros((48, 64, 3), np.uint8)
     assert np.array_equal(live.process(frame), frame)
     assert "out of memory" in live.snapshot().error
-    assert not live._busy.locked()
+    assert not live.busy
 
 
 def _reading(probs: dict[str, float], held: str) -> FaceReading:

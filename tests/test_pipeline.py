@@ -83,17 +83,15 @@ def test_stream_smooths_probabilities(analyzer, portrait: np.ndarray) -> None:
     assert abs(sum(stream.process(portrait)[0].probs.values()) - 1) < 1e-4
 
 
-def test_stream_label_waits_for_evidence_to_hold(analyzer) -> None:
-    stream = analyzer.stream(hold_frames=3)
-    from xface.pipeline import _Track
+def test_stream_label_waits_for_evidence_to_hold() -> None:
+    from xface.pipeline import HeldLabel
 
-    track = _Track(1, None, np.array([0.1, 0, 0, 0.8, 0.1, 0, 0]), label=3)
-    track.probs = np.array([0.1, 0, 0, 0.2, 0.7, 0, 0])
-    stream._update_label(track)
-    stream._update_label(track)
-    assert track.label == 3
-    stream._update_label(track)
-    assert track.label == 4
+    held = HeldLabel(label=3, hold_frames=3)
+    sad = np.array([0.1, 0, 0, 0.2, 0.7, 0, 0])
+    assert held.update(sad) == 3
+    assert held.update(sad) == 3
+    assert held.update(np.array([0.1, 0, 0, 0.8, 0.1, 0, 0])) == 3  # happy leads again: the count starts over
+    assert [held.update(sad) for _ in range(3)] == [3, 3, 4]
 
 
 def test_stream_gives_new_ids_to_new_faces_and_forgets_lost_ones(analyzer, portrait: np.ndarray) -> None:

@@ -413,6 +413,11 @@ class LiveSession:
         end, self._recording_end = self._recording_end, None
         return end
 
+    @property
+    def busy(self) -> bool:
+        """Is a frame being analysed right now (new frames are then dropped, not queued)?"""
+        return self._busy.locked()
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no frame is being analysed (tests, and a tidy stop)."""
         if not self._busy.acquire(timeout=timeout):

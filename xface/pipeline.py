@@ -144,13 +144,36 @@ def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 
 @dataclass
+class HeldLabel:
+    """The emotion a face shows, steadied: a new leader must lead `hold_frames` frames in a row to take over.
+
+    Without it the words on screen would flicker between two close emotions from frame to frame.
+    """
+
+    label: int
+    hold_frames: int
+    challenger: int = -1
+    challenger_frames: int = 0
+
+    def update(self, probs: np.ndarray) -> int:
+        """Take this frame's (smoothed) probabilities into account; returns the label to show."""
+        leader = int(np.argmax(probs))
+        if leader == self.label:
+            self.challenger, self.challenger_frames = -1, 0
+            return self.label
+        self.challenger_frames = self.challenger_frames + 1 if leader == self.challenger else 1
+        self.challenger = leader
+        if self.challenger_frames >= self.hold_frames:
+            self.label, self.challenger, self.challenger_frames = leader, -1, 0
+        return self.label
+
+
+@dataclass
 class _Track:
     face_id: int
     detection: Detection
     probs: np.ndarray
-    label: int
-    challenger: int = -1
-    challenger_frames: int = 0
+    held: HeldLabel
 
 
 class AnalyzerStream:
@@ -279,15 +302,16 @@ class AnalyzerStream:
         tracks, readings = [], []
         for (detection, track), fresh, crop, mesh, measures in zip(pairs, probs, crops, meshes, raw, strict=True):
             if track is None:
-                track = _Track(self._next_id, detection, fresh, int(np.argmax(fresh)))
+                track = _Track(self._next_id, detection, fresh, HeldLabel(int(np.argmax(fresh)), self.hold_frames))
                 self._next_id += 1
             else:
                 track.detection = detection
                 track.probs = self.smoothing * track.probs + (1 - self.smoothing) * fresh
-                self._update_label(track)
+                track.held.update(track.probs)
             tracks.append(track)
             reading = _reading(detection, track.probs, crop, track.face_id)
-            reading.emotion, reading.confidence = EMOTIONS[track.label], float(track.probs[track.label])
+            label = track.held.label
+            reading.emotion, reading.confidence = EMOTIONS[label], float(track.probs[label])
             if mesh is not None:
                 reading.mesh = mesh.points
                 reading.cues = self._cues(track.face_id, measures)
@@ -296,13 +320,3 @@ class AnalyzerStream:
         self._baselines = {t.face_id: self._baselines[t.face_id] for t in tracks if t.face_id in self._baselines}
         self._capture_all = False  # faces that arrive later keep a running baseline
         return readings
-
-    def _update_label(self, track: _Track) -> None:
-        leader = int(np.argmax(track.probs))
-        if leader == track.label:
-            track.challenger, track.challenger_frames = -1, 0
-            return
-        track.challenger_frames = track.challenger_frames + 1 if leader == track.challenger else 1
-        track.challenger = leader
-        if track.challenger_frames >= self.hold_frames:
-            track.label, track.challenger, track.challenger_frames = leader, -1, 0
