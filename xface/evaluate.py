@@ -16,7 +16,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from xface.emotions import EMOTIONS
-from xface.model import ExpressionClassifier
+from xface.model import ExpressionClassifier, Probabilities
 from xface.train import FERPLUS_TO_FER, not_a_face
 
 CALIBRATION_BINS = 10
@@ -104,8 +104,8 @@ def calibration(predicted: np.ndarray, observed: np.ndarray, bins: int = CALIBRA
 
 def predict_faces(
     classifier: ExpressionClassifier, faces: np.ndarray, batch_size: int = 256, progress: bool = True
-) -> np.ndarray:
-    """Probabilities for (N, 48, 48) grey FER2013 faces, resized to the classifier's input."""
+) -> Probabilities:
+    """Both outputs' probabilities for (N, 48, 48) grey FER2013 faces, resized to the classifier's input."""
     height, width = classifier.image_size
     outputs = []
     for start in tqdm(range(0, len(faces), batch_size), desc="evaluating", disable=not progress, leave=False):
@@ -115,27 +115,31 @@ def predict_faces(
             rgb = np.stack(
                 [np.asarray(Image.fromarray(f).resize((width, height), Image.Resampling.BILINEAR)) for f in rgb]
             )
-        outputs.append(classifier.predict(rgb))
-    return np.concatenate(outputs) if outputs else np.zeros((0, len(EMOTIONS)), np.float32)
+        outputs.append(classifier.predict_outputs(rgb))
+    if not outputs:
+        return classifier.predict_outputs(np.zeros((0, height, width, 3), np.uint8))
+    return Probabilities(*(np.concatenate(parts) for parts in zip(*outputs, strict=True)))
 
 
 def evaluate_npz(classifier: ExpressionClassifier, npz: str | Path, split: str = "val", progress: bool = True) -> dict:
     data = np.load(npz)
     if f"x_{split}" not in data or f"y_{split}" not in data:
         raise ValueError(f"{npz} has no x_{split}/y_{split} arrays")
-    probs = predict_faces(classifier, data[f"x_{split}"], progress=progress)
-    predicted = probs.argmax(1)
+    outputs = predict_faces(classifier, data[f"x_{split}"], progress=progress)
+    predicted = outputs.fer2013.argmax(1)
     labels = data[f"y_{split}"]
     results = {
         "split": split,
-        "fer2013": classification_report(labels, predicted),
-        "calibration": {"fer2013": calibration(probs.max(1), predicted == labels)},
+        "fer2013": classification_report(labels, predicted),  # the FER2013-label output
+        "calibration": {"fer2013": calibration(outputs.fer2013.max(1), predicted == labels)},
     }
     if f"ferplus_votes_{split}" in data and "ferplus_columns" in data:
+        # The crowd's measures read the shown output (the crowd output where the model has one).
+        probs = outputs.shown
         votes, columns = data[f"ferplus_votes_{split}"], [str(c) for c in data["ferplus_columns"]]
         majority = ferplus_majority(votes, columns)
         known = majority >= 0
-        results["ferplus_majority"] = classification_report(majority[known], predicted[known])
+        results["ferplus_majority"] = classification_report(majority[known], probs.argmax(1)[known])
         shares, voted = crowd_shares(votes, columns)
         results["ferplus_kl"] = mean_kl(shares[voted], probs[voted])
         results["ferplus_kl_faces"] = int(voted.sum())
