@@ -31,6 +31,16 @@ def test_bundled_model_loads_with_auto_classes() -> None:
     assert (DEFAULT_MODEL / "preprocessor_config.json").is_file()
 
 
+def test_the_bundled_model_shows_the_crowd_and_keeps_its_fer2013_output() -> None:
+    classifier = load_classifier()
+    assert classifier.model.config.crowd_head
+    faces = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 3), dtype=np.uint8)
+    outputs = classifier.predict_outputs(faces)
+    np.testing.assert_allclose(outputs.shown.sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(outputs.fer2013.sum(1), 1.0, atol=1e-5)
+    assert not np.allclose(outputs.shown, outputs.fer2013)
+
+
 @pytest.mark.parametrize(
     "order",
     [

@@ -34,6 +34,8 @@ class FaceReading:
     face_id: int | None = None
     aligned: np.ndarray | None = field(default=None, repr=False, compare=False)
     """The aligned crop the model saw; kept in memory only, never stored."""
+    fer2013_probs: dict[str, float] | None = None
+    """The model's FER2013-label output (`probs` is the crowd's reading); photos only, not on video."""
 
     def to_dict(self) -> dict:
         """JSON-ready, without pixels."""
@@ -100,8 +102,11 @@ class Analyzer:
         with self.inference_lock:
             detections = self.detector.detect(pixels)
             crops = self.align(pixels, detections)
-            probs = self.classifier.predict(crops)
-        return [_reading(d, p, c) for d, p, c in zip(detections, probs, crops, strict=True)]
+            outputs = self.classifier.predict_outputs(crops)
+        readings = [_reading(d, p, c) for d, p, c in zip(detections, outputs.shown, crops, strict=True)]
+        for reading, fer2013 in zip(readings, outputs.fer2013, strict=True):
+            reading.fer2013_probs = {name: float(p) for name, p in zip(EMOTIONS, fer2013, strict=True)}
+        return readings
 
     def attention_map(self, reading: FaceReading) -> np.ndarray:
         """Where the model looked on this face's aligned crop (grid in [0, 1])."""
