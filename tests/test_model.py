@@ -31,6 +31,16 @@ def test_bundled_model_loads_with_auto_classes() -> None:
     assert (DEFAULT_MODEL / "preprocessor_config.json").is_file()
 
 
+def test_the_bundled_model_shows_the_crowd_and_keeps_its_fer2013_output() -> None:
+    classifier = load_classifier()
+    assert classifier.model.config.crowd_head
+    faces = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 3), dtype=np.uint8)
+    outputs = classifier.predict_outputs(faces)
+    np.testing.assert_allclose(outputs.shown.sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(outputs.fer2013.sum(1), 1.0, atol=1e-5)
+    assert not np.allclose(outputs.shown, outputs.fer2013)
+
+
 @pytest.mark.parametrize(
     "order",
     [
@@ -159,3 +169,60 @@ def test_attention_rollout_points_at_the_attended_patch() -> None:
     grid = attention_rollout((weights, weights))
     assert grid.shape == (1, 6, 6)
     assert np.unravel_index(grid[0].argmax(), (6, 6)) == (4, 2)
+
+
+def _tiny_model(path: Path, crowd_head: bool = False) -> XfaceViTForImageClassification:
+    torch.manual_seed(0)
+    config = XfaceViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, crowd_head=crowd_head)
+    model = XfaceViTForImageClassification(config).eval()
+    model.save_pretrained(path)
+    ViTImageProcessor(size={"height": 48, "width": 48}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(path)
+    return model
+
+
+def test_a_model_with_a_crowd_head_shows_the_crowd_and_keeps_the_fer2013_output(tmp_path: Path) -> None:
+    model = _tiny_model(tmp_path, crowd_head=True)
+    loaded = AutoModelForImageClassification.from_pretrained(str(tmp_path), local_files_only=True)
+    assert loaded.config.crowd_head and loaded.crowd_classifier is not None
+    classifier = load_classifier(tmp_path, flip_average=False)
+    faces = np.random.default_rng(0).integers(0, 256, (3, 48, 48, 3), dtype=np.uint8)
+    outputs = classifier.predict_outputs(faces)
+    with torch.inference_mode():
+        features, _ = model.features(classifier._pixels(faces))
+        crowd = model.crowd_classifier(features).softmax(-1).numpy()
+        fer2013 = model.classifier(features).softmax(-1).numpy()
+    np.testing.assert_allclose(outputs.shown, crowd, atol=1e-5)
+    np.testing.assert_allclose(outputs.fer2013, fer2013, atol=1e-5)
+    np.testing.assert_allclose(classifier.predict(faces), outputs.shown)
+
+
+def test_a_single_output_model_shows_its_one_output_twice(tmp_path: Path) -> None:
+    _tiny_model(tmp_path)
+    outputs = load_classifier(tmp_path).predict_outputs(np.zeros((2, 48, 48, 3), np.uint8))
+    np.testing.assert_array_equal(outputs.shown, outputs.fer2013)
+
+
+def test_fitting_the_crowd_head_leaves_the_body_and_fer2013_output_alone(tmp_path: Path) -> None:
+    from tests.conftest import FER_NPZ
+    from xface.train import CrowdHeadSettings, fit_crowd_head
+
+    data = np.load(FER_NPZ)
+    npz = tmp_path / "small.npz"
+    np.savez(
+        npz,
+        x_train=data["x_train"][:300],
+        ferplus_votes_train=data["ferplus_votes_train"][:300],
+        ferplus_columns=data["ferplus_columns"],
+    )
+    before = _tiny_model(tmp_path / "plain")
+    result = fit_crowd_head(
+        CrowdHeadSettings(npz=str(npz), model=str(tmp_path / "plain"), out=str(tmp_path / "crowd"), steps=20)
+    )
+    assert result["faces"]["temperature"] > 20 and result["temperature"] > 0 and np.isfinite(result["held_out_kl"])
+    after = AutoModelForImageClassification.from_pretrained(str(tmp_path / "crowd"), local_files_only=True).eval()
+    assert after.config.crowd_head
+    pixels = torch.from_numpy(data["x_val"][:8]).float().unsqueeze(1) / 127.5 - 1
+    with torch.inference_mode():
+        old, new = before(pixel_values=pixels), after(pixel_values=pixels)
+    torch.testing.assert_close(new.fer2013_logits, old.logits)
+    assert not torch.allclose(new.logits, old.logits)

@@ -121,6 +121,7 @@ def test_every_model_call_runs_under_the_inference_lock(analyzer, portrait: np.n
         (stream.detector, "detect"),
         (stream.detector, "refine"),
         (analyzer.classifier, "predict"),
+        (analyzer.classifier, "predict_outputs"),
         (analyzer.classifier, "attention_map"),
     ]:
         spy(owner, name)
@@ -129,8 +130,9 @@ def test_every_model_call_runs_under_the_inference_lock(analyzer, portrait: np.n
     for _ in range(3):  # a full detection, a follow-up (refine), another full detection
         stream.process(portrait)
     assert [name for name, _ in calls] == [
-        *["detect", "predict", "attention_map"],
-        *["detect", "predict", "refine", "predict", "detect", "predict"],
+        *["detect", "predict_outputs", "attention_map"],  # a photo: both outputs (crowd and FER2013)
+        *["detect", "predict", "predict_outputs", "refine", "predict", "predict_outputs"],
+        *["detect", "predict", "predict_outputs"],
     ]
     assert all(held for _, held in calls), calls
     assert not analyzer.inference_lock.locked()

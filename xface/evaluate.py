@@ -1,7 +1,9 @@
-"""`xface evaluate`: accuracy, per-class precision/recall/F1 and a confusion matrix.
+"""`xface evaluate`: accuracy, per-class precision/recall/F1, confusion matrices, and how well the
+shown probabilities match the crowd (KL divergence, calibration); plus detection recall on photos.
 
 The metrics are a few lines of NumPy (scikit-learn would add ~100 MB for them). Besides the
-FER2013 labels, the FER+ crowd majority is scored too: it is the cleaner of the two label sets.
+FER2013 labels, the FER+ crowd is scored too: its majority is the cleaner of the two label sets,
+and its vote shares are what the app's words promise ("70 % happy": about 7 of 10 people).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from xface.emotions import EMOTIONS
-from xface.model import ExpressionClassifier
-from xface.train import FERPLUS_TO_FER
+from xface.model import ExpressionClassifier, Probabilities
+from xface.train import FERPLUS_TO_FER, not_a_face
+
+CALIBRATION_BINS = 10
 
 
 def classification_report(truth: np.ndarray, predicted: np.ndarray, classes: int = len(EMOTIONS)) -> dict:
@@ -58,10 +62,50 @@ def ferplus_majority(votes: np.ndarray, columns: list[str]) -> np.ndarray:
     return np.where((votes[:, 0] >= 0) & unique & (best > others) & (best > 0), seven.argmax(1), -1)
 
 
+def crowd_shares(votes: np.ndarray, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each face's FER+ votes as shares of the seven emotions, and which faces have such votes.
+
+    Contempt, unknown and not-a-face votes are left out (no emotion of the seven), as are faces with
+    no FER+ row (-1) and faces most annotators called not a face.
+    """
+    seven = np.stack([votes[:, columns.index(name)] for name in sorted(FERPLUS_TO_FER, key=FERPLUS_TO_FER.get)], 1)
+    seven = seven.clip(0).astype(np.float64)
+    totals = seven.sum(1)
+    known = (votes[:, 0] >= 0) & (totals > 0) & ~not_a_face(votes, columns)
+    shares = np.divide(seven, totals[:, None], out=np.zeros_like(seven), where=totals[:, None] > 0)
+    return shares, known
+
+
+def mean_kl(shares: np.ndarray, probs: np.ndarray) -> float:
+    """Mean KL(crowd shares ‖ probabilities) in nats: 0 when the probabilities are the crowd's vote shares."""
+    q = np.clip(np.asarray(probs, np.float64), 1e-7, 1.0)
+    terms = np.where(shares > 0, shares * np.log(np.where(shares > 0, shares, 1.0) / q), 0.0)
+    return float(terms.sum(1).mean())
+
+
+def calibration(predicted: np.ndarray, observed: np.ndarray, bins: int = CALIBRATION_BINS) -> dict:
+    """Reliability of probabilities: per equal-width bin, mean predicted against mean observed, and the
+    expected calibration error (ECE: the count-weighted mean gap)."""
+    predicted, observed = np.asarray(predicted, np.float64).ravel(), np.asarray(observed, np.float64).ravel()
+    index = np.minimum((predicted * bins).astype(int), bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    mean_predicted = np.bincount(index, predicted, bins) / np.maximum(counts, 1)
+    mean_observed = np.bincount(index, observed, bins) / np.maximum(counts, 1)
+    ece = float((counts * np.abs(mean_predicted - mean_observed)).sum() / max(counts.sum(), 1))
+    return {
+        "ece": ece,
+        "bins": [
+            {"predicted": float(p), "observed": float(o), "count": int(c)}
+            for p, o, c in zip(mean_predicted, mean_observed, counts, strict=True)
+            if c > 0
+        ],
+    }
+
+
 def predict_faces(
     classifier: ExpressionClassifier, faces: np.ndarray, batch_size: int = 256, progress: bool = True
-) -> np.ndarray:
-    """Probabilities for (N, 48, 48) grey FER2013 faces, resized to the classifier's input."""
+) -> Probabilities:
+    """Both outputs' probabilities for (N, 48, 48) grey FER2013 faces, resized to the classifier's input."""
     height, width = classifier.image_size
     outputs = []
     for start in tqdm(range(0, len(faces), batch_size), desc="evaluating", disable=not progress, leave=False):
@@ -71,21 +115,36 @@ def predict_faces(
             rgb = np.stack(
                 [np.asarray(Image.fromarray(f).resize((width, height), Image.Resampling.BILINEAR)) for f in rgb]
             )
-        outputs.append(classifier.predict(rgb))
-    return np.concatenate(outputs) if outputs else np.zeros((0, len(EMOTIONS)), np.float32)
+        outputs.append(classifier.predict_outputs(rgb))
+    if not outputs:
+        return classifier.predict_outputs(np.zeros((0, height, width, 3), np.uint8))
+    return Probabilities(*(np.concatenate(parts) for parts in zip(*outputs, strict=True)))
 
 
 def evaluate_npz(classifier: ExpressionClassifier, npz: str | Path, split: str = "val", progress: bool = True) -> dict:
     data = np.load(npz)
     if f"x_{split}" not in data or f"y_{split}" not in data:
         raise ValueError(f"{npz} has no x_{split}/y_{split} arrays")
-    probs = predict_faces(classifier, data[f"x_{split}"], progress=progress)
-    predicted = probs.argmax(1)
-    results = {"split": split, "fer2013": classification_report(data[f"y_{split}"], predicted)}
+    outputs = predict_faces(classifier, data[f"x_{split}"], progress=progress)
+    predicted = outputs.fer2013.argmax(1)
+    labels = data[f"y_{split}"]
+    results = {
+        "split": split,
+        "fer2013": classification_report(labels, predicted),  # the FER2013-label output
+        "calibration": {"fer2013": calibration(outputs.fer2013.max(1), predicted == labels)},
+    }
     if f"ferplus_votes_{split}" in data and "ferplus_columns" in data:
-        majority = ferplus_majority(data[f"ferplus_votes_{split}"], [str(c) for c in data["ferplus_columns"]])
+        # The crowd's measures read the shown output (the crowd output where the model has one).
+        probs = outputs.shown
+        votes, columns = data[f"ferplus_votes_{split}"], [str(c) for c in data["ferplus_columns"]]
+        majority = ferplus_majority(votes, columns)
         known = majority >= 0
-        results["ferplus_majority"] = classification_report(majority[known], predicted[known])
+        results["ferplus_majority"] = classification_report(majority[known], probs.argmax(1)[known])
+        shares, voted = crowd_shares(votes, columns)
+        results["ferplus_kl"] = mean_kl(shares[voted], probs[voted])
+        results["ferplus_kl_faces"] = int(voted.sum())
+        # Every probability shown against the share of people who chose that emotion.
+        results["calibration"]["crowd"] = calibration(probs[voted], shares[voted])
     return results
 
 
@@ -104,6 +163,12 @@ def format_report(results: dict) -> str:
         for avg in ("macro_avg", "weighted_avg"):
             row = report[avg]
             lines.append(f"  {avg:<10}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}")
+    if "ferplus_kl" in results:
+        kl, faces = results["ferplus_kl"], results["ferplus_kl_faces"]
+        lines.append(f"Mean KL(crowd votes ‖ shown probabilities): {kl:.3f} ({faces} faces)")
+    for key, title in (("crowd", "shown probabilities against crowd vote shares"), ("fer2013", "top label")):
+        if key in results.get("calibration", {}):
+            lines.append(f"Calibration ECE, {title}: {results['calibration'][key]['ece']:.3f}")
     return "\n".join(lines)
 
 
@@ -150,7 +215,43 @@ def write_report(results: dict, directory: str | Path) -> list[Path]:
             path = directory / f"confusion_{key}.png"
             save_confusion_picture(results[key], path, title)
             written.append(path)
+    if results.get("calibration"):
+        path = directory / "reliability.png"
+        save_reliability_picture(results["calibration"], path)
+        written.append(path)
     return written
+
+
+def save_reliability_picture(calibrations: dict, path: str | Path) -> None:
+    """Reliability diagram: mean shown probability against how often it came true, per bin."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    titles = {
+        "crowd": "each probability vs share of crowd votes",
+        "fer2013": "top probability vs FER2013 label right",
+    }
+    figure, axes = plt.subplots(figsize=(5.5, 5.5), dpi=120)
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
+    for (key, reading), marker in zip(calibrations.items(), "os", strict=False):
+        bins = reading["bins"]
+        axes.plot(
+            [b["predicted"] for b in bins],
+            [b["observed"] for b in bins],
+            marker=marker,
+            label=f"{titles.get(key, key)} (ECE {reading['ece']:.3f})",
+        )
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("shown probability (bin mean)")
+    axes.set_ylabel("observed (bin mean)")
+    axes.set_title("Reliability diagram")
+    axes.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
 
 
 DETECTION_SIZE_BINS = ((20, 30), (30, 50), (50, 100), (100, None))

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -49,6 +50,7 @@ class XfaceViTConfig(PretrainedConfig):
         intermediate_size: int = 384,
         hidden_dropout_prob: float = 0.1,
         drop_path_rate: float = 0.1,
+        crowd_head: bool = False,
         **kwargs,
     ) -> None:
         kwargs.setdefault("id2label", dict(enumerate(EMOTIONS)))
@@ -62,6 +64,10 @@ class XfaceViTConfig(PretrainedConfig):
         self.intermediate_size = intermediate_size
         self.hidden_dropout_prob = hidden_dropout_prob
         self.drop_path_rate = drop_path_rate
+        self.crowd_head = crowd_head
+        """Two outputs on one body: `logits` is then the crowd's reading (fitted on FER+ vote shares, so "70 %
+        happy" means about 7 of 10 people would say happy), and `fer2013_logits` the FER2013-label output
+        (the paper's metric). Without it, both are the one FER2013-trained output."""
 
     @property
     def grid_size(self) -> int:
@@ -145,6 +151,13 @@ class Block(nn.Module):
         return x, weights
 
 
+@dataclass
+class XfaceViTOutput(ImageClassifierOutput):
+    """`logits`: what the app shows (the crowd output where there is one); `fer2013_logits`: FER2013 labels."""
+
+    fer2013_logits: torch.FloatTensor | None = None
+
+
 class XfaceViTPreTrainedModel(PreTrainedModel):
     config_class = XfaceViTConfig
     base_model_prefix = "xface_vit"
@@ -177,6 +190,7 @@ class XfaceViTForImageClassification(XfaceViTPreTrainedModel):
         self.norm = nn.LayerNorm(config.hidden_size)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.crowd_classifier = nn.Linear(config.hidden_size, config.num_labels) if config.crowd_head else None
         self.post_init()
         self.set_regularization(config.drop_path_rate, config.hidden_dropout_prob)
 
@@ -192,13 +206,10 @@ class XfaceViTForImageClassification(XfaceViTPreTrainedModel):
             if isinstance(module, nn.Dropout):
                 module.p = dropout
 
-    def forward(
-        self,
-        pixel_values: torch.Tensor,
-        labels: torch.Tensor | None = None,
-        output_attentions: bool = False,
-        **kwargs,
-    ) -> ImageClassifierOutput:
+    def features(
+        self, pixel_values: torch.Tensor, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """The normalised [CLS] token both outputs read, (N, hidden_size), and each layer's attention if asked."""
         tokens = self.stem(pixel_values)
         x = torch.cat([self.cls_token.expand(tokens.shape[0], -1, -1), tokens], dim=1) + self.position_embeddings
         attentions = []
@@ -206,12 +217,24 @@ class XfaceViTForImageClassification(XfaceViTPreTrainedModel):
             x, weights = block(x, output_attentions)
             if weights is not None:
                 attentions.append(weights)
-        logits = self.classifier(self.dropout(self.norm(x[:, 0])))
+        return self.norm(x[:, 0]), tuple(attentions) if attentions else None
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        **kwargs,
+    ) -> XfaceViTOutput:
+        features, attentions = self.features(pixel_values, output_attentions)
+        fer2013_logits = self.classifier(self.dropout(features))
+        logits = fer2013_logits if self.crowd_classifier is None else self.crowd_classifier(features)
         loss = None
         if labels is not None:
+            # Training trains the FER2013 output (the crowd head is fitted afterwards on the frozen body).
             # Soft targets (FER+ vote distributions) arrive as float rows, hard labels as ints.
-            loss = nn.functional.cross_entropy(logits, labels)
-        return ImageClassifierOutput(loss=loss, logits=logits, attentions=tuple(attentions) if attentions else None)
+            loss = nn.functional.cross_entropy(fer2013_logits, labels)
+        return XfaceViTOutput(loss=loss, logits=logits, fer2013_logits=fer2013_logits, attentions=attentions)
 
 
 AutoConfig.register(XfaceViTConfig.model_type, XfaceViTConfig)
@@ -235,6 +258,13 @@ def attention_rollout(attentions: tuple[torch.Tensor, ...]) -> np.ndarray:
     low = grid.amin(dim=(1, 2), keepdim=True)
     high = grid.amax(dim=(1, 2), keepdim=True)
     return ((grid - low) / (high - low + 1e-12)).numpy()
+
+
+class Probabilities(NamedTuple):
+    """(N, 7) probabilities in EMOTIONS order from each output."""
+
+    shown: np.ndarray  # what the app shows: the crowd's reading where the model has one
+    fer2013: np.ndarray  # the FER2013-label output (the same as `shown` for a single-output checkpoint)
 
 
 @dataclass
@@ -268,20 +298,31 @@ class ExpressionClassifier:
         mapped = torch.stack([probs[:, cols].sum(-1) if cols else torch.zeros(len(probs)) for cols in self.columns], 1)
         return mapped / mapped.sum(-1, keepdim=True).clamp_min(1e-12)
 
-    @torch.inference_mode()
     def predict(self, faces: np.ndarray) -> np.ndarray:
-        """(N, H, W, 3) uint8 aligned faces at `image_size` → (N, 7) probabilities in EMOTIONS order."""
+        """(N, H, W, 3) uint8 aligned faces at `image_size` → (N, 7) shown probabilities in EMOTIONS order."""
+        return self.predict_outputs(faces).shown
+
+    @torch.inference_mode()
+    def predict_outputs(self, faces: np.ndarray) -> Probabilities:
+        """Both outputs for (N, H, W, 3) uint8 aligned faces, from one pass of the model."""
         if len(faces) == 0:
-            return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
+            empty = np.zeros((0, len(EMOTIONS)), dtype=np.float32)
+            return Probabilities(empty, empty)
         pixels = self._pixels(faces)
         if self.flip_average:
             # One batch for both views: flipping is free accuracy for a left/right-symmetric task.
-            logits = self.model(pixel_values=torch.cat([pixels, pixels.flip(-1)])).logits
+            pixels = torch.cat([pixels, pixels.flip(-1)])
+        output = self.model(pixel_values=pixels)
+        readings = []
+        for logits in (output.logits, getattr(output, "fer2013_logits", None)):
+            if logits is None:
+                readings.append(readings[0])
+                continue
             probs = self._to_emotions(logits)
-            probs = (probs[: len(faces)] + probs[len(faces) :]) / 2
-        else:
-            probs = self._to_emotions(self.model(pixel_values=pixels).logits)
-        return probs.numpy()
+            if self.flip_average:
+                probs = (probs[: len(faces)] + probs[len(faces) :]) / 2
+            readings.append(probs.numpy())
+        return Probabilities(*readings)
 
     @torch.inference_mode()
     def attention_map(self, face: np.ndarray) -> np.ndarray:

@@ -41,6 +41,8 @@ class FaceReading:
     cues: dict[str, float] | None = None
     """What the face is doing, measured: every name in `xface.cues.CUE_NAMES` → intensity in [0, 1]
     (0 = as in a relaxed face, 1 = as strong as faces get); None when no face mesh could be fitted."""
+    fer2013_probs: dict[str, float] | None = None
+    """The model's FER2013-label output (`probs` is the crowd's reading); photos only, not on video."""
 
     def to_dict(self) -> dict:
         """JSON-ready, without pixels."""
@@ -115,10 +117,11 @@ class Analyzer:
         with self.inference_lock:
             detections = self.detector.detect(pixels)
             crops = self.align(pixels, detections)
-            probs = self.classifier.predict(crops)
+            outputs = self.classifier.predict_outputs(crops)
             meshes = self.meshes(pixels, detections)
-        readings = [_reading(d, p, c) for d, p, c in zip(detections, probs, crops, strict=True)]
-        for reading, mesh in zip(readings, meshes, strict=True):
+        readings = [_reading(d, p, c) for d, p, c in zip(detections, outputs.shown, crops, strict=True)]
+        for reading, fer2013, mesh in zip(readings, outputs.fer2013, meshes, strict=True):
+            reading.fer2013_probs = {name: float(p) for name, p in zip(EMOTIONS, fer2013, strict=True)}
             if mesh is not None:
                 reading.mesh = mesh.points
                 reading.cues = as_dict(intensities(measure(mesh.points)))
