@@ -141,9 +141,19 @@ def command_analyze(args: argparse.Namespace) -> int:
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
-    from xface.evaluate import evaluate_npz, format_report, write_report
+    from xface.evaluate import evaluate_detection, evaluate_npz, format_detection, format_report, write_report
     from xface.model import load_classifier
 
+    if args.detection:
+        if not Path(args.detection).is_dir():
+            raise CommandError(f"no such folder: {args.detection}")
+        results = evaluate_detection(args.detection, progress=args.progress)
+        print(format_detection(results))
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+        return 0
+    if not args.npz:
+        raise CommandError("say what to evaluate: --npz FILE (expressions) or --detection DIR (faces)")
     if not Path(args.npz).is_file():
         raise CommandError(f"no such file: {args.npz}")
     classifier = load_classifier(args.model, flip_average=not args.no_flip)
@@ -170,6 +180,17 @@ def command_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_train_crowd_head(args: argparse.Namespace) -> int:
+    from xface.train import CrowdHeadSettings, fit_crowd_head
+
+    if not Path(args.npz).is_file():
+        raise CommandError(f"no such file: {args.npz}")
+    fields = {field.name for field in dataclasses.fields(CrowdHeadSettings)}
+    result = fit_crowd_head(CrowdHeadSettings(**{name: value for name, value in vars(args).items() if name in fields}))
+    print(json.dumps(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xface", description="Read facial expressions locally.")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
@@ -183,7 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.set_defaults(run=command_analyze)
 
     evaluate = commands.add_parser("evaluate", help="accuracy and confusion matrix on an .npz split")
-    evaluate.add_argument("--npz", required=True)
+    evaluate.add_argument("--npz", help="expression accuracy on this .npz (FER2013 with FER+ votes)")
+    evaluate.add_argument(
+        "--detection", metavar="DIR", help="face detection recall on photos with a boxes.csv, against plain MTCNN"
+    )
     evaluate.add_argument("--split", default="val")
     evaluate.add_argument("--model")
     evaluate.add_argument("--report", metavar="DIR", help="write metrics, report and confusion pictures here")
@@ -219,6 +243,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--average-last", type=int, metavar="N", help="save the average of the last N epochs' weights")
     train.add_argument("--device", help='where the model trains: "cpu" (default) or "cuda"')
     train.set_defaults(run=command_train)
+
+    crowd = commands.add_parser(
+        "train-crowd-head", help="fit the crowd output (FER+ vote shares) on a trained model's frozen body"
+    )
+    crowd.add_argument("--npz", required=True)
+    crowd.add_argument("--model", default=argparse.SUPPRESS, help="the trained model (default: models/xface-vit)")
+    crowd.add_argument(
+        "--out", default=argparse.SUPPRESS, help="save the model with both outputs here (default: the same)"
+    )
+    crowd.add_argument("--limit", type=int, default=argparse.SUPPRESS, help="fit on this many training faces")
+    crowd.set_defaults(run=command_train_crowd_head)
 
     bench = commands.add_parser("bench", help="speed and memory of the live pipeline")
     bench.add_argument("--faces-dir", default="../shared/data/faces")

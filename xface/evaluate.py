@@ -371,26 +371,3 @@ def format_detection(results: dict) -> str:
 
 def _recall_cell(recall: float | None, found: int, total: int) -> str:
     return f"{recall:.3f} ({found}/{total})" if recall is not None else f"- ({found}/{total})"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m xface.evaluate --detection DIR [--json FILE]`."""
-    import argparse
-    import sys
-
-    parser = argparse.ArgumentParser(prog="python -m xface.evaluate")
-    parser.add_argument("--detection", metavar="DIR", required=True, help="photos with a boxes.csv (or none)")
-    parser.add_argument("--json", metavar="FILE")
-    args = parser.parse_args(argv)
-    if not Path(args.detection).is_dir():
-        print(f"xface: error: no such folder: {args.detection}", file=sys.stderr)
-        return 2
-    results = evaluate_detection(args.detection, progress=sys.stderr.isatty())
-    print(format_detection(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -418,24 +418,3 @@ def fit_crowd_head(settings: CrowdHeadSettings) -> dict:
     }
     (out / "crowd_head.json").write_text(json.dumps({"settings": asdict(settings), **result}, indent=1))
     return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m xface.train crowd-head --npz FILE [--model DIR] [--out DIR]`."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m xface.train")
-    commands = parser.add_subparsers(dest="command", required=True)
-    crowd = commands.add_parser("crowd-head", help="fit the crowd output on a trained model's frozen body")
-    crowd.add_argument("--npz", required=True)
-    crowd.add_argument("--model", default=CrowdHeadSettings.model)
-    crowd.add_argument("--out", default=CrowdHeadSettings.out)
-    crowd.add_argument("--limit", type=int, default=CrowdHeadSettings.limit)
-    args = parser.parse_args(argv)
-    result = fit_crowd_head(CrowdHeadSettings(npz=args.npz, model=args.model, out=args.out, limit=args.limit))
-    print(json.dumps(result))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
