@@ -39,7 +39,7 @@ def test_finds_labelled_faces_in_real_photos(detector: FaceDetector) -> None:
     assert unmatched <= 1
 
 
-@pytest.mark.parametrize("photo", sorted(p.name for p in NO_FACES.iterdir()))
+@pytest.mark.parametrize("photo", sorted(p.name for p in NO_FACES.iterdir()) if NO_FACES.is_dir() else ["(missing)"])
 def test_reports_no_face_on_photos_without_people(detector: FaceDetector, photo: str) -> None:
     assert detector.detect(load_image(NO_FACES / photo)) == []
 

@@ -81,7 +81,7 @@ def test_save_and_load_round_trip_keeps_predictions(tmp_path: Path) -> None:
     loaded = load_classifier(tmp_path, flip_average=False)
     faces = np.random.default_rng(0).integers(0, 256, (3, 48, 48, 3), dtype=np.uint8)
     with torch.inference_mode():
-        expected = model(pixel_values=loaded._pixels(faces)).logits.softmax(-1).numpy()
+        expected = model(pixel_values=loaded.pixel_values(faces)).logits.softmax(-1).numpy()
     np.testing.assert_allclose(loaded.predict(faces), expected, atol=1e-5)
 
 
@@ -188,7 +188,7 @@ def test_a_model_with_a_crowd_head_shows_the_crowd_and_keeps_the_fer2013_output(
     faces = np.random.default_rng(0).integers(0, 256, (3, 48, 48, 3), dtype=np.uint8)
     outputs = classifier.predict_outputs(faces)
     with torch.inference_mode():
-        features, _ = model.features(classifier._pixels(faces))
+        features, _ = model.features(classifier.pixel_values(faces))
         crowd = model.crowd_classifier(features).softmax(-1).numpy()
         fer2013 = model.classifier(features).softmax(-1).numpy()
     np.testing.assert_allclose(outputs.shown, crowd, atol=1e-5)

@@ -287,7 +287,7 @@ class ExpressionClassifier:
     def supports_attention_map(self) -> bool:
         return isinstance(self.model, XfaceViTForImageClassification)
 
-    def _pixels(self, faces: np.ndarray) -> torch.Tensor:
+    def pixel_values(self, faces: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(faces)).permute(0, 3, 1, 2).float()
         mean = torch.from_numpy(self.mean).view(1, -1, 1, 1)
         std = torch.from_numpy(self.std).view(1, -1, 1, 1)
@@ -308,7 +308,7 @@ class ExpressionClassifier:
         if len(faces) == 0:
             empty = np.zeros((0, len(EMOTIONS)), dtype=np.float32)
             return Probabilities(empty, empty)
-        pixels = self._pixels(faces)
+        pixels = self.pixel_values(faces)
         if self.flip_average:
             # One batch for both views: flipping is free accuracy for a left/right-symmetric task.
             pixels = torch.cat([pixels, pixels.flip(-1)])
@@ -329,7 +329,7 @@ class ExpressionClassifier:
         """Where the transformer looked for one aligned face: a (grid, grid) map in [0, 1]."""
         if not self.supports_attention_map:
             raise ValueError("this checkpoint does not expose attention maps")
-        output = self.model(pixel_values=self._pixels(face[None]), output_attentions=True)
+        output = self.model(pixel_values=self.pixel_values(face[None]), output_attentions=True)
         return attention_rollout(output.attentions)[0]
 
 
