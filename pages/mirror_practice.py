@@ -119,7 +119,7 @@ def coach_panel(mirror: MirrorPractice, playing: bool) -> None:
         left.button(
             "Skip this one", on_click=skip, args=(mirror,), key="mirror_skip", disabled=status.phase != "coaching"
         )
-        right.button("Learn my resting face again", on_click=mirror.coach.restart_baseline, key="mirror_rebase")
+        right.button("Relearn resting face", on_click=mirror.coach.restart_baseline, key="mirror_rebase")
     if status.results:
         st.markdown("**So far**")
         results_list(status)
@@ -162,5 +162,5 @@ with video:
         translations=TRANSLATIONS,
     )
 playing = bool(ctx.state.playing)
-with panel:
-    st.fragment(run_every=0.3 if playing or ctx.state.signalling else None)(coach_panel)(mirror, playing)
+with panel:  # twice a second, as on the live page: at 0.3 s the camera's connection dropped in 3 tries of 3 here
+    st.fragment(run_every=0.5 if playing or ctx.state.signalling else None)(coach_panel)(mirror, playing)
