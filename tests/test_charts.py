@@ -1,3 +1,4 @@
+import json
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
@@ -5,7 +6,7 @@ import pytest
 import textstat
 
 from xface import charts
-from xface.emotions import EMOTIONS
+from xface.emotions import EMOTIONS, emotion_word
 from xface.journal import Journal
 
 
@@ -155,7 +156,7 @@ def test_one_colour_per_emotion_in_every_chart(journal, tmp_path):
     for layer in built:
         scale = layer["encoding"]["color"]["scale"]
         colours = dict(zip(scale["domain"], scale["range"], strict=True))
-        key = "scared" if "scared" in colours else "fear"
+        key = "scared" if "scared" in colours else "afraid"
         assert colours[key] == charts.PALETTE["fear"], layer["encoding"]["color"]
 
 
@@ -163,7 +164,7 @@ def test_expressions_per_session_counts_match_the_journal(journal):
     observations = journal.observations()
     rows = values(charts.expressions_per_session(journal.sessions(), observations).to_dict())
     assert Counter({(row["session_id"], row["emotion"]): row["count"] for row in rows}) == Counter(
-        (row["session_id"], row["emotion"]) for row in observations
+        (row["session_id"], emotion_word(row["emotion"])) for row in observations
     )
     first = {row["emotion"]: row["share"] for row in rows if row["session_id"] == 1}
     assert first == {"happy": 0.75, "sad": 0.25}
@@ -177,7 +178,7 @@ def test_expressions_over_time_counts_every_observation(journal):
         counts = Counter()
         for row in values(spec):
             counts[row["emotion"]] += row["count"]
-        assert counts == Counter(row["emotion"] for row in observations)
+        assert counts == Counter(emotion_word(row["emotion"]) for row in observations)
         assert any(e.get("text", {}).get("field") == "label" for e in encodings(spec))
 
 
@@ -189,27 +190,34 @@ def test_every_rate_shows_its_count(journal):
     assert sum(row["asked"] for row in over_time) == 7  # the seven scored answers
     assert all(row["label"] == f"{row['right']} of {row['asked']}" for row in over_time)
     by_emotion = {row["emotion"]: row for row in values(charts.quiz_accuracy_by_emotion(answers).to_dict())}
-    assert by_emotion["fear"]["label"] == "0 of 3" and by_emotion["happy"]["label"] == "2 of 2"
+    assert by_emotion["afraid"]["label"] == "0 of 3" and by_emotion["happy"]["label"] == "2 of 2"
     mirror = journal.start_session("mirror")
     for succeeded in (True, False, True):
         journal.add_mirror_result(mirror, "surprise", succeeded, 1.0 if succeeded else None, 0.7)
     (row,) = values(charts.mirror_practice(journal.mirror_results()).to_dict())
-    assert (row["emotion"], row["label"]) == ("surprise", "2 of 3")
+    assert (row["emotion"], row["label"]) == ("surprised", "2 of 3")
     layers = charts.mirror_practice(journal.mirror_results()).to_dict()["layer"]
     assert any(layer["encoding"].get("text", {}).get("field") == "label" for layer in layers)
+
+
+def in_words(counts: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """(answer, guess) counts keyed by the words the charts show."""
+    return {(emotion_word(answer), emotion_word(guess)): count for (answer, guess), count in counts.items()}
 
 
 def test_confusion_matrix_cells_match_confusion_counts(journal):
     spec = charts.confusion_matrix(journal.quiz_answers()).to_dict()
     rows = values(spec)
     assert len(rows) == len(EMOTIONS) ** 2
-    assert {(row["answer"], row["guess"]): row["count"] for row in rows if row["count"]} == journal.confusion_counts()
+    assert {(row["answer"], row["guess"]): row["count"] for row in rows if row["count"]} == in_words(
+        journal.confusion_counts()
+    )
     quiz = journal.start_session("quiz")
     journal.add_quiz_answer(quiz, "m.jpg", "sad", "happy", "model", "happy", 0.5)  # the model's reading: no mix-up
     again = values(charts.confusion_matrix(journal.quiz_answers()).to_dict())
-    assert {(row["answer"], row["guess"]): row["count"] for row in again if row["count"]} == {
-        pair: count for pair, count in journal.confusion_counts().items() if pair != ("happy", "sad")
-    }
+    assert {(row["answer"], row["guess"]): row["count"] for row in again if row["count"]} == in_words(
+        {pair: count for pair, count in journal.confusion_counts().items() if pair != ("happy", "sad")}
+    )
     assert all(row["label"] == (str(row["count"]) if row["count"] else "") for row in rows)
     assert any(e.get("text", {}).get("field") == "label" for e in encodings(spec))
     assert {e["x"]["title"] for e in encodings(spec)} == {"Your guess"}
@@ -240,3 +248,29 @@ def test_an_empty_journal_charts_without_errors(tmp_path):
         charts.expressions_per_session(journal.sessions(), journal.observations()).to_dict()
         charts.mood_over_time(journal.checkins()).to_dict()
         charts.mood_calendar(journal.checkins()).to_dict()
+
+
+def test_charts_name_each_emotion_with_the_apps_one_word() -> None:
+    from xface.charts import quiz_accuracy_by_emotion
+
+    answers = [
+        {
+            "answer": "fear",
+            "guess": "fear",
+            "correct": 1,
+            "verdict": "right",
+            "answer_source": "label",
+            "at": "2026-11-01T10:00:00.000000+00:00",
+        },
+        {
+            "answer": "surprise",
+            "guess": "fear",
+            "correct": 0,
+            "verdict": "wrong",
+            "answer_source": "label",
+            "at": "2026-11-01T10:01:00.000000+00:00",
+        },
+    ]
+    spec = json.dumps(quiz_accuracy_by_emotion(answers).to_dict())
+    assert "afraid" in spec and "surprised" in spec
+    assert '"fear"' not in spec and '"surprise"' not in spec

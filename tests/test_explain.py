@@ -395,3 +395,10 @@ def test_held_label_leads_the_words():
     assert describe({"happy": 0.9, "neutral": 0.1}, top="happy") == describe({"happy": 0.9, "neutral": 0.1})
     with pytest.raises(ValueError):
         describe({"happy": 1.0}, top="glee")
+
+
+def test_the_explanations_use_the_apps_one_word_for_each_emotion() -> None:
+    from xface.emotions import EMOTIONS, emotion_word
+    from xface.explain import texts
+
+    assert {e: texts()["emotions"][e]["label"] for e in EMOTIONS} == {e: emotion_word(e) for e in EMOTIONS}

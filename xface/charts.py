@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 
 import altair as alt
 
-from xface.emotions import EMOTIONS, canonical_emotion
+from xface.emotions import EMOTIONS, canonical_emotion, emotion_word
 from xface.feelings import ENERGY, FEELINGS_WHEEL, PLEASANTNESS
 
 __all__ = [
@@ -83,9 +83,15 @@ _DODGE = 0.18
 """How far apart (in scale steps) check-ins at the same level on the same day are drawn."""
 
 
+def _word(emotion: str) -> str:
+    """The one word the app uses for an emotion ("fear" → "afraid"); other keys stay as they are."""
+    return emotion_word(emotion) if emotion in EMOTIONS else emotion
+
+
 def _emotion_scale(domain: Iterable[str] | None = None) -> alt.Scale:
+    """Colours keyed by the emotion words the charts show, so every chart says "afraid", never "fear"."""
     keys = list(domain) if domain is not None else list(EMOTIONS)
-    return alt.Scale(domain=keys, range=[PALETTE[key] for key in keys])
+    return alt.Scale(domain=[_word(key) for key in keys], range=[PALETTE[key] for key in keys])
 
 
 def feeling_colour(core: str | None) -> str:
@@ -404,12 +410,12 @@ def _share_rows(counts: Counter, order: list) -> list[dict]:
         rows.append(
             {
                 "key": key,
-                "emotion": emotion,
+                "emotion": _word(emotion),
                 "rank": _RANK.get(emotion, 99),
                 "count": count,
                 "total": totals[key],
                 "share": share,
-                "label": emotion if share >= _MIN_LABELLED_SHARE else "",
+                "label": _word(emotion) if share >= _MIN_LABELLED_SHARE else "",
             }
         )
     return rows
@@ -504,7 +510,7 @@ def quiz_accuracy_by_emotion(answers: Iterable[dict]) -> alt.Chart | alt.LayerCh
         return _no_data("No scored quiz answers yet.")
     values = [
         {
-            "emotion": emotion,
+            "emotion": _word(emotion),
             "asked": asked[emotion],
             "right": right[emotion],
             "accuracy": right[emotion] / asked[emotion],
@@ -555,8 +561,8 @@ def confusion_matrix(answers: Iterable[dict]) -> alt.Chart | alt.LayerChart:
     emotions = list(EMOTIONS) + sorted({e for pair in counts for e in pair} - set(EMOTIONS))
     values = [
         {
-            "answer": answer,
-            "guess": guess,
+            "answer": _word(answer),
+            "guess": _word(guess),
             "count": counts[(answer, guess)],
             "label": str(counts[(answer, guess)] or ""),
         }
@@ -564,9 +570,10 @@ def confusion_matrix(answers: Iterable[dict]) -> alt.Chart | alt.LayerChart:
         for guess in emotions
     ]
     most = max(counts.values())
+    words = [_word(emotion) for emotion in emotions]
     base = alt.Chart(alt.Data(values=values)).encode(
-        x=alt.X("guess:N", title="Your guess", sort=emotions),
-        y=alt.Y("answer:N", title="Answer", sort=emotions),
+        x=alt.X("guess:N", title="Your guess", sort=words),
+        y=alt.Y("answer:N", title="Answer", sort=words),
     )
     cells = base.mark_rect().encode(
         color=alt.Color("count:Q", title="Times", scale=alt.Scale(scheme="blues", domainMin=0)),
@@ -593,7 +600,7 @@ def mirror_practice(results: Iterable[dict]) -> alt.Chart | alt.LayerChart:
         return _no_data("No mirror practice yet.")
     values = [
         {
-            "emotion": emotion,
+            "emotion": _word(emotion),
             "asked": tries[emotion],
             "right": succeeded[emotion],
             "accuracy": succeeded[emotion] / tries[emotion],

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import NamedTuple
 
-from xface.emotions import EMOTIONS
+from xface.emotions import EMOTIONS, emotion_word
 from xface.feelings import ENERGY, PLEASANTNESS
 from xface.journal import SCHEMA_VERSION, TABLES, Journal, check_row
 
@@ -319,7 +319,9 @@ def summary_html(journal: Journal, start: date, end: date, include_notes: bool =
         parts.append(f"<li>Photo quiz: {right} of {len(answers)} faces read the same way as their answer.</li>")
         per = Counter(row["answer"] for row in answers)
         got = Counter(row["answer"] for row in answers if row["correct"])
-        cells = ", ".join(f"{emotion} {got[emotion]} of {per[emotion]}" for emotion in EMOTIONS if per[emotion])
+        cells = ", ".join(
+            f"{emotion_word(emotion)} {got[emotion]} of {per[emotion]}" for emotion in EMOTIONS if per[emotion]
+        )
         parts.append(f"<li class='muted'>Per answer: {e(cells)}.</li>")
     else:
         parts.append("<li>Photo quiz: no scored answers.</li>")
