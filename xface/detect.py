@@ -124,7 +124,7 @@ def onet(
     crops, usable = [], []
     for k in range(len(candidates)):
         if ey[k] > y[k] and ex[k] > x[k]:
-            crop = torch.from_numpy(np.ascontiguousarray(image[y[k] - 1 : ey[k], x[k] - 1 : ex[k]]))
+            crop = torch.from_numpy(np.require(image[y[k] - 1 : ey[k], x[k] - 1 : ex[k]], requirements=["C", "W"]))
             crop = crop.permute(2, 0, 1)[None].float()
             crops.append(imresample(crop.flip(-1) if mirrored else crop, (48, 48)))
             usable.append(k)

@@ -302,7 +302,7 @@ def read_bank_face(analyzer: Analyzer, question: Question) -> Question:
         raise ValueError("Only a practice-bank face is read this way.")
     found = analyzer.analyze(face.display_image())
     with analyzer.inference_lock:
-        probs = predict_faces(analyzer.classifier, face.image[None], progress=False)[0]
+        probs = predict_faces(analyzer.classifier, face.image[None], progress=False).shown[0]  # the crowd output
     top = int(np.argmax(probs))
     cues = max(found, key=lambda r: r.box[2] - r.box[0]).cues if found else None
     return Question(
