@@ -34,7 +34,7 @@ def evidence(streamlit_server, browser_page, request):
 def test_leaving_the_live_page_stops_the_recording(streamlit_server, browser_page, evidence):
     page = browser_page
     page.set_default_timeout(WAIT_MS)
-    page.goto(streamlit_server.url)
+    page.goto(f"{streamlit_server.url}/live_practice")
     page.get_by_role("heading", name="Live practice").wait_for()
     camera = page.frame_locator('iframe[title*="streamlit_webrtc"]')
     camera.get_by_role("button", name="Start camera").click()
