@@ -78,6 +78,8 @@ def test_the_app_opens_on_start_here_with_its_name_a_focus_ring_and_a_labelled_m
     for title in APP_PAGES:  # the name on every page, at the top of the menu
         page.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
         page.get_by_role("heading", name=title).first.wait_for()
+        # The page's script may still be loading the models: a click before it has finished can be lost.
+        page.locator('[data-test-script-state="notRunning"]').wait_for()
         assert page.locator(
             '[data-testid="stSidebarHeader"] img[src*="svg"], [data-testid="stLogo"]'
         ).first.is_visible()
