@@ -501,28 +501,32 @@ def quiz_accuracy_over_time(answers: Iterable[dict], period: str = "day") -> alt
 
 def quiz_accuracy_by_emotion(answers: Iterable[dict]) -> alt.Chart | alt.LayerChart:
     """For each answer emotion, how many scored faces were read the same way: a bar with "k of n" on it."""
+    outcomes = [(row["answer"], bool(row["correct"])) for row in _scored(answers)]
+    return _rate_bars(outcomes, "Answer", "Read the same way", "No scored quiz answers yet.")
+
+
+def _rate_bars(
+    outcomes: Iterable[tuple[str, bool]], category: str, rate: str, empty: str
+) -> alt.Chart | alt.LayerChart:
+    """One bar per emotion: the share of its (emotion, hit) outcomes that hit, with "k of n" written on it."""
     asked: Counter = Counter()
-    right: Counter = Counter()
-    for row in _scored(answers):
-        asked[row["answer"]] += 1
-        right[row["answer"]] += bool(row["correct"])
+    hits: Counter = Counter()
+    for emotion, hit in outcomes:
+        asked[emotion] += 1
+        hits[emotion] += hit
     if not asked:
-        return _no_data("No scored quiz answers yet.")
+        return _no_data(empty)
     values = [
         {
             "emotion": _word(emotion),
             "asked": asked[emotion],
-            "right": right[emotion],
-            "accuracy": right[emotion] / asked[emotion],
-            "label": f"{right[emotion]} of {asked[emotion]}",
+            "right": hits[emotion],
+            "accuracy": hits[emotion] / asked[emotion],
+            "label": f"{hits[emotion]} of {asked[emotion]}",
         }
         for emotion in EMOTIONS
         if asked[emotion]
     ]
-    return _rate_bars(values, "Answer", "Read the same way")
-
-
-def _rate_bars(values: list[dict], category: str, rate: str) -> alt.LayerChart:
     base = alt.Chart(alt.Data(values=values)).encode(
         y=alt.Y("emotion:N", title=category, sort=[row["emotion"] for row in values]),
         x=alt.X(
@@ -591,22 +595,5 @@ def confusion_matrix(answers: Iterable[dict]) -> alt.Chart | alt.LayerChart:
 
 def mirror_practice(results: Iterable[dict]) -> alt.Chart | alt.LayerChart:
     """For each expression asked for, how many mirror tries showed it: a bar with "k of n" on it."""
-    tries: Counter = Counter()
-    succeeded: Counter = Counter()
-    for row in results:
-        tries[row["target"]] += 1
-        succeeded[row["target"]] += bool(row["succeeded"])
-    if not tries:
-        return _no_data("No mirror practice yet.")
-    values = [
-        {
-            "emotion": _word(emotion),
-            "asked": tries[emotion],
-            "right": succeeded[emotion],
-            "accuracy": succeeded[emotion] / tries[emotion],
-            "label": f"{succeeded[emotion]} of {tries[emotion]}",
-        }
-        for emotion in EMOTIONS
-        if tries[emotion]
-    ]
-    return _rate_bars(values, "Expression asked for", "Tries where your face showed it")
+    outcomes = [(row["target"], bool(row["succeeded"])) for row in results]
+    return _rate_bars(outcomes, "Expression asked for", "Tries where your face showed it", "No mirror practice yet.")
