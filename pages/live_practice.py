@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import av
 import numpy as np
 import streamlit as st
 from PIL import Image
-from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from xface import ui
 from xface.draw import heatmap_overlay, mesh_overlay, reading_explanation
 from xface.emotions import EMOTIONS, emotion_word
 from xface.explain import Explanation, cue_contrast, cue_line, face_doing, region_sentence
 from xface.journal import JournalError
-from xface.live import LiveSession, LiveSnapshot, RecordingEnd, ice_servers, label_tone, parse_ice_servers
+from xface.live import LiveSession, LiveSnapshot, RecordingEnd, label_tone, parse_ice_servers
 from xface.pipeline import FaceReading
 from xface.snapshots import save_snapshot, snapshot_dir
 
@@ -33,19 +31,6 @@ CARD_CUES = 2
 """The strongest cues named on a card's one line (all of them are under "More")."""
 STALE_AFTER_S = 3.0
 """No frame for this long while 'playing' means the picture has stopped coming."""
-
-TRANSLATIONS = {
-    "start": "Start camera",
-    "stop": "Stop camera",
-    "select_device": "Choose camera",
-    "device_ask_permission": "Please allow Xface to use your camera: look for a question near the address bar.",
-    "device_access_denied": "The camera is blocked for this page. Allow it in the browser's site settings "
-    "(the camera or lock icon by the address bar), then reload the page.",
-    "device_not_available": "No camera found, or another program is using it. Close video-call apps, "
-    "check the cable, then try again.",
-    "media_api_not_available": "This browser can't share a camera here. Open Xface at http://localhost "
-    "in Chrome, Edge or Firefox.",
-}
 
 
 # --- shared state ----------------------------------------------------------------------------------
@@ -390,11 +375,7 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
 
 def connection_settings() -> list[dict]:
     """ICE servers: none on localhost; from XFACE_ICE_SERVERS or typed here for use across a network."""
-    try:
-        default = ice_servers()
-    except ValueError as error:
-        st.error(f"XFACE_ICE_SERVERS is not usable: {error} Using none.")
-        default = []
+    default = ui.env_ice_servers()
     with st.expander("Connection settings (only for using Xface from another computer)"):
         st.caption(
             "On this computer nothing is needed. From another device on a network, a STUN or TURN server may be "
@@ -435,12 +416,6 @@ try:
 except (OSError, ValueError, RuntimeError) as error:
     st.error(f"The expression model can't be loaded, so live practice is not available: {error}")
     st.stop()
-
-
-def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
-    """Runs on the video thread: no st.* here, only the LiveSession (it never blocks)."""
-    image = live.process(frame.to_ndarray(format="rgb24"))
-    return av.VideoFrame.from_ndarray(image, format="rgb24")
 
 
 def guess_first_changed(live: LiveSession) -> None:
@@ -489,16 +464,7 @@ if error := st.session_state.pop("live_guess_error", None):
 troubleshooting()
 servers = connection_settings()
 with camera:
-    ctx = webrtc_streamer(
-        key="live",
-        mode=WebRtcMode.SENDRECV,
-        rtc_configuration={"iceServers": servers},
-        media_stream_constraints={"video": True, "audio": False},
-        video_frame_callback=video_frame_callback,
-        on_video_ended=live.stream_ended,
-        async_processing=True,
-        translations=TRANSLATIONS,
-    )
+    ctx = ui.camera("live", live, servers)
 
 playing = bool(ctx.state.playing or ctx.state.signalling)
 with cards_area:

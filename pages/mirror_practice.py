@@ -8,14 +8,12 @@ second. Results go to the journal as a "mirror" session (numbers only, never a p
 
 from __future__ import annotations
 
-import av
 import streamlit as st
-from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from xface import ui
 from xface.emotions import emotion_word
 from xface.journal import JournalError
-from xface.live import LiveSession, ice_servers
+from xface.live import LiveSession
 from xface.mirror import MirrorPractice, MirrorStatus, store_results
 
 ui.enter_page()
@@ -24,15 +22,6 @@ PRACTICE = "mirror_practice"
 """Session-state key of this person's round (a plain key, so it survives a visit to another page)."""
 SESSION = "mirror_session_id"
 """Session-state key of the round's journal session, once something is stored."""
-TRANSLATIONS = {
-    "start": "Start camera",
-    "stop": "Stop camera",
-    "select_device": "Choose camera",
-    "device_ask_permission": "Please allow Xface to use your camera: look for a question near the address bar.",
-    "device_access_denied": "The camera is blocked for this page. Allow it in the browser's site settings, "
-    "then reload the page.",
-    "device_not_available": "No camera found, or another program is using it. Close video-call apps, then try again.",
-}
 
 
 def practice() -> MirrorPractice:
@@ -138,29 +127,10 @@ except (OSError, ValueError, RuntimeError) as error:
     st.stop()
 
 
-def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
-    """Runs on the video thread: no st.* here, only the LiveSession (it never blocks)."""
-    image = mirror.live.process(frame.to_ndarray(format="rgb24"))
-    return av.VideoFrame.from_ndarray(image, format="rgb24")
-
-
-try:
-    servers = ice_servers()
-except ValueError as error:
-    st.error(f"XFACE_ICE_SERVERS is not usable: {error} Using none.")
-    servers = []
+servers = ui.env_ice_servers()
 video, panel = st.columns([3, 2], gap="medium")
 with video:
-    ctx = webrtc_streamer(
-        key="mirror",
-        mode=WebRtcMode.SENDRECV,
-        rtc_configuration={"iceServers": servers},
-        media_stream_constraints={"video": True, "audio": False},
-        video_frame_callback=video_frame_callback,
-        on_video_ended=mirror.live.stream_ended,
-        async_processing=True,
-        translations=TRANSLATIONS,
-    )
+    ctx = ui.camera("mirror", mirror.live, servers)
 playing = bool(ctx.state.playing)
 with panel:  # twice a second, as on the live page: at 0.3 s the camera's connection dropped in 3 tries of 3 here
     st.fragment(run_every=0.5 if playing or ctx.state.signalling else None)(coach_panel)(mirror, playing)

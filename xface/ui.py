@@ -11,11 +11,17 @@ import re
 import runpy
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from xface.feelings import BODY_PLACES, ENERGY, GRID, PLEASANTNESS, words_near
 from xface.journal import MAX_NOTE_CHARS, MAX_OWN_WORDS_CHARS, Journal, JournalError
+
+if TYPE_CHECKING:
+    from streamlit_webrtc import WebRtcStreamerContext
+
+    from xface.live import LiveSession
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
@@ -358,3 +364,53 @@ def session_checkin(journal: Journal, session_id: int, prefix: str) -> None:
             args=(journal, session_id, prefix),
         )
         st.button("Skip", key=f"{prefix}skip", on_click=forget_checkin, args=(prefix,))
+
+
+CAMERA_WORDS = {
+    "start": "Start camera",
+    "stop": "Stop camera",
+    "select_device": "Choose camera",
+    "device_ask_permission": "Please allow Xface to use your camera: look for a question near the address bar.",
+    "device_access_denied": "The camera is blocked for this page. Allow it in the browser's site settings "
+    "(the camera or lock icon by the address bar), then reload the page.",
+    "device_not_available": "No camera found, or another program is using it. Close video-call apps, "
+    "check the cable, then try again.",
+    "media_api_not_available": "This browser can't share a camera here. Open Xface at http://localhost "
+    "in Chrome, Edge or Firefox.",
+}
+"""streamlit-webrtc's button and error texts, in the app's plain words."""
+
+
+def env_ice_servers() -> list[dict]:
+    """ICE servers from XFACE_ICE_SERVERS (none on localhost); a bad value is said on the page and ignored."""
+    from xface.live import ice_servers
+
+    try:
+        return ice_servers()
+    except ValueError as error:
+        st.error(f"XFACE_ICE_SERVERS is not usable: {error} Using none.")
+        return []
+
+
+def camera(key: str, live: LiveSession, servers: list[dict]) -> WebRtcStreamerContext:
+    """The webcam for a page, analysed by `live` (a `LiveSession`); returns streamlit-webrtc's context.
+
+    The frame callback runs on the video thread: no st.* there, only `live.process`, which never blocks.
+    """
+    import av
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
+        image = live.process(frame.to_ndarray(format="rgb24"))
+        return av.VideoFrame.from_ndarray(image, format="rgb24")
+
+    return webrtc_streamer(
+        key=key,
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration={"iceServers": servers},
+        media_stream_constraints={"video": True, "audio": False},
+        video_frame_callback=video_frame_callback,
+        on_video_ended=live.stream_ended,
+        async_processing=True,
+        translations=CAMERA_WORDS,
+    )
