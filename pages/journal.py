@@ -8,6 +8,7 @@ explicit step. Journal failures (disk full, file held, damaged) show as a senten
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 import streamlit as st
@@ -213,16 +214,14 @@ def checkin_entry(journal: Journal, row: dict, pending: str | None) -> None:
                 st.button("Cancel", key=f"{prefix}cancel", on_click=cancel_edit, args=(key,))
         return
     if pending == f"delete-checkin-{key}":
-        st.warning("Delete this check-in? This can't be undone.", icon=":material/delete:")
-        yes, no = st.columns(2)
-        yes.button(
+        confirm_delete(
+            "Delete this check-in? This can't be undone.",
             "Yes, delete it",
-            key=f"journal_confirm_delete_checkin_{key}",
-            type="primary",
-            on_click=delete_checkin,
-            args=(journal, key),
+            f"checkin_{key}",
+            delete_checkin,
+            journal,
+            key,
         )
-        no.button("Keep it", key=f"journal_keep_checkin_{key}", on_click=pend, args=(None,))
         return
     with buttons.container(horizontal=True):
         st.button("Edit", key=f"journal_edit_checkin_{key}", on_click=start_edit, args=(row,), icon=":material/edit:")
@@ -236,18 +235,23 @@ def session_entry(journal: Journal, row: dict, pending: str | None) -> None:
     if pending != f"delete-session-{key}":
         button.button("Delete…", key=f"journal_delete_{key}", on_click=pend, args=(f"delete-session-{key}",))
         return
-    st.warning(
+    confirm_delete(
         "Delete this session and everything recorded in it? Check-ins made during it stay. This can't be undone.",
-        icon=":material/delete:",
-    )
-    yes, no = st.columns(2)
-    yes.button(
         "Yes, delete this session",
-        key=f"journal_confirm_delete_{key}",
-        type="primary",
-        on_click=delete_session,
-        args=(journal, key),
+        str(key),
+        delete_session,
+        journal,
+        key,
     )
+
+
+def confirm_delete(
+    question: str, yes_label: str, key: str, delete: Callable[[Journal, int], None], journal: Journal, row_id: int
+) -> None:
+    """Ask before deleting one entry: `delete(journal, row_id)` on yes, nothing pending on "Keep it"."""
+    st.warning(question, icon=":material/delete:")
+    yes, no = st.columns(2)
+    yes.button(yes_label, key=f"journal_confirm_delete_{key}", type="primary", on_click=delete, args=(journal, row_id))
     no.button("Keep it", key=f"journal_keep_{key}", on_click=pend, args=(None,))
 
 
