@@ -56,6 +56,16 @@ def labelled_boxes() -> dict[str, list[tuple[float, float, float, float]]]:
     return boxes
 
 
+@pytest.fixture
+def journal(tmp_path: Path):
+    """An empty journal in a real SQLite file of its own."""
+    from xface.journal import Journal
+
+    journal = Journal(tmp_path / "journal.db")
+    yield journal
+    journal.close()
+
+
 @pytest.fixture(scope="session")
 def analyzer():
     from xface.pipeline import Analyzer

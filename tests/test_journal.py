@@ -33,13 +33,6 @@ class Reading:
     emotion: str
 
 
-@pytest.fixture
-def journal(tmp_path):
-    journal = Journal(tmp_path / "journal.db")
-    yield journal
-    journal.close()
-
-
 def fill(journal: Journal) -> dict:
     """A little of everything: a live session, a quiz session, linked and unlinked check-ins."""
     live = journal.start_session("live")

@@ -26,13 +26,6 @@ def probs(emotion: str) -> dict[str, float]:
     return {e: (0.7 if e == emotion else 0.05) for e in EMOTIONS}
 
 
-@pytest.fixture
-def journal(tmp_path):
-    journal = Journal(tmp_path / "journal.db")
-    yield journal
-    journal.close()
-
-
 def fill(journal: Journal) -> dict:
     live = journal.start_session("live")
     journal.add_observations(
