@@ -75,12 +75,32 @@ def test_stream_smooths_probabilities(analyzer, portrait: np.ndarray) -> None:
     readings = [stream.process(frame)[0] for frame in _moving_frames(portrait, 6)]
     happy = EMOTIONS.index("happy")
     # The model's own reading of each frame's crop, before smoothing: the smoothed values stay within its range.
-    raw = [analyzer.classifier.predict(r.aligned[None])[0, happy] for r in readings]
+    # Frames are read as seen and mirrored by turns.
+    views = ["as_seen", "mirrored"] * 3
+    raw = [analyzer.classifier.predict(r.aligned[None], view)[0, happy] for r, view in zip(readings, views)]
     smoothed = [r.probs["happy"] for r in readings]
     assert smoothed[0] == pytest.approx(raw[0], abs=1e-6) and np.ptp(raw) > 0
     assert min(raw) - 1e-6 <= min(smoothed) and max(smoothed) <= max(raw) + 1e-6
     assert np.ptp(smoothed) <= np.ptp(raw) + 1e-6
     assert abs(sum(stream.process(portrait)[0].probs.values()) - 1) < 1e-4
+
+
+def test_stream_reads_each_frame_once_as_seen_and_mirrored_by_turns(analyzer, portrait, monkeypatch) -> None:
+    views = []
+    real = analyzer.classifier.predict
+
+    def spy(faces, view=None):
+        views.append(view)
+        return real(faces, view)
+
+    monkeypatch.setattr(analyzer.classifier, "predict", spy)
+    stream = analyzer.stream()
+    for _ in range(4):
+        stream.process(portrait)
+    assert views == ["as_seen", "mirrored", "as_seen", "mirrored"]
+    monkeypatch.setattr(analyzer.classifier, "flip_average", False)
+    stream.process(portrait)
+    assert views[-1] is None  # a classifier told not to flip reads every frame as seen
 
 
 def test_stream_label_waits_for_evidence_to_hold() -> None:

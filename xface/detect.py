@@ -10,7 +10,7 @@ above a real face at 0.976. Two more checks, each cheap:
   its own, it decides how sure the mirror test must be.
 
 Built in facenet-pytorch's style: one `MTCNN` holds the three networks (`load_mtcnn`), pure
-functions run its stages on given boxes (`onet`, `upright_landmarks`), and `FaceDetector` is a set
+functions run its stages on given boxes (`onet`, `onet_upright`, `upright_landmarks`), and `FaceDetector` is a set
 of settings over a shared MTCNN. The photo detector and every video stream share one MTCNN.
 """
 
@@ -18,17 +18,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
+import facenet_pytorch
 import numpy as np
 import torch
 from facenet_pytorch import MTCNN
 from facenet_pytorch.models.utils.detect_face import bbreg, detect_face, imresample, pad, rerec
 from PIL import Image
 
+from xface.runtime import OnnxModule, load_export
+
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
 
 UPRIGHT_WITHIN_DEGREES = 8.0
+"""Faces whose eye line tilts more than this get their landmarks measured again, upright."""
+
+FOLLOW_GROW = 0.1
+"""When following a face, O-Net sees its last box enlarged by this share of its side on each side."""
+
+FOLLOW_RECENTRE = 0.04
+"""A followed face that moved more than this share of its square's side is looked at again, centred."""
 """Faces whose eye line tilts more than this get their landmarks measured again, upright."""
 
 MTCNN_THRESHOLDS = (0.6, 0.7, 0.7)
@@ -61,10 +72,29 @@ class OnetResult(NamedTuple):
     landmarks: np.ndarray  # (5, 2) in image pixels
 
 
-def load_mtcnn() -> MTCNN:
+MTCNN_WEIGHTS = {
+    name: Path(facenet_pytorch.__file__).parent / "data" / f"{name}.pt" for name in ("pnet", "rnet", "onet")
+}
+"""facenet-pytorch's bundled weights for MTCNN's three networks."""
+MTCNN_EXPORTS = Path(__file__).resolve().parent.parent / "models" / "mtcnn"
+"""The same networks exported to ONNX by `scripts/export_onnx.py` (see `xface.runtime`)."""
+
+
+def load_torch_mtcnn() -> MTCNN:
     """facenet-pytorch's three networks with their bundled weights, on the CPU (nothing downloads)."""
     mtcnn = MTCNN(keep_all=True, thresholds=list(MTCNN_THRESHOLDS), post_process=False, device="cpu")
     return mtcnn.eval()
+
+
+def load_mtcnn(threads: int = 1) -> MTCNN:
+    """MTCNN whose three networks run on ONNX Runtime (`threads` threads) where their exports match
+    facenet-pytorch's weights; torch runs any network whose export is missing or stale."""
+    mtcnn = load_torch_mtcnn()
+    for name, weights in MTCNN_WEIGHTS.items():
+        session = load_export(MTCNN_EXPORTS / f"{name}.onnx", [weights], threads)
+        if session is not None:
+            setattr(mtcnn, name, OnnxModule(session))
+    return mtcnn
 
 
 def plausible_face(box: np.ndarray | Sequence[float], landmarks: np.ndarray) -> bool:
@@ -145,48 +175,93 @@ def onet(
     return results
 
 
-def upright_landmarks(
-    mtcnn: MTCNN, image: np.ndarray, box: np.ndarray | Sequence[float], landmarks: np.ndarray, min_score: float
-) -> np.ndarray:
-    """Landmarks of a tilted face, measured again on an upright copy of it.
+class Square(NamedTuple):
+    """A square of the image around a face, turned by `angle` (radians: its eye line) so the face sits upright."""
 
-    O-Net was trained on upright faces: on a head tilted by 25° its eye points drift by a
-    fifth of the eye distance, enough to skew the aligned crop. Turning the face upright
-    (by the first estimate) and asking O-Net again fixes that for one extra O-Net pass.
+    center: np.ndarray  # (2,) x, y in image pixels
+    side: float  # in image pixels
+    angle: float
+
+    @classmethod
+    def around(cls, box: Sequence[float] | np.ndarray, landmarks: np.ndarray, grow: float = 0.0) -> Square:
+        """The square on a face box (enlarged by `grow` of its side on each side), turned by its eye line."""
+        center = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], dtype=np.float64)
+        side = float(max(box[2] - box[0], box[3] - box[1])) * (1 + 2 * grow)
+        return cls(center, side, eye_angle(landmarks))
+
+
+def eye_angle(landmarks: np.ndarray) -> float:
+    """The eye line's angle in radians (0: level; positive: the face's right eye, image left, is higher)."""
+    eye_line = np.asarray(landmarks[1], dtype=np.float64) - landmarks[0]
+    return float(np.arctan2(eye_line[1], eye_line[0]))
+
+
+ONET_SIZE = 48
+"""O-Net's input side in pixels."""
+
+
+def onet_upright(mtcnn: MTCNN, image: np.ndarray, squares: Sequence[Square]) -> list[OnetResult | None]:
+    """MTCNN's last stage on squares of an (H, W, 3) uint8 image, each turned upright first; one batch.
+
+    O-Net was trained on upright faces: on a head tilted by 25° its eye points drift by a fifth of
+    the eye distance. Each square is rendered straight into O-Net's 48×48 input, turned by its
+    angle (after shrinking by whole pixel blocks, so a big face does not alias), and the landmarks
+    are turned back. Only each face's surroundings go to Pillow. None for a square off the image.
     """
-    eye_line = landmarks[1] - landmarks[0]
-    angle = float(np.arctan2(eye_line[1], eye_line[0]))
-    if abs(angle) < np.radians(UPRIGHT_WITHIN_DEGREES):
-        return landmarks
-    center = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
-    side = float(max(box[2] - box[0], box[3] - box[1]))
-    # Only the face's surroundings go to Pillow: a whole 48 MP photo would be copied for one face.
+    results: list[OnetResult | None] = [None] * len(squares)
     height, width = image.shape[:2]
-    left, top = (max(0, int(np.floor(c - 1.5 * side))) for c in center)
-    right, bottom = min(width, int(np.ceil(center[0] + 1.5 * side))), min(height, int(np.ceil(center[1] + 1.5 * side)))
-    if right <= left or bottom <= top:
-        return landmarks
-    region = Image.fromarray(np.ascontiguousarray(image[top:bottom, left:right]))
-    center = center - [left, top]
-    scale = min(1.0, 96.0 / side)  # O-Net sees 48 px anyway: render the face at ~96 px at most
-    crop_side = int(np.ceil(2 * side * scale))
-    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    crop_center = np.array([crop_side / 2, crop_side / 2])
-    # Crop point q comes from region point center + rotation @ (q - crop_center) / scale.
-    linear = rotation / scale
-    offset = center - linear @ crop_center
-    upright = region.transform(
-        (crop_side, crop_side),
-        Image.Transform.AFFINE,
-        [linear[0, 0], linear[0, 1], offset[0], linear[1, 0], linear[1, 1], offset[1]],
-        Image.Resampling.BILINEAR,
-    )
-    half = side * scale / 2
-    face_box = (crop_side / 2 - half, crop_side / 2 - half, crop_side / 2 + half, crop_side / 2 + half)
-    again = onet(mtcnn, np.asarray(upright), [face_box])[0]
-    if again is None or again.score < min_score:
-        return landmarks
-    return again.landmarks @ linear.T + offset + [left, top]
+    crops, mappings, usable = [], [], []
+    for k, square in enumerate(squares):
+        reach = square.side * 0.71 + 2  # half the square's diagonal: every pixel a turned square can touch
+        left, top = (max(0, int(np.floor(c - reach))) for c in square.center)
+        right = min(width, int(np.ceil(square.center[0] + reach)))
+        bottom = min(height, int(np.ceil(square.center[1] + reach)))
+        if right - left < 2 or bottom - top < 2 or square.side < 2:
+            continue
+        region = Image.fromarray(np.ascontiguousarray(image[top:bottom, left:right]))
+        block = max(1, int(square.side / (2 * ONET_SIZE)))
+        if block > 1:
+            region = region.reduce(block)
+        # Crop point q (O-Net pixels) comes from image point centre + rotation · (q − 24) · side / 48.
+        cos, sin = np.cos(square.angle), np.sin(square.angle)
+        linear = np.array([[cos, -sin], [sin, cos]]) * (square.side / ONET_SIZE)
+        offset = square.center - linear @ [ONET_SIZE / 2, ONET_SIZE / 2]
+        in_region = np.hstack([linear, (offset - [left, top])[:, None]]) / block
+        crop = region.transform(
+            (ONET_SIZE, ONET_SIZE), Image.Transform.AFFINE, in_region.ravel().tolist(), Image.Resampling.BILINEAR
+        )
+        crops.append(np.asarray(crop))
+        mappings.append((linear, offset))
+        usable.append(k)
+    if not crops:
+        return results
+    pixels = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float()
+    with torch.inference_mode():
+        regression, marks, probs = mtcnn.onet((pixels - 127.5) * 0.0078125)
+    marks, regression, scores = marks.numpy().astype(np.float64), regression.numpy(), probs[:, 1].numpy()
+    for row, (k, (linear, offset)) in enumerate(zip(usable, mappings, strict=True)):
+        points = np.stack([marks[row, :5], marks[row, 5:]], -1) * ONET_SIZE
+        fitted = np.array([0, 0, ONET_SIZE, ONET_SIZE]) + regression[row] * ONET_SIZE
+        corners = np.array(
+            [[fitted[0], fitted[1]], [fitted[2], fitted[1]], [fitted[0], fitted[3]], [fitted[2], fitted[3]]]
+        )
+        corners = corners @ linear.T + offset
+        box = np.concatenate([corners.min(0), corners.max(0)])
+        results[k] = OnetResult(float(scores[row]), box, points @ linear.T + offset)
+    return results
+
+
+def upright_landmarks(
+    mtcnn: MTCNN, image: np.ndarray, faces: Sequence[OnetResult], min_score: float
+) -> list[np.ndarray]:
+    """Each face's landmarks; a tilted face's measured again on an upright copy of it (one O-Net batch for all)."""
+    landmarks = [face.landmarks for face in faces]
+    tilted = [k for k, face in enumerate(faces) if abs(eye_angle(face.landmarks)) >= np.radians(UPRIGHT_WITHIN_DEGREES)]
+    squares = [Square.around(faces[k].box, faces[k].landmarks) for k in tilted]
+    for k, again in zip(tilted, onet_upright(mtcnn, image, squares), strict=True):
+        if again is not None and again.score >= min_score:
+            landmarks[k] = again.landmarks
+    return landmarks
 
 
 def shrink(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -262,34 +337,52 @@ class FaceDetector:
         """The human faces among O-Net's findings, clipped to the image, with upright landmarks."""
         confident = [face for face in faces if face.score >= self.min_score]
         mirrored = onet(self.mtcnn, image, [face.box for face in confident], mirrored=True)
+        human = [
+            face
+            for face, mirror in zip(confident, mirrored, strict=True)
+            if mirror is not None and looks_human(face, mirror.score, self.min_score)
+        ]
         height, width = image.shape[:2]
         kept = []
-        for face, mirror in zip(confident, mirrored, strict=True):
-            if mirror is None or not looks_human(face, mirror.score, self.min_score):
-                continue
+        for face, landmarks in zip(human, upright_landmarks(self.mtcnn, image, human, self.min_score), strict=True):
             x1, y1, x2, y2 = face.box
             clipped = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
-            landmarks = upright_landmarks(self.mtcnn, image, face.box, face.landmarks, self.min_score)
             kept.append(Detection(tuple(float(v) for v in clipped), face.score, landmarks))
         return kept
 
     def refine(self, image: np.ndarray, faces: list[Detection]) -> list[Detection | None]:
-        """Follow known faces into a new frame with MTCNN's last stage only (O-Net).
+        """Follow known faces into a new frame with MTCNN's last stage only (O-Net), one batch for all.
 
-        Much cheaper than a full detection: each previous box, squared and slightly enlarged, is
-        re-scored and its landmarks found again. The box then moves and scales with the landmarks
-        rather than taking O-Net's own box edges, which jitter by several pixels from frame to
-        frame (the top edge most: hair has no clear border). A face that moved away or turned
-        gets None (lost).
+        Much cheaper than a full detection: each previous box, slightly enlarged and turned upright by
+        the face's last eye line, is scored again and its landmarks found again. The box then moves and
+        scales with the landmarks rather than taking O-Net's own box edges, which jitter by several
+        pixels from frame to frame (the top edge most: hair has no clear border). A face that moved
+        away or turned gets None (lost). The mirror test is left to full detections: the stream's next
+        one drops a track that no longer matches a checked face.
         """
+        squares = [Square.around(face.box, face.landmarks, FOLLOW_GROW) for face in faces]
+        found = onet_upright(self.mtcnn, image, squares)
+        # O-Net's points stretch on a face far from its crop's centre: a face that moved that far is
+        # looked at again, centred where the first look put it (a second pass for those faces only).
+        moved = [
+            k
+            for k, (face, first) in enumerate(zip(faces, found, strict=True))
+            if first is not None
+            and np.hypot(*(first.landmarks.mean(0) - face.landmarks.mean(0))) > FOLLOW_RECENTRE * squares[k].side
+        ]
+        recentred = [
+            squares[k]._replace(center=squares[k].center + found[k].landmarks.mean(0) - faces[k].landmarks.mean(0))
+            for k in moved
+        ]
+        for k, again in zip(moved, onet_upright(self.mtcnn, image, recentred), strict=True):
+            found[k] = again
         results: list[Detection | None] = []
         height, width = image.shape[:2]
-        for face, found in zip(faces, onet(self.mtcnn, image, [f.box for f in faces], grow=0.1), strict=True):
-            kept = [] if found is None else self._keep(image, [found])
-            if not kept:
+        for face, seen in zip(faces, found, strict=True):
+            if seen is None or seen.score < self.min_score:
                 results.append(None)
                 continue
-            landmarks = kept[0].landmarks
+            landmarks = seen.landmarks
             shift = landmarks.mean(0) - face.landmarks.mean(0)
             scale = float(np.clip(_spread(landmarks) / max(_spread(face.landmarks), 1e-6), 0.8, 1.25))
             center = np.array([(face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2]) + shift
@@ -297,7 +390,7 @@ class FaceDetector:
             x1, y1 = center - half
             x2, y2 = center + half
             box = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
-            results.append(Detection(tuple(float(v) for v in box), kept[0].score, landmarks))
+            results.append(Detection(tuple(float(v) for v in box), seen.score, landmarks))
         return results
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -32,9 +32,13 @@ from transformers.modeling_outputs import ImageClassifierOutput
 from transformers.utils import logging as hf_logging
 
 from xface.emotions import EMOTIONS, canonical_emotion
+from xface.runtime import load_export
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "xface-vit"
+ONNX_FILE = "model.onnx"
+"""A checkpoint folder's ONNX export (both outputs), made by `scripts/export_onnx.py`; run by ONNX Runtime."""
+View = Literal["both", "as_seen", "mirrored"]
 
 
 class XfaceViTConfig(PretrainedConfig):
@@ -282,6 +286,8 @@ class ExpressionClassifier:
     rescale: float
     columns: list[list[int]]
     flip_average: bool = True
+    session: object | None = None
+    """An ONNX Runtime session on the same weights (see `xface.runtime`): predictions run there when set."""
 
     @property
     def supports_attention_map(self) -> bool:
@@ -298,31 +304,45 @@ class ExpressionClassifier:
         mapped = torch.stack([probs[:, cols].sum(-1) if cols else torch.zeros(len(probs)) for cols in self.columns], 1)
         return mapped / mapped.sum(-1, keepdim=True).clamp_min(1e-12)
 
-    def predict(self, faces: np.ndarray) -> np.ndarray:
+    def predict(self, faces: np.ndarray, view: View | None = None) -> np.ndarray:
         """(N, H, W, 3) uint8 aligned faces at `image_size` → (N, 7) shown probabilities in EMOTIONS order."""
-        return self.predict_outputs(faces).shown
+        return self.predict_outputs(faces, view).shown
 
     @torch.inference_mode()
-    def predict_outputs(self, faces: np.ndarray) -> Probabilities:
-        """Both outputs for (N, H, W, 3) uint8 aligned faces, from one pass of the model."""
+    def predict_outputs(self, faces: np.ndarray, view: View | None = None) -> Probabilities:
+        """Both outputs for (N, H, W, 3) uint8 aligned faces, from one pass of the model.
+
+        `view`: "both" averages each face with its mirror image (flipping is free accuracy for a
+        left/right-symmetric task); "as_seen" or "mirrored" reads one view at half the cost. Default:
+        "both" when `flip_average`, else "as_seen".
+        """
+        view = view or ("both" if self.flip_average else "as_seen")
         if len(faces) == 0:
             empty = np.zeros((0, len(EMOTIONS)), dtype=np.float32)
             return Probabilities(empty, empty)
         pixels = self.pixel_values(faces)
-        if self.flip_average:
-            # One batch for both views: flipping is free accuracy for a left/right-symmetric task.
-            pixels = torch.cat([pixels, pixels.flip(-1)])
-        output = self.model(pixel_values=pixels)
+        if view == "both":
+            pixels = torch.cat([pixels, pixels.flip(-1)])  # one batch for both views
+        elif view == "mirrored":
+            pixels = pixels.flip(-1)
         readings = []
-        for logits in (output.logits, getattr(output, "fer2013_logits", None)):
+        for logits in self._logits(pixels):
             if logits is None:
                 readings.append(readings[0])
                 continue
             probs = self._to_emotions(logits)
-            if self.flip_average:
+            if view == "both":
                 probs = (probs[: len(faces)] + probs[len(faces) :]) / 2
             readings.append(probs.numpy())
         return Probabilities(*readings)
+
+    def _logits(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The shown output's logits and the FER2013 output's (None for a single-output checkpoint)."""
+        if self.session is not None:
+            shown, fer2013 = self.session.run(None, {"pixel_values": pixels.numpy()})
+            return torch.from_numpy(shown), torch.from_numpy(fer2013)
+        output = self.model(pixel_values=pixels)
+        return output.logits, getattr(output, "fer2013_logits", None)
 
     @torch.inference_mode()
     def attention_map(self, face: np.ndarray) -> np.ndarray:
@@ -372,10 +392,12 @@ def load_classifier(
     allow_download: bool = False,
     flip_average: bool = True,
     threads: int | None = None,
+    prefer_onnx: bool = True,
 ) -> ExpressionClassifier:
     """Load the bundled model, or another local Hugging Face expression checkpoint.
 
-    Nothing downloads unless the caller passes a hub id *and* `allow_download=True`.
+    Nothing downloads unless the caller passes a hub id *and* `allow_download=True`. Predictions
+    run on ONNX Runtime when the folder holds an export of exactly these weights (`prefer_onnx`).
     """
     source = Path(name_or_path) if name_or_path is not None else DEFAULT_MODEL
     if not source.exists() and not allow_download:
@@ -402,4 +424,5 @@ def load_classifier(
         rescale=rescale,
         columns=emotion_columns(model.config.id2label),
         flip_average=flip_average,
+        session=load_export(source / ONNX_FILE, [source / "model.safetensors"], threads or 0) if prefer_onnx else None,
     )
