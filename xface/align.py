@@ -31,38 +31,26 @@ def eye_transform(landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def align_face(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int] = (48, 48)) -> np.ndarray:
     """Crop one face from an (H, W, 3) uint8 RGB image into an upright (h, w, 3) crop.
 
-    Big faces are first shrunk with an antialiasing filter so that small crops do not alias.
+    Big faces are first shrunk by averaging whole pixel blocks (to at most twice the crop's
+    resolution), so that small crops do not alias. Only the face's surroundings go to Pillow
+    (a whole 48 MP photo would be copied for each face).
     """
-    landmarks = np.asarray(landmarks, dtype=np.float64)
-    # Only the face's surroundings go to Pillow (a whole 48 MP photo would be copied for each face).
-    corners = _crop_corners_in_image(eye_transform(landmarks, size), size)
+    matrix = eye_transform(np.asarray(landmarks, dtype=np.float64), size)
+    inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]  # crop point → image point
+    corners = _crop_corners_in_image(matrix, size)
     left, top = np.maximum(np.floor(corners.min(0)).astype(int) - 2, 0)
     right, bottom = np.minimum(np.ceil(corners.max(0)).astype(int) + 2, [image.shape[1], image.shape[0]])
     if right <= left or bottom <= top:
         return np.full((*size, 3), 128, np.uint8)  # the face lies wholly outside the image
     picture = Image.fromarray(np.ascontiguousarray(image[top:bottom, left:right]))
-    landmarks = landmarks - [left, top]
-    matrix = eye_transform(landmarks, size)
-    scale = float(np.hypot(*matrix[:, 0]))
-    if scale < 0.5:
-        # Crop generously around the face, then shrink it to twice the final resolution.
-        corners = _crop_corners_in_image(matrix, size)
-        left, top = np.floor(corners.min(0)).astype(int)
-        right, bottom = np.ceil(corners.max(0)).astype(int)
-        left, top = max(left, 0), max(top, 0)
-        right, bottom = min(right, picture.width), min(bottom, picture.height)
-        if right > left and bottom > top:
-            factor = 2 * scale
-            region = picture.crop((left, top, right, bottom))
-            shrunk = (max(1, round(region.width * factor)), max(1, round(region.height * factor)))
-            picture = region.resize(shrunk, Image.Resampling.BILINEAR, reducing_gap=2.0)
-            landmarks = (landmarks - [left, top]) * [shrunk[0] / region.width, shrunk[1] / region.height]
-            matrix = eye_transform(landmarks, size)
-    inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
+    block = max(1, int(1 / (2 * float(np.hypot(*matrix[:, 0])))))
+    if block > 1:
+        picture = picture.reduce(block)
+    in_picture = np.hstack([inverse[:, :2], (inverse[:, 2] - [left, top])[:, None]]) / block
     crop = picture.transform(
         (size[1], size[0]),
         Image.Transform.AFFINE,
-        inverse.ravel().tolist(),
+        in_picture.ravel().tolist(),
         Image.Resampling.BILINEAR,
         fillcolor=(128, 128, 128),
     )

@@ -53,31 +53,63 @@ def _face_crops(faces_dir: Path, count: int) -> list[Image.Image]:
     return crops
 
 
-def _canvases(faces_dir: Path) -> dict[str, Image.Image]:
-    width, height = FRAME_SIZE[0] + 120, FRAME_SIZE[1] + 80
-    one = Image.new("RGB", (width, height), (90, 90, 90))
-    one.paste(_face_crops(faces_dir, 1)[0].resize((300, 300), Image.Resampling.BICUBIC), (230, 120))
-    four = Image.new("RGB", (width, height), (90, 90, 90))
-    for index, crop in enumerate(_face_crops(faces_dir, 4)):
-        four.paste(
-            crop.resize((190, 190), Image.Resampling.BICUBIC), (110 + 300 * (index % 2), 60 + 250 * (index // 2))
-        )
-    empty = Image.open(faces_dir / "no_faces" / "dlib_dogs.jpg").convert("RGB").resize((width, height))
-    return {"one face": one, "four faces": four, "no face": empty}
+def _window(canvas: Image.Image, index: int) -> bytes:
+    """Frame `index` as JPEG: a window sliding over the canvas (±60 px across, ±40 px down, every 90 frames)."""
+    spare_x, spare_y = canvas.width - FRAME_SIZE[0], canvas.height - FRAME_SIZE[1]
+    phase = 2 * np.pi * index / 90
+    left = int(spare_x / 2 * (1 + np.sin(phase)))
+    top = int(spare_y / 2 * (1 + np.sin(phase / 2)))
+    buffer = io.BytesIO()
+    canvas.crop((left, top, left + FRAME_SIZE[0], top + FRAME_SIZE[1])).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
 
 
 def frame_sequence(canvas: Image.Image, frames: int) -> list[bytes]:
-    """JPEG frames of a window sliding over the canvas (±60 px across, ±40 px down)."""
-    encoded = []
-    spare_x, spare_y = canvas.width - FRAME_SIZE[0], canvas.height - FRAME_SIZE[1]
-    for i in range(frames):
-        phase = 2 * np.pi * i / 90
-        left = int(spare_x / 2 * (1 + np.sin(phase)))
-        top = int(spare_y / 2 * (1 + np.sin(phase / 2)))
-        buffer = io.BytesIO()
-        canvas.crop((left, top, left + FRAME_SIZE[0], top + FRAME_SIZE[1])).save(buffer, "JPEG", quality=85)
-        encoded.append(buffer.getvalue())
-    return encoded
+    """JPEG frames of a window sliding over the canvas."""
+    return [_window(canvas, i) for i in range(frames)]
+
+
+def _squeezed(crop: Image.Image, side: int, width_share: float) -> Image.Image:
+    """The face crop at `side` px, narrowed to `width_share` of its width (a head turning away), on grey."""
+    canvas = Image.new("RGB", (side, side), (90, 90, 90))
+    width = max(1, round(side * width_share))
+    canvas.paste(crop.resize((width, side), Image.Resampling.BICUBIC), ((side - width) // 2, 0))
+    return canvas
+
+
+SEQUENCES = ("one face", "small face", "four faces", "no face", "turning away")
+"""What `xface bench` runs: 640×480 windows moving over a plain background with one face of about 190 px
+(the live page's usual case), one of about 60 px, four of about 120 px, none (a photo of dogs), and one
+face turning away (narrowed to a fifth of its width, then back) so that following loses and finds it."""
+
+
+def sequence_frames(faces_dir: Path, name: str, frames: int) -> list[bytes]:
+    """JPEG frames of the named sequence (see `SEQUENCES`)."""
+    width, height = FRAME_SIZE[0] + 120, FRAME_SIZE[1] + 80
+    grey = Image.new("RGB", (width, height), (90, 90, 90))
+    if name == "no face":
+        dogs = Image.open(faces_dir / "no_faces" / "dlib_dogs.jpg").convert("RGB").resize((width, height))
+        return frame_sequence(dogs, frames)
+    if name == "four faces":
+        for index, crop in enumerate(_face_crops(faces_dir, 4)):
+            grey.paste(
+                crop.resize((190, 190), Image.Resampling.BICUBIC), (110 + 300 * (index % 2), 60 + 250 * (index // 2))
+            )
+        return frame_sequence(grey, frames)
+    crop = _face_crops(faces_dir, 1)[0]
+    if name in ("one face", "small face"):
+        side = 300 if name == "one face" else 100
+        grey.paste(crop.resize((side, side), Image.Resampling.BICUBIC), ((width - side) // 2, (height - side) // 2))
+        return frame_sequence(grey, frames)
+    if name == "turning away":
+        turned = []
+        for i in range(frames):
+            share = 0.2 + 0.8 * abs(np.cos(np.pi * i / 60))  # full face → a fifth of its width → full, every 60 frames
+            canvas = grey.copy()
+            canvas.paste(_squeezed(crop, 300, share), ((width - 300) // 2, (height - 300) // 2))
+            turned.append(_window(canvas, i))
+        return turned
+    raise ValueError(f"no bench sequence called {name!r}; there are {', '.join(SEQUENCES)}")
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -88,36 +120,47 @@ def _stats(values: list[float]) -> dict[str, float]:
     }
 
 
-def run_sequence(analyzer, frames: list[bytes], repeats: int, warmup: int = 10) -> dict:
-    from xface.draw import draw_readings
+STAGES = ("decode", "detect", "align", "classify", "cues", "page", "frame_to_label")
+"""Per frame: JPEG decode; finding the faces (a full detection or following); the aligned crops; the
+expression model; the face mesh and its cues; the live page's own share (words for each face, drawing,
+bookkeeping); and all of it, frame in → labelled frame out."""
 
-    stages: dict[str, list[float]] = {k: [] for k in ("decode", "detect", "align", "classify", "draw", "total")}
+
+def run_sequence(analyzer, frames: list[bytes], repeats: int, warmup: int = 10) -> dict:
+    """Push the frames through the live page's engine (`LiveSession`, analysing every frame) and time each stage."""
+    from xface.live import LiveSession
+
+    stages: dict[str, list[float]] = {k: [] for k in STAGES}
+    full_detect, follow = [], []
     fps_runs, faces_seen = [], []
     for _ in range(repeats):
-        stream = analyzer.stream()
+        session = LiveSession(analyzer, background=False)
         for data in frames[:warmup]:
-            stream.process(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
-        stream = analyzer.stream()
+            session.process(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+        session = LiveSession(analyzer, background=False)
         began = time.perf_counter()
         for data in frames:
             start = time.perf_counter()
             pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
             decoded = time.perf_counter()
-            readings = stream.process(pixels)
-            processed = time.perf_counter()
-            draw_readings(pixels, readings)
+            session.process(pixels)
             done = time.perf_counter()
+            stream = session._stream
+            timings = stream.last_timings
             stages["decode"].append(decoded - start)
-            for key in ("detect", "align", "classify"):
-                stages[key].append(stream.last_timings[key])
-            stages["draw"].append(done - processed)
-            stages["total"].append(done - start)
-            faces_seen.append(len(readings))
+            for key in ("detect", "align", "classify", "cues"):
+                stages[key].append(timings[key])
+            stages["page"].append(done - decoded - sum(timings[k] for k in ("detect", "align", "classify", "cues")))
+            stages["frame_to_label"].append(done - start)
+            (full_detect if stream.full_detection else follow).append(timings["detect"])
+            faces_seen.append(len(stream.tracks))
         fps_runs.append(len(frames) / (time.perf_counter() - began))
     result = {name: _stats(values) for name, values in stages.items()}
     result["fps"] = round(statistics.median(fps_runs), 1)
-    result["frame_to_label"] = result.pop("total")
     result["faces_per_frame"] = round(float(np.mean(faces_seen)), 2)
+    result["full_detections_per_100"] = round(100 * len(full_detect) / max(1, len(full_detect) + len(follow)), 1)
+    result["full_detection_ms"] = round(statistics.median(full_detect) * 1000, 2) if full_detect else None
+    result["follow_ms"] = round(statistics.median(follow) * 1000, 2) if follow else None
     return result
 
 
@@ -227,17 +270,17 @@ def cold_start_seconds(timeout: float = 120.0) -> tuple[float, float | None] | N
 
 
 def format_table(report: dict) -> str:
-    lines = [f"model load {report['model_load_s']:.2f} s; threads {report['threads']}"]
-    header = f"{'sequence':<12}{'fps':>7}{'faces':>7}" + "".join(
-        f"{stage + ' med/p95 ms':>24}" for stage in ("decode", "detect", "align", "classify", "draw", "frame_to_label")
-    )
+    lines = [f"model load {report['model_load_s']:.2f} s; threads {report['threads']}; median / p95 ms per frame"]
+    header = f"{'sequence':<14}{'fps':>6}{'faces':>6}" + "".join(f"{stage:>16}" for stage in STAGES)
     lines.append(header)
     for name, row in report["sequences"].items():
-        cells = "".join(
-            f"{row[s]['median_ms']:>15.1f} /{row[s]['p95_ms']:>6.1f}"
-            for s in ("decode", "detect", "align", "classify", "draw", "frame_to_label")
-        )
-        lines.append(f"{name:<12}{row['fps']:>7.1f}{row['faces_per_frame']:>7.2f}{cells}")
+        cells = "".join(f"{row[s]['median_ms']:>9.1f} /{row[s]['p95_ms']:>5.1f}" for s in STAGES)
+        lines.append(f"{name:<14}{row['fps']:>6.1f}{row['faces_per_frame']:>6.2f}{cells}")
+    lines.append("detect, split: full detections per 100 frames; median ms of a full detection / of following")
+    for name, row in report["sequences"].items():
+        full = "-" if row["full_detection_ms"] is None else f"{row['full_detection_ms']:.1f}"
+        follow = "-" if row["follow_ms"] is None else f"{row['follow_ms']:.1f}"
+        lines.append(f"  {name:<14}{row['full_detections_per_100']:>6.1f}   {full:>6} / {follow}")
     lines.append(f"peak RSS {report['peak_rss_mb']:.0f} MB")
     if "soak" in report:
         lines.append("soak " + json.dumps(report["soak"]))
@@ -266,14 +309,13 @@ def main(args) -> int:
         "repeats": args.repeats,
         "sequences": {},
     }
-    canvases = _canvases(faces_dir)
-    for name, canvas in canvases.items():
-        report["sequences"][name] = run_sequence(analyzer, frame_sequence(canvas, args.frames), args.repeats)
+    for name in SEQUENCES:
+        report["sequences"][name] = run_sequence(analyzer, sequence_frames(faces_dir, name, args.frames), args.repeats)
     if args.soak:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            frames = frame_sequence(canvases["one face"], 90)
+            frames = sequence_frames(faces_dir, "one face", 90)
             journal_path = Path(tmp) / "journal.db" if args.record else None
             report["soak"] = soak(analyzer, frames, args.soak, journal_path, fps=args.soak_fps)
     report["peak_rss_mb"] = round(_peak_rss_mb(), 1)

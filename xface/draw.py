@@ -12,7 +12,7 @@ couple of milliseconds at 640x480, and it has to be testable on its own.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -83,19 +83,30 @@ def _box(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], band
                 _dashed_line(draw, start, end, fill=colour, width=line_width, dashes=dashes)
 
 
-def _plate(draw: ImageDraw.ImageDraw, text: str, box: tuple[float, ...], frame_size: tuple[int, int]) -> None:
-    """The label on a dark plate above the box (inside it when the box touches the top edge)."""
-    width, height = frame_size
-    font = _font(max(14, height // 20))
-    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+@lru_cache(maxsize=256)
+def _label_plate(text: str, font_size: int) -> Image.Image:
+    """The label on its dark plate, rendered once per text and size: labels change rarely between frames,
+    and rendering text is most of the cost of drawing a frame."""
+    font = _font(font_size)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    left, top, right, bottom = probe.textbbox((0, 0), text, font=font)
     pad = 4
-    plate_w, plate_h = right - left + 2 * pad, bottom - top + 2 * pad
-    x = int(min(max(box[0], 0), max(width - plate_w, 0)))
-    y = int(box[1]) - plate_h - 2
+    plate = Image.new("RGB", (right - left + 2 * pad + 1, bottom - top + 2 * pad + 1), PLATE_COLOUR)
+    draw = ImageDraw.Draw(plate)
+    draw.rectangle([0, 0, plate.width - 1, plate.height - 1], outline=BOX_COLOUR)
+    draw.text((pad - left, pad - top), text, font=font, fill=TEXT_COLOUR)
+    return plate
+
+
+def _plate(image: Image.Image, text: str, box: tuple[float, ...]) -> None:
+    """The label on a dark plate above the box (inside it when the box touches the top edge)."""
+    width, height = image.size
+    plate = _label_plate(text, max(14, height // 20))
+    x = int(min(max(box[0], 0), max(width - plate.width, 0)))
+    y = int(box[1]) - plate.height - 1
     if y < 0:
         y = int(max(box[1], 0)) + 2
-    draw.rectangle([x, y, x + plate_w, y + plate_h], fill=PLATE_COLOUR, outline=BOX_COLOUR)
-    draw.text((x + pad - left, y + pad - top), text, font=font, fill=TEXT_COLOUR)
+    image.paste(plate, (x, y))
 
 
 def draw_readings(
@@ -118,11 +129,11 @@ def draw_readings(
     for reading in readings:
         if reading.face_id in hidden:
             _box(draw, reading.box, "clear")
-            _plate(draw, f"#{reading.face_id}" if reading.face_id is not None else "?", reading.box, image.size)
+            _plate(image, f"#{reading.face_id}" if reading.face_id is not None else "?", reading.box)
             continue
         explanation = explanations.get(reading.face_id) or reading_explanation(reading)
         _box(draw, reading.box, explanation.band)
-        _plate(draw, face_label(reading, short_label=explanation.short_label), reading.box, image.size)
+        _plate(image, face_label(reading, short_label=explanation.short_label), reading.box)
     return np.array(image)
 
 

@@ -206,6 +206,8 @@ class AnalyzerStream:
         self.frame_index = 0
         self.last_timings: dict[str, float] = {}
         """Seconds spent per stage on the last frame (for `xface bench` and the live page's status)."""
+        self.full_detection = False
+        """Whether the last frame was searched whole (True) or its known faces followed."""
         self.tracks: list[_Track] = []
         self._next_id = 1
         self._baselines: dict[int, CueBaseline] = {}
@@ -259,11 +261,12 @@ class AnalyzerStream:
 
     def _locate(self, frame: np.ndarray) -> list[tuple[Detection, _Track | None]]:
         """This frame's faces, each with the track it continues (None for a new face)."""
-        full = self.frame_index % self.detect_every == 0 or not self.tracks
-        if not full:
+        self.full_detection = self.frame_index % self.detect_every == 0 or not self.tracks
+        if not self.full_detection:
             followed = self.detector.refine(frame, [t.detection for t in self.tracks])
             if all(d is not None for d in followed):
                 return list(zip(followed, self.tracks, strict=True))
+            self.full_detection = True  # a face was lost: look for every face now
         detections = self.detector.detect(frame)
         pairs: list[tuple[Detection, _Track | None]] = []
         free = list(self.tracks)
