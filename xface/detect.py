@@ -38,6 +38,10 @@ UPRIGHT_WITHIN_DEGREES = 8.0
 FOLLOW_GROW = 0.1
 """When following a face, O-Net sees its last box enlarged by this share of its side on each side."""
 
+FOLLOW_MIN_SCORE = 0.5
+"""A followed face is kept while O-Net scores it at least this (its own decision boundary). A new face needs
+`min_score`; a face already found dips below that now and then (a blink, motion blur) without going away."""
+
 FOLLOW_RECENTRE = 0.04
 """A followed face that moved more than this share of its square's side is looked at again, centred."""
 """Faces whose eye line tilts more than this get their landmarks measured again, upright."""
@@ -379,7 +383,7 @@ class FaceDetector:
         results: list[Detection | None] = []
         height, width = image.shape[:2]
         for face, seen in zip(faces, found, strict=True):
-            if seen is None or seen.score < self.min_score:
+            if seen is None or seen.score < min(FOLLOW_MIN_SCORE, self.min_score):
                 results.append(None)
                 continue
             landmarks = seen.landmarks

@@ -18,7 +18,7 @@ from PIL import Image
 
 from xface.align import align_face
 from xface.cues import CueBaseline, as_dict, intensities, measure
-from xface.detect import Detection, FaceDetector
+from xface.detect import Detection, FaceDetector, load_mtcnn
 from xface.emotions import EMOTIONS
 from xface.images import load_image
 from xface.landmarks import FaceMesh, MeshModel
@@ -90,9 +90,9 @@ class Analyzer:
         classifier: ExpressionClassifier | None = None,
     ) -> None:
         self.classifier = classifier or load_classifier(model, flip_average=flip_average, threads=threads)
-        self.detector = FaceDetector(min_face_size=min_face_size)
-        self.mesh = MeshModel()
-        """The face mesh (468 points) behind the cues; one CPU thread."""
+        self.detector = FaceDetector(load_mtcnn(threads or 1), min_face_size=min_face_size)
+        self.mesh = MeshModel(threads=threads or 1)
+        """The face mesh (468 points) behind the cues."""
         self.inference_lock = threading.Lock()
         """Held while the models run: one analysis at a time, whichever thread asks (the live page's
         analysis thread, its "Why?" button, the quiz). Two torch calls at once on a 2-core CPU only

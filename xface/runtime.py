@@ -40,6 +40,7 @@ def onnx_session(path: str | Path, threads: int = 1):
     # Between frames the pool would otherwise spin, taking a core from the camera and the browser.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
+    options.enable_cpu_mem_arena = False
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from xface.feelings import BODY_PLACES, ENERGY, GRID, PLEASANTNESS, words_near
-from xface.journal import MAX_NOTE_CHARS, MAX_OWN_WORDS_CHARS, Journal, JournalError
 
 if TYPE_CHECKING:
     from streamlit_webrtc import WebRtcStreamerContext
 
+    from xface.journal import Journal
     from xface.live import LiveSession
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
@@ -138,6 +138,8 @@ def journal() -> Journal | None:
     if not unlocked():
         st.stop()
     if "journal" not in st.session_state:
+        from xface.journal import Journal, JournalError  # here, not at the top: sqlite-utils takes 0.6 s to import
+
         try:
             st.session_state.journal = Journal()
         except JournalError as error:
@@ -273,6 +275,8 @@ def checkin_fields(prefix: str, *, with_time: bool = False) -> None:
     Pills and sliders only: no widget here has a small clear button that Enter could press by mistake.
     Every key starts with `prefix`; `checkin_values` reads them back.
     """
+    from xface.journal import MAX_NOTE_CHARS, MAX_OWN_WORDS_CHARS
+
     state = st.session_state
     state.setdefault(f"{prefix}pleasantness", 0)
     state.setdefault(f"{prefix}energy", 0)
@@ -328,6 +332,8 @@ def checkin_values(prefix: str) -> dict:
 
 
 def _save_session_checkin(journal: Journal, session_id: int, prefix: str) -> None:
+    from xface.journal import JournalError
+
     values = checkin_values(prefix)
     try:
         journal.add_checkin(**values, session_id=session_id)
