@@ -20,11 +20,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xface.detect import MTCNN_WEIGHTS, load_torch_mtcnn  # noqa: E402
-from xface.model import DEFAULT_MODEL, ONNX_FILE, load_classifier  # noqa: E402
+from facenet_pytorch import MTCNN  # noqa: E402
+
+from xface.classifier import DEFAULT_MODEL, ONNX_FILE  # noqa: E402
+from xface.model import XfaceViTForImageClassification, no_hub_progress_bars, rollout_grid  # noqa: E402
+from xface.mtcnn import MTCNN_EXPORTS, facenet_weights  # noqa: E402
 from xface.runtime import SOURCE_DIGEST_KEY, onnx_session, source_digest  # noqa: E402
 
-MTCNN_DIR = Path(__file__).resolve().parents[1] / "models" / "mtcnn"
 OPSET = 18
 
 
@@ -69,39 +71,39 @@ def _check(module: torch.nn.Module, path: Path, shape: tuple[int, ...]) -> float
     return max(float(np.abs(g - e.numpy()).max()) for g, e in zip(got, expected, strict=True))
 
 
-class _BothOutputs(torch.nn.Module):
-    """The classifier as ONNX sees it: pixels in, (crowd logits, FER2013 logits) out."""
+class _Exported(torch.nn.Module):
+    """The classifier as ONNX sees it: pixels in; crowd logits, FER2013 logits and the attention map out."""
 
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        output = self.model(pixel_values=pixel_values)
-        return output.logits, output.fer2013_logits
+    def forward(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        output = self.model(pixel_values=pixel_values, output_attentions=True)
+        return output.logits, output.fer2013_logits, rollout_grid(output.attentions)
 
 
 def main() -> int:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     torch.manual_seed(0)
-    mtcnn = load_torch_mtcnn()
+    mtcnn = MTCNN(keep_all=True, device="cpu").eval()
     nets = {
         "pnet": (mtcnn.pnet, torch.rand(1, 3, 60, 80), ["regression", "probabilities"], {0: "batch", 2: "h", 3: "w"}),
         "rnet": (mtcnn.rnet, torch.rand(4, 3, 24, 24), ["regression", "probabilities"], {0: "batch"}),
         "onet": (mtcnn.onet, torch.rand(4, 3, 48, 48), ["regression", "landmarks", "probabilities"], {0: "batch"}),
     }
     for name, (net, example, outputs, dynamic) in nets.items():
-        path = MTCNN_DIR / f"{name}.onnx"
+        path = MTCNN_EXPORTS / f"{name}.onnx"
         _export(net, example, outputs, dynamic, path)
-        _stamp(path, [MTCNN_WEIGHTS[name]])
+        _stamp(path, [facenet_weights()[name]])
         check_shape = (2, 3, 97, 131) if name == "pnet" else (7, *example.shape[1:])
         difference = _check(net, path, check_shape)
         print(f"{path}: {path.stat().st_size / 1e3:.0f} kB, largest difference from torch {difference:.1e}")
 
-    classifier = load_classifier(DEFAULT_MODEL, prefer_onnx=False)
-    both = _BothOutputs(classifier.model)
+    with no_hub_progress_bars():
+        both = _Exported(XfaceViTForImageClassification.from_pretrained(DEFAULT_MODEL).eval())
     path = DEFAULT_MODEL / ONNX_FILE
-    _export(both, torch.rand(2, 3, 48, 48), ["logits", "fer2013_logits"], {0: "batch"}, path)
+    _export(both, torch.rand(2, 3, 48, 48), ["logits", "fer2013_logits", "attention_map"], {0: "batch"}, path)
     _stamp(path, [DEFAULT_MODEL / "model.safetensors"])
     difference = _check(both, path, (5, 3, 48, 48))
     print(f"{path}: {path.stat().st_size / 1e6:.1f} MB, largest difference from torch {difference:.1e}")

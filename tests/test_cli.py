@@ -230,7 +230,7 @@ def test_train_smoke_run_saves_a_loadable_model_and_resumes(tmp_path: Path) -> N
     assert "resuming after epoch 1" in second.stdout
     history = json.loads((out / "training_log.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2]
-    from xface.model import load_classifier
+    from xface.classifier import load_classifier
 
     classifier = load_classifier(out)
     assert classifier.predict(np.zeros((1, 48, 48, 3), np.uint8)).shape == (1, 7)
@@ -249,7 +249,7 @@ def test_train_smoke_run_saves_a_loadable_model_and_resumes(tmp_path: Path) -> N
     )
     assert tuned.returncode == 0, tuned.stderr
     assert "resuming" not in tuned.stdout
-    assert load_classifier(tmp_path / "tuned").model.config.hidden_size == classifier.model.config.hidden_size
+    assert load_classifier(tmp_path / "tuned").backend.model.config.hidden_size == classifier.backend.model.config.hidden_size
 
 
 @pytest.mark.parametrize(

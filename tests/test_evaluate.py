@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import FER_NPZ
 from xface.evaluate import calibration, crowd_shares, evaluate_npz, mean_kl, write_report
-from xface.model import load_classifier
+from xface.classifier import load_classifier
 
 COLUMNS = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF"]
 

@@ -11,15 +11,9 @@ import pytest
 import torch
 from transformers import AutoModelForImageClassification, ViTConfig, ViTForImageClassification, ViTImageProcessor
 
+from xface.classifier import DEFAULT_MODEL, OnnxBackend, TorchBackend, emotion_columns, load_classifier
 from xface.emotions import EMOTIONS, canonical_emotion
-from xface.model import (
-    DEFAULT_MODEL,
-    XfaceViTConfig,
-    XfaceViTForImageClassification,
-    attention_rollout,
-    emotion_columns,
-    load_classifier,
-)
+from xface.model import XfaceViTConfig, XfaceViTForImageClassification, attention_rollout
 
 
 def test_bundled_model_loads_with_auto_classes() -> None:
@@ -33,7 +27,8 @@ def test_bundled_model_loads_with_auto_classes() -> None:
 
 def test_the_bundled_model_shows_the_crowd_and_keeps_its_fer2013_output() -> None:
     classifier = load_classifier()
-    assert classifier.model.config.crowd_head
+    assert isinstance(classifier.backend, OnnxBackend)  # the bundled model runs from its export
+    assert load_classifier(prefer_onnx=False).backend.model.config.crowd_head
     faces = np.random.default_rng(0).integers(0, 256, (4, 48, 48, 3), dtype=np.uint8)
     outputs = classifier.predict_outputs(faces)
     np.testing.assert_allclose(outputs.shown.sum(1), 1.0, atol=1e-5)
@@ -81,7 +76,7 @@ def test_save_and_load_round_trip_keeps_predictions(tmp_path: Path) -> None:
     loaded = load_classifier(tmp_path, flip_average=False)
     faces = np.random.default_rng(0).integers(0, 256, (3, 48, 48, 3), dtype=np.uint8)
     with torch.inference_mode():
-        expected = model(pixel_values=loaded.pixel_values(faces)).logits.softmax(-1).numpy()
+        expected = model(pixel_values=torch.from_numpy(loaded.pixel_values(faces))).logits.softmax(-1).numpy()
     np.testing.assert_allclose(loaded.predict(faces), expected, atol=1e-5)
 
 
@@ -109,6 +104,7 @@ def _foreign_checkpoint(path: Path) -> Path:
 def test_foreign_checkpoint_labels_are_mapped_onto_the_seven_emotions(tmp_path: Path) -> None:
     path = _foreign_checkpoint(tmp_path / "foreign")
     classifier = load_classifier(path, flip_average=False)
+    assert isinstance(classifier.backend, TorchBackend)  # no export: torch runs it
     assert classifier.image_size == (32, 32)
     faces = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     probs = classifier.predict(faces)
@@ -188,7 +184,7 @@ def test_a_model_with_a_crowd_head_shows_the_crowd_and_keeps_the_fer2013_output(
     faces = np.random.default_rng(0).integers(0, 256, (3, 48, 48, 3), dtype=np.uint8)
     outputs = classifier.predict_outputs(faces)
     with torch.inference_mode():
-        features, _ = model.features(classifier.pixel_values(faces))
+        features, _ = model.features(torch.from_numpy(classifier.pixel_values(faces)))
         crowd = model.crowd_classifier(features).softmax(-1).numpy()
         fer2013 = model.classifier(features).softmax(-1).numpy()
     np.testing.assert_allclose(outputs.shown, crowd, atol=1e-5)

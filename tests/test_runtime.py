@@ -1,8 +1,10 @@
-"""ONNX Runtime serves the live path's networks: the same numbers as torch, never from stale weights."""
+"""ONNX Runtime serves the app's networks: the same numbers as torch, never from stale weights, without torch."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +13,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from xface.align import grey_to_rgb
-from xface.detect import FaceDetector, load_mtcnn, load_torch_mtcnn
-from xface.model import DEFAULT_MODEL, ONNX_FILE, load_classifier
+from xface.classifier import DEFAULT_MODEL, ONNX_FILE, OnnxBackend, TorchBackend, load_classifier
+from xface.mtcnn import Mtcnn
 from xface.practice import load_bank
-from xface.runtime import OnnxModule
 
 
 @pytest.fixture(scope="module")
@@ -25,19 +26,19 @@ def bank_faces() -> np.ndarray:
 
 def test_the_bundled_exports_match_the_bundled_weights() -> None:
     """Re-run scripts/export_onnx.py after training: a stale export is never served, so this catches it."""
-    mtcnn = load_mtcnn()
-    assert all(isinstance(getattr(mtcnn, name), OnnxModule) for name in ("pnet", "rnet", "onet"))
-    assert load_classifier().session is not None
+    Mtcnn()  # refuses a missing or stale export
+    assert isinstance(load_classifier().backend, OnnxBackend)
 
 
 @pytest.mark.parametrize("view", ["both", "as_seen", "mirrored"])
 def test_onnx_and_torch_classifiers_agree_on_real_faces(bank_faces: np.ndarray, view: str) -> None:
     onnx, plain = load_classifier(), load_classifier(prefer_onnx=False)
-    assert plain.session is None
+    assert isinstance(plain.backend, TorchBackend)
     fast, slow = onnx.predict_outputs(bank_faces, view), plain.predict_outputs(bank_faces, view)
     for got, expected in zip(fast, slow, strict=True):
         np.testing.assert_allclose(got, expected, atol=1e-5)
         assert (got.argmax(1) == expected.argmax(1)).all()
+    np.testing.assert_allclose(onnx.attention_map(bank_faces[0]), plain.attention_map(bank_faces[0]), atol=1e-5)
 
 
 def test_both_views_are_the_mean_of_each_view(bank_faces: np.ndarray) -> None:
@@ -45,18 +46,6 @@ def test_both_views_are_the_mean_of_each_view(bank_faces: np.ndarray) -> None:
     seen, mirrored = classifier.predict(bank_faces, "as_seen"), classifier.predict(bank_faces, "mirrored")
     np.testing.assert_allclose(classifier.predict(bank_faces, "both"), (seen + mirrored) / 2, atol=1e-6)
     assert np.abs(seen - mirrored).max() > 0.01  # the views differ, so averaging them means something
-
-
-def test_onnx_and_torch_mtcnn_find_the_same_faces(portrait: np.ndarray, group_photo: Path) -> None:
-    from xface.images import load_image
-
-    for image in (portrait, load_image(group_photo)):
-        fast = FaceDetector(load_mtcnn()).detect(image)
-        slow = FaceDetector(load_torch_mtcnn()).detect(image)
-        assert len(fast) == len(slow) > 0
-        for a, b in zip(fast, slow, strict=True):
-            np.testing.assert_allclose(a.box, b.box, atol=0.05)
-            np.testing.assert_allclose(a.landmarks, b.landmarks, atol=0.05)
 
 
 def test_a_stale_export_is_ignored_and_torch_runs_the_new_weights(tmp_path: Path, bank_faces: np.ndarray) -> None:
@@ -67,7 +56,30 @@ def test_a_stale_export_is_ignored_and_torch_runs_the_new_weights(tmp_path: Path
     save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
     assert (folder / ONNX_FILE).is_file()  # the old export is still there...
     retrained = load_classifier(folder)
-    assert retrained.session is None  # ...but not used
+    assert isinstance(retrained.backend, TorchBackend)  # ...but not used
     old = load_classifier().predict_outputs(bank_faces).fer2013
     new = retrained.predict_outputs(bank_faces).fer2013
     assert np.abs(old - new).max() > 0.05  # the new weights' answers, not the export's
+
+
+def test_a_missing_mtcnn_export_is_refused_with_a_way_out(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="export_onnx.py"):
+        Mtcnn(tmp_path)
+
+
+def test_reading_faces_never_loads_torch(group_photo: Path) -> None:
+    """The app's whole path, photo and video, in a fresh interpreter: torch and transformers stay out."""
+    script = f"""
+import sys
+from xface.pipeline import Analyzer
+analyzer = Analyzer()
+readings = analyzer.analyze({str(group_photo)!r})
+analyzer.attention_map(readings[0])
+stream = analyzer.stream()
+for _ in range(3):
+    stream.process({str(group_photo)!r})
+print(len(readings), sorted({{"torch", "transformers", "facenet_pytorch"}} & set(sys.modules)))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["7", "[]"]

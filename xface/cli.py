@@ -141,8 +141,8 @@ def command_analyze(args: argparse.Namespace) -> int:
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
+    from xface.classifier import load_classifier
     from xface.evaluate import evaluate_detection, evaluate_npz, format_detection, format_report, write_report
-    from xface.model import load_classifier
 
     if args.detection:
         if not Path(args.detection).is_dir():

@@ -9,7 +9,7 @@ above a real face at 0.976. Two more checks, each cheap:
   heads pass. A face turned aside fails it although it is a face; so geometry does not reject on
   its own, it decides how sure the mirror test must be.
 
-Built in facenet-pytorch's style: one `MTCNN` holds the three networks (`load_mtcnn`), pure
+Built in facenet-pytorch's style: one `Mtcnn` holds the three networks (`load_mtcnn`, see `xface.mtcnn`), pure
 functions run its stages on given boxes (`onet`, `onet_upright`, `upright_landmarks`), and `FaceDetector` is a set
 of settings over a shared MTCNN. The photo detector and every video stream share one MTCNN.
 """
@@ -18,17 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple
 
-import facenet_pytorch
 import numpy as np
-import torch
-from facenet_pytorch import MTCNN
-from facenet_pytorch.models.utils.detect_face import bbreg, detect_face, imresample, pad, rerec
 from PIL import Image
 
-from xface.runtime import OnnxModule, load_export
+from xface.mtcnn import Mtcnn, area_resize, clip_to_pixels, detect_faces, normalise, regress, to_squares
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
 
@@ -76,29 +71,9 @@ class OnetResult(NamedTuple):
     landmarks: np.ndarray  # (5, 2) in image pixels
 
 
-MTCNN_WEIGHTS = {
-    name: Path(facenet_pytorch.__file__).parent / "data" / f"{name}.pt" for name in ("pnet", "rnet", "onet")
-}
-"""facenet-pytorch's bundled weights for MTCNN's three networks."""
-MTCNN_EXPORTS = Path(__file__).resolve().parent.parent / "models" / "mtcnn"
-"""The same networks exported to ONNX by `scripts/export_onnx.py` (see `xface.runtime`)."""
-
-
-def load_torch_mtcnn() -> MTCNN:
-    """facenet-pytorch's three networks with their bundled weights, on the CPU (nothing downloads)."""
-    mtcnn = MTCNN(keep_all=True, thresholds=list(MTCNN_THRESHOLDS), post_process=False, device="cpu")
-    return mtcnn.eval()
-
-
-def load_mtcnn(threads: int = 1) -> MTCNN:
-    """MTCNN whose three networks run on ONNX Runtime (`threads` threads) where their exports match
-    facenet-pytorch's weights; torch runs any network whose export is missing or stale."""
-    mtcnn = load_torch_mtcnn()
-    for name, weights in MTCNN_WEIGHTS.items():
-        session = load_export(MTCNN_EXPORTS / f"{name}.onnx", [weights], threads)
-        if session is not None:
-            setattr(mtcnn, name, OnnxModule(session))
-    return mtcnn
+def load_mtcnn(threads: int = 1) -> Mtcnn:
+    """MTCNN's three networks (facenet-pytorch's weights) on ONNX Runtime, `threads` threads each."""
+    return Mtcnn(threads=threads)
 
 
 def plausible_face(box: np.ndarray | Sequence[float], landmarks: np.ndarray) -> bool:
@@ -138,7 +113,7 @@ def looks_human(face: OnetResult, mirror_score: float, min_score: float = MTCNN_
 
 
 def onet(
-    mtcnn: MTCNN, image: np.ndarray, boxes: Sequence[Box] | np.ndarray, grow: float = 0.0, mirrored: bool = False
+    mtcnn: Mtcnn, image: np.ndarray, boxes: Sequence[Box] | np.ndarray, grow: float = 0.0, mirrored: bool = False
 ) -> list[OnetResult | None]:
     """MTCNN's last stage on given boxes of an (H, W, 3) uint8 image; None for a box off the image.
 
@@ -151,31 +126,31 @@ def onet(
     if len(boxes) == 0:
         return results
     height, width = image.shape[:2]
-    given = torch.tensor(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
+    given = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     margin = (given[:, 2:] - given[:, :2]) * grow
-    candidates = rerec(torch.cat([given[:, :2] - margin, given[:, 2:] + margin], 1))
-    y, ey, x, ex = pad(candidates, width, height)
-    crops, usable = [], []
+    candidates = to_squares(np.concatenate([given[:, :2] - margin, given[:, 2:] + margin], 1))
+    pixels = clip_to_pixels(candidates, width, height)
+    found, usable = [], []
     for k in range(len(candidates)):
-        if ey[k] > y[k] and ex[k] > x[k]:
-            crop = torch.from_numpy(np.require(image[y[k] - 1 : ey[k], x[k] - 1 : ex[k]], requirements=["C", "W"]))
-            crop = crop.permute(2, 0, 1)[None].float()
-            crops.append(imresample(crop.flip(-1) if mirrored else crop, (48, 48)))
+        top, bottom, left, right = pixels.top[k], pixels.bottom[k], pixels.left[k], pixels.right[k]
+        if bottom > top and right > left:
+            crop = np.asarray(image[top - 1 : bottom, left - 1 : right], dtype=np.float32)
+            found.append(area_resize(crop[:, ::-1] if mirrored else crop, (48, 48)))
             usable.append(k)
-    if not crops:
+    if not found:
         return results
-    with torch.inference_mode():
-        regression, marks, probs = mtcnn.onet((torch.cat(crops) - 127.5) * 0.0078125)
-    crop_boxes = torch.tensor([[x[k], y[k], ex[k], ey[k]] for k in usable], dtype=torch.float32)
-    scores = probs[:, 1]
+    output = mtcnn.onet(normalise(np.stack(found)))
+    crop_boxes = np.array(
+        [[pixels.left[k], pixels.top[k], pixels.right[k], pixels.bottom[k]] for k in usable], dtype=np.float64
+    )
     box_w = crop_boxes[:, 2] - crop_boxes[:, 0] + 1
     box_h = crop_boxes[:, 3] - crop_boxes[:, 1] + 1
-    points_x = box_w[:, None] * marks[:, :5] + crop_boxes[:, :1] - 1
-    points_y = box_h[:, None] * marks[:, 5:] + crop_boxes[:, 1:2] - 1
-    points = torch.stack([points_x, points_y], -1).numpy().astype(np.float64)
-    fitted = bbreg(torch.cat([crop_boxes, scores[:, None]], 1), regression).numpy().astype(np.float64)
+    points_x = box_w[:, None] * output.landmarks[:, :5] + crop_boxes[:, :1] - 1
+    points_y = box_h[:, None] * output.landmarks[:, 5:] + crop_boxes[:, 1:2] - 1
+    points = np.stack([points_x, points_y], -1)
+    fitted = regress(crop_boxes, output.regression.astype(np.float64))
     for row, k in enumerate(usable):
-        results[k] = OnetResult(float(scores[row]), fitted[row, :4], points[row])
+        results[k] = OnetResult(float(output.probabilities[row]), fitted[row, :4], points[row])
     return results
 
 
@@ -204,7 +179,7 @@ ONET_SIZE = 48
 """O-Net's input side in pixels."""
 
 
-def onet_upright(mtcnn: MTCNN, image: np.ndarray, squares: Sequence[Square]) -> list[OnetResult | None]:
+def onet_upright(mtcnn: Mtcnn, image: np.ndarray, squares: Sequence[Square]) -> list[OnetResult | None]:
     """MTCNN's last stage on squares of an (H, W, 3) uint8 image, each turned upright first; one batch.
 
     O-Net was trained on upright faces: on a head tilted by 25° its eye points drift by a fifth of
@@ -239,10 +214,8 @@ def onet_upright(mtcnn: MTCNN, image: np.ndarray, squares: Sequence[Square]) -> 
         usable.append(k)
     if not crops:
         return results
-    pixels = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float()
-    with torch.inference_mode():
-        regression, marks, probs = mtcnn.onet((pixels - 127.5) * 0.0078125)
-    marks, regression, scores = marks.numpy().astype(np.float64), regression.numpy(), probs[:, 1].numpy()
+    output = mtcnn.onet(normalise(np.stack(crops)))
+    marks, regression, scores = output.landmarks.astype(np.float64), output.regression, output.probabilities
     for row, (k, (linear, offset)) in enumerate(zip(usable, mappings, strict=True)):
         points = np.stack([marks[row, :5], marks[row, 5:]], -1) * ONET_SIZE
         fitted = np.array([0, 0, ONET_SIZE, ONET_SIZE]) + regression[row] * ONET_SIZE
@@ -256,7 +229,7 @@ def onet_upright(mtcnn: MTCNN, image: np.ndarray, squares: Sequence[Square]) -> 
 
 
 def upright_landmarks(
-    mtcnn: MTCNN, image: np.ndarray, faces: Sequence[OnetResult], min_score: float
+    mtcnn: Mtcnn, image: np.ndarray, faces: Sequence[OnetResult], min_score: float
 ) -> list[np.ndarray]:
     """Each face's landmarks; a tilted face's measured again on an upright copy of it (one O-Net batch for all)."""
     landmarks = [face.landmarks for face in faces]
@@ -304,7 +277,7 @@ class FaceDetector:
 
     def __init__(
         self,
-        mtcnn: MTCNN | None = None,
+        mtcnn: Mtcnn | None = None,
         min_face_size: int = 20,
         min_score: float = MTCNN_THRESHOLDS[2],
         max_side: int | None = PHOTO_MAX_SIDE,
@@ -320,11 +293,8 @@ class FaceDetector:
         if min(small.shape[:2]) < self.min_face_size:
             return []  # no face of the minimum size fits (and MTCNN would fail on an empty pyramid)
         thresholds = list(MTCNN_THRESHOLDS[:2]) + [min(self.min_score, MTCNN_THRESHOLDS[2])]
-        with torch.inference_mode():
-            boxes, points = detect_face(
-                small, self.min_face_size, self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet, thresholds, 0.709, "cpu"
-            )
-        boxes, points = np.asarray(boxes[0], np.float64).reshape(-1, 5), np.asarray(points[0], np.float64)
+        boxes, points = detect_faces(self.mtcnn, small, self.min_face_size, thresholds)
+        boxes, points = boxes.astype(np.float64), points.astype(np.float64)
         found = [OnetResult(float(b[4]), b[:4] / factor, p / factor) for b, p in zip(boxes, points, strict=True)]
         if factor < 1.0:
             # Measured again where the pixels are: landmarks from the shrunk copy are off by 1/factor pixels.

@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from xface.classifier import ExpressionClassifier, Probabilities
 from xface.emotions import EMOTIONS
-from xface.model import ExpressionClassifier, Probabilities
 from xface.train import FERPLUS_TO_FER, not_a_face
 
 CALIBRATION_BINS = 10

@@ -15,15 +15,12 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 from transformers import (
     AutoConfig,
-    AutoImageProcessor,
     AutoModelForImageClassification,
     PretrainedConfig,
     PreTrainedModel,
@@ -31,14 +28,7 @@ from transformers import (
 from transformers.modeling_outputs import ImageClassifierOutput
 from transformers.utils import logging as hf_logging
 
-from xface.emotions import EMOTIONS, canonical_emotion
-from xface.runtime import load_export
-
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-DEFAULT_MODEL = MODELS_DIR / "xface-vit"
-ONNX_FILE = "model.onnx"
-"""A checkpoint folder's ONNX export (both outputs), made by `scripts/export_onnx.py`; run by ONNX Runtime."""
-View = Literal["both", "as_seen", "mirrored"]
+from xface.emotions import EMOTIONS
 
 
 class XfaceViTConfig(PretrainedConfig):
@@ -245,8 +235,8 @@ AutoConfig.register(XfaceViTConfig.model_type, XfaceViTConfig)
 AutoModelForImageClassification.register(XfaceViTConfig, XfaceViTForImageClassification)
 
 
-def attention_rollout(attentions: tuple[torch.Tensor, ...]) -> np.ndarray:
-    """[CLS]→patch attention carried through every layer (Abnar & Zuidema 2020), as a grid in [0, 1].
+def rollout_grid(attentions: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """[CLS]→patch attention carried through every layer (Abnar & Zuidema 2020), as a (N, grid, grid) map in [0, 1].
 
     Residual connections are modelled by adding the identity before each layer's product.
     """
@@ -261,118 +251,12 @@ def attention_rollout(attentions: tuple[torch.Tensor, ...]) -> np.ndarray:
     grid = cls_to_patches.reshape(-1, side, side)
     low = grid.amin(dim=(1, 2), keepdim=True)
     high = grid.amax(dim=(1, 2), keepdim=True)
-    return ((grid - low) / (high - low + 1e-12)).numpy()
+    return (grid - low) / (high - low + 1e-12)
 
 
-class Probabilities(NamedTuple):
-    """(N, 7) probabilities in EMOTIONS order from each output."""
-
-    shown: np.ndarray  # what the app shows: the crowd's reading where the model has one
-    fer2013: np.ndarray  # the FER2013-label output (the same as `shown` for a single-output checkpoint)
-
-
-@dataclass
-class ExpressionClassifier:
-    """Any Hugging Face image classifier of facial expressions, speaking Xface's seven emotions.
-
-    `columns[i]` says which of the checkpoint's outputs feeds EMOTIONS[i]; emotions a checkpoint
-    lacks get probability 0 and extra classes (contempt...) are dropped before renormalising.
-    """
-
-    model: PreTrainedModel
-    image_size: tuple[int, int]
-    mean: np.ndarray
-    std: np.ndarray
-    rescale: float
-    columns: list[list[int]]
-    flip_average: bool = True
-    session: object | None = None
-    """An ONNX Runtime session on the same weights (see `xface.runtime`): predictions run there when set."""
-
-    @property
-    def supports_attention_map(self) -> bool:
-        return isinstance(self.model, XfaceViTForImageClassification)
-
-    def pixel_values(self, faces: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(np.ascontiguousarray(faces)).permute(0, 3, 1, 2).float()
-        mean = torch.from_numpy(self.mean).view(1, -1, 1, 1)
-        std = torch.from_numpy(self.std).view(1, -1, 1, 1)
-        return (x * self.rescale - mean) / std
-
-    def _to_emotions(self, logits: torch.Tensor) -> torch.Tensor:
-        probs = logits.float().softmax(-1)
-        mapped = torch.stack([probs[:, cols].sum(-1) if cols else torch.zeros(len(probs)) for cols in self.columns], 1)
-        return mapped / mapped.sum(-1, keepdim=True).clamp_min(1e-12)
-
-    def predict(self, faces: np.ndarray, view: View | None = None) -> np.ndarray:
-        """(N, H, W, 3) uint8 aligned faces at `image_size` → (N, 7) shown probabilities in EMOTIONS order."""
-        return self.predict_outputs(faces, view).shown
-
-    @torch.inference_mode()
-    def predict_outputs(self, faces: np.ndarray, view: View | None = None) -> Probabilities:
-        """Both outputs for (N, H, W, 3) uint8 aligned faces, from one pass of the model.
-
-        `view`: "both" averages each face with its mirror image (flipping is free accuracy for a
-        left/right-symmetric task); "as_seen" or "mirrored" reads one view at half the cost. Default:
-        "both" when `flip_average`, else "as_seen".
-        """
-        view = view or ("both" if self.flip_average else "as_seen")
-        if len(faces) == 0:
-            empty = np.zeros((0, len(EMOTIONS)), dtype=np.float32)
-            return Probabilities(empty, empty)
-        pixels = self.pixel_values(faces)
-        if view == "both":
-            pixels = torch.cat([pixels, pixels.flip(-1)])  # one batch for both views
-        elif view == "mirrored":
-            pixels = pixels.flip(-1)
-        readings = []
-        for logits in self._logits(pixels):
-            if logits is None:
-                readings.append(readings[0])
-                continue
-            probs = self._to_emotions(logits)
-            if view == "both":
-                probs = (probs[: len(faces)] + probs[len(faces) :]) / 2
-            readings.append(probs.numpy())
-        return Probabilities(*readings)
-
-    def _logits(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The shown output's logits and the FER2013 output's (None for a single-output checkpoint)."""
-        if self.session is not None:
-            shown, fer2013 = self.session.run(None, {"pixel_values": pixels.numpy()})
-            return torch.from_numpy(shown), torch.from_numpy(fer2013)
-        output = self.model(pixel_values=pixels)
-        return output.logits, getattr(output, "fer2013_logits", None)
-
-    @torch.inference_mode()
-    def attention_map(self, face: np.ndarray) -> np.ndarray:
-        """Where the transformer looked for one aligned face: a (grid, grid) map in [0, 1]."""
-        if not self.supports_attention_map:
-            raise ValueError("this checkpoint does not expose attention maps")
-        output = self.model(pixel_values=self.pixel_values(face[None]), output_attentions=True)
-        return attention_rollout(output.attentions)[0]
-
-
-def _image_size(processor) -> tuple[int, int]:
-    size = getattr(processor, "size", None) or {}
-    if isinstance(size, int):
-        return size, size
-    if "height" in size:
-        return int(size["height"]), int(size["width"])
-    edge = int(size.get("shortest_edge", 224))
-    return edge, edge
-
-
-def emotion_columns(id2label: dict[int, str]) -> list[list[int]]:
-    """For each of EMOTIONS, the checkpoint output indices that mean it (usually exactly one)."""
-    columns: list[list[int]] = [[] for _ in EMOTIONS]
-    for index, label in sorted((int(k), v) for k, v in id2label.items()):
-        name = canonical_emotion(str(label))
-        if name is not None:
-            columns[EMOTIONS.index(name)].append(index)
-    if not any(columns):
-        raise ValueError(f"none of the checkpoint's labels {sorted(id2label.values())} name an emotion")
-    return columns
+def attention_rollout(attentions: tuple[torch.Tensor, ...]) -> np.ndarray:
+    """`rollout_grid` as a numpy array."""
+    return rollout_grid(attentions).numpy()
 
 
 @contextmanager
@@ -385,44 +269,3 @@ def no_hub_progress_bars() -> Iterator[None]:
     finally:
         if bars_were_on:
             hf_logging.enable_progress_bar()
-
-
-def load_classifier(
-    name_or_path: str | Path | None = None,
-    allow_download: bool = False,
-    flip_average: bool = True,
-    threads: int | None = None,
-    prefer_onnx: bool = True,
-) -> ExpressionClassifier:
-    """Load the bundled model, or another local Hugging Face expression checkpoint.
-
-    Nothing downloads unless the caller passes a hub id *and* `allow_download=True`. Predictions
-    run on ONNX Runtime when the folder holds an export of exactly these weights (`prefer_onnx`).
-    """
-    source = Path(name_or_path) if name_or_path is not None else DEFAULT_MODEL
-    if not source.exists() and not allow_download:
-        raise FileNotFoundError(
-            f"no model at {source}; pass a local checkpoint folder (downloads are off unless asked for)"
-        )
-    if threads is not None:
-        torch.set_num_threads(threads)
-    with no_hub_progress_bars():
-        model = AutoModelForImageClassification.from_pretrained(str(source), local_files_only=not allow_download)
-    model.eval()
-    processor = AutoImageProcessor.from_pretrained(str(source), local_files_only=not allow_download)
-    channels = 3
-    mean = np.broadcast_to(np.asarray(getattr(processor, "image_mean", 0.5), dtype=np.float32), (channels,)).copy()
-    std = np.broadcast_to(np.asarray(getattr(processor, "image_std", 0.5), dtype=np.float32), (channels,)).copy()
-    rescale = float(getattr(processor, "rescale_factor", 1 / 255)) if getattr(processor, "do_rescale", True) else 1.0
-    if not getattr(processor, "do_normalize", True):
-        mean, std = np.zeros(channels, np.float32), np.ones(channels, np.float32)
-    return ExpressionClassifier(
-        model=model,
-        image_size=_image_size(processor),
-        mean=mean,
-        std=std,
-        rescale=rescale,
-        columns=emotion_columns(model.config.id2label),
-        flip_average=flip_average,
-        session=load_export(source / ONNX_FILE, [source / "model.safetensors"], threads or 0) if prefer_onnx else None,
-    )

@@ -17,12 +17,12 @@ import numpy as np
 from PIL import Image
 
 from xface.align import align_face
+from xface.classifier import ExpressionClassifier, View, load_classifier
 from xface.cues import CueBaseline, as_dict, intensities, measure
 from xface.detect import Detection, FaceDetector, load_mtcnn
 from xface.emotions import EMOTIONS
 from xface.images import load_image
 from xface.landmarks import FaceMesh, MeshModel
-from xface.model import ExpressionClassifier, View, load_classifier
 
 
 @dataclass
