@@ -249,7 +249,8 @@ def test_train_smoke_run_saves_a_loadable_model_and_resumes(tmp_path: Path) -> N
     )
     assert tuned.returncode == 0, tuned.stderr
     assert "resuming" not in tuned.stdout
-    assert load_classifier(tmp_path / "tuned").backend.model.config.hidden_size == classifier.backend.model.config.hidden_size
+    tuned_size = load_classifier(tmp_path / "tuned").backend.model.config.hidden_size
+    assert tuned_size == classifier.backend.model.config.hidden_size
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import FER_NPZ
-from xface.evaluate import calibration, crowd_shares, evaluate_npz, mean_kl, write_report
 from xface.classifier import load_classifier
+from xface.evaluate import calibration, crowd_shares, evaluate_npz, mean_kl, write_report
 
 COLUMNS = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF"]
 

@@ -77,7 +77,7 @@ def test_stream_smooths_probabilities(analyzer, portrait: np.ndarray) -> None:
     # The model's own reading of each frame's crop, before smoothing: the smoothed values stay within its range.
     # Frames are read as seen and mirrored by turns.
     views = ["as_seen", "mirrored"] * 3
-    raw = [analyzer.classifier.predict(r.aligned[None], view)[0, happy] for r, view in zip(readings, views)]
+    raw = [analyzer.classifier.predict(r.aligned[None], v)[0, happy] for r, v in zip(readings, views, strict=True)]
     smoothed = [r.probs["happy"] for r in readings]
     assert smoothed[0] == pytest.approx(raw[0], abs=1e-6) and np.ptp(raw) > 0
     assert min(raw) - 1e-6 <= min(smoothed) and max(smoothed) <= max(raw) + 1e-6
