@@ -303,19 +303,18 @@ def format_table(report: dict) -> str:
 
 
 def main(args) -> int:
-    import torch
-
-    from xface.live import APP_TORCH_THREADS
+    from xface.live import APP_THREADS
     from xface.pipeline import Analyzer
 
     faces_dir = Path(args.faces_dir)
     if not (faces_dir / "with_faces" / "boxes.csv").is_file():
         raise FileNotFoundError(f"{faces_dir} has no with_faces/boxes.csv (pass --faces-dir)")
     began = time.perf_counter()
-    analyzer = Analyzer(threads=args.threads or APP_TORCH_THREADS)
+    threads = args.threads or APP_THREADS
+    analyzer = Analyzer(threads=threads)
     report = {
         "model_load_s": round(time.perf_counter() - began, 2),
-        "threads": torch.get_num_threads(),
+        "threads": threads,
         "frames": args.frames,
         "repeats": args.repeats,
         "sequences": {},

@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--frames", type=int, default=300)
     bench.add_argument("--repeats", type=int, default=3)
     bench.add_argument("--json", metavar="FILE")
-    bench.add_argument("--threads", type=int, help="torch threads (default: as many as the app uses)")
+    bench.add_argument("--threads", type=int, help="threads per network (default: as many as the app uses)")
     bench.add_argument("--cold-start", action="store_true", help="also time `streamlit run` to the first page")
     bench.add_argument("--soak", type=int, default=0, metavar="N", help="then push N frames through the live path")
     bench.add_argument("--record", action="store_true", help="record the soak into a temporary journal")

@@ -37,7 +37,7 @@ from xface.journal import Journal, JournalError, Recorder
 from xface.pipeline import Analyzer, AnalyzerStream, FaceReading
 
 __all__ = [
-    "APP_TORCH_THREADS",
+    "APP_THREADS",
     "LiveSession",
     "LiveSnapshot",
     "RecordingEnd",
@@ -49,7 +49,7 @@ __all__ = [
 
 NO_FACE_SEEN = "No face was seen while recording, so nothing was saved."
 
-APP_TORCH_THREADS = 1
+APP_THREADS = 1
 """Torch threads in the app. A face is a batch of two 48×48 crops, so a second thread saves only
 a few ms (`xface bench`: 44 vs 63 fps for one face on 2 idle cores), while in the app the video
 thread, the WebRTC codec and the browser compete for the same cores, and two spinning torch

@@ -85,23 +85,52 @@ def normalise(pixels: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(((np.asarray(pixels, np.float32) - 127.5) * 0.0078125).transpose(0, 3, 1, 2))
 
 
-def _area_weights(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bin edges of torch's "area" interpolation (adaptive average pooling): [floor(i·n/m), ceil((i+1)·n/m))."""
+def _area_weights(size_in: int | np.ndarray, size_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bin edges of torch's "area" interpolation (adaptive average pooling): [floor(i·n/m), ceil((i+1)·n/m)).
+    `size_in` may be an array of sizes (N, 1): then one row of edges per size."""
     index = np.arange(size_out)
     start = (index * size_in) // size_out
     end = -((-(index + 1) * size_in) // size_out)
     return start, end
 
 
+class IntegralImage:
+    """Sums of an (H, W, C) image over every top-left rectangle: any box of it resizes by averaging in a
+    few gathers. MTCNN resizes one image to every pyramid level and a hundred boxes of it each time."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        height, width, channels = image.shape
+        self.sums = np.zeros((height + 1, width + 1, channels), np.float64)
+        np.cumsum(np.cumsum(image, 0, dtype=np.float64), 1, out=self.sums[1:, 1:])
+
+    def resize(self, top: int, left: int, height: int, width: int, size: tuple[int, int]) -> np.ndarray:
+        """The box (rows top.., columns left..) resized to `size` (h, w), as torch's `interpolate(mode="area")`."""
+        row_start, row_end = _area_weights(height, size[0])
+        column_start, column_end = _area_weights(width, size[1])
+        return self._averages(row_start + top, row_end + top, column_start + left, column_end + left)
+
+    def resize_boxes(self, tops: np.ndarray, lefts: np.ndarray, heights: np.ndarray, widths: np.ndarray, side: int):
+        """Many boxes, each resized to side×side at once: (N, side, side, C)."""
+        row_start, row_end = _area_weights(heights[:, None], side)
+        column_start, column_end = _area_weights(widths[:, None], side)
+        rows = (row_start + tops[:, None])[:, :, None], (row_end + tops[:, None])[:, :, None]
+        columns = (column_start + lefts[:, None])[:, None, :], (column_end + lefts[:, None])[:, None, :]
+        return self._averages(*rows, *columns)
+
+    def _averages(self, row_start, row_end, column_start, column_end) -> np.ndarray:
+        """Mean over each rectangle [row_start, row_end) × [column_start, column_end); the edges broadcast."""
+        if np.ndim(row_start) == 1:
+            row_start, row_end = row_start[:, None], row_end[:, None]
+        sums = self.sums
+        total = sums[row_end, column_end] - sums[row_start, column_end] - sums[row_end, column_start]
+        total += sums[row_start, column_start]
+        area = (row_end - row_start) * (column_end - column_start)
+        return (total / area[..., None]).astype(np.float32)
+
+
 def area_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """An (H, W, C) image resized to `size` (h, w) by averaging, as torch's `interpolate(mode="area")`."""
-    height, width = size
-    rows = np.cumsum(np.concatenate([np.zeros((1, *image.shape[1:])), image], 0, dtype=np.float64), 0)
-    start, end = _area_weights(image.shape[0], height)
-    image = (rows[end] - rows[start]) / (end - start)[:, None, None]
-    columns = np.cumsum(np.concatenate([np.zeros((image.shape[0], 1, image.shape[2])), image], 1), 1)
-    start, end = _area_weights(image.shape[1], width)
-    return ((columns[:, end] - columns[:, start]) / (end - start)[None, :, None]).astype(np.float32)
+    return IntegralImage(image).resize(0, 0, image.shape[0], image.shape[1], size)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, by_smaller: bool = False) -> np.ndarray:
@@ -172,27 +201,23 @@ def clip_to_pixels(boxes: np.ndarray, width: int, height: int) -> PixelBox:
     )
 
 
-def crops(image: np.ndarray, pixels: PixelBox, side: int) -> tuple[np.ndarray, np.ndarray]:
+def crops(image: IntegralImage, pixels: PixelBox, side: int) -> tuple[np.ndarray, np.ndarray]:
     """Each box's pixels area-resized to side×side and normalised, and the indices of the boxes that had pixels."""
-    found, usable = [], []
-    for k in range(len(pixels.top)):
-        top, bottom, left, right = pixels.top[k], pixels.bottom[k], pixels.left[k], pixels.right[k]
-        if bottom > top - 1 and right > left - 1:
-            found.append(area_resize(image[top - 1 : bottom, left - 1 : right], (side, side)))
-            usable.append(k)
-    if not found:
-        return np.zeros((0, 3, side, side), np.float32), np.zeros(0, np.int64)
-    return normalise(np.stack(found)), np.asarray(usable, np.int64)
+    usable = np.flatnonzero((pixels.bottom > pixels.top - 1) & (pixels.right > pixels.left - 1))
+    if len(usable) == 0:
+        return np.zeros((0, 3, side, side), np.float32), usable
+    top, bottom, left, right = (edge[usable] for edge in pixels)
+    return normalise(image.resize_boxes(top - 1, left - 1, bottom - top + 1, right - left + 1, side)), usable
 
 
-def _pyramid_candidates(mtcnn: Mtcnn, image: np.ndarray, min_face_size: int, threshold: float) -> np.ndarray:
+def _pyramid_candidates(mtcnn: Mtcnn, image: IntegralImage, min_face_size: int, threshold: float) -> np.ndarray:
     """Stage one: P-Net over the image pyramid → candidate boxes (N, 9): box, score, corrections."""
-    height, width = image.shape[:2]
+    height, width = image.sums.shape[0] - 1, image.sums.shape[1] - 1
     scale = 12.0 / min_face_size
     smallest = min(height, width) * scale
     found = []
     while smallest >= 12:
-        level = area_resize(image, (int(height * scale + 1), int(width * scale + 1)))
+        level = image.resize(0, 0, height, width, (int(height * scale + 1), int(width * scale + 1)))
         corrections, probabilities = mtcnn.pnet(normalise(level[None]))
         rows, columns = np.nonzero(probabilities[0] >= threshold)
         if len(rows):
@@ -215,7 +240,7 @@ def detect_faces(
 ) -> tuple[np.ndarray, np.ndarray]:
     """MTCNN's three stages on an (H, W, 3) uint8 image: boxes (N, 5: x1, y1, x2, y2, score) and landmarks (N, 5, 2)."""
     height, width = image.shape[:2]
-    pixels = np.asarray(image, dtype=np.float32)
+    pixels = IntegralImage(image)
     boxes = _pyramid_candidates(mtcnn, pixels, min_face_size, thresholds[0])
     no_faces = np.zeros((0, 5), np.float32), np.zeros((0, 5, 2), np.float32)
     if len(boxes) == 0:

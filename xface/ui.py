@@ -75,10 +75,10 @@ FRAME_CSS = f"""
 @st.cache_resource(show_spinner="Loading the expression model…")
 def analyzer():
     """One Analyzer per server process: the model loads once and is shared by every page."""
-    from xface.live import APP_TORCH_THREADS
+    from xface.live import APP_THREADS
     from xface.pipeline import Analyzer
 
-    return Analyzer(threads=APP_TORCH_THREADS)
+    return Analyzer(threads=APP_THREADS)
 
 
 FRAME_SCRIPT = """
