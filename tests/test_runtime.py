@@ -67,17 +67,30 @@ def test_a_missing_mtcnn_export_is_refused_with_a_way_out(tmp_path: Path) -> Non
         Mtcnn(tmp_path)
 
 
-def test_reading_faces_never_loads_torch(group_photo: Path) -> None:
-    """The app's whole path, photo and video, in a fresh interpreter: torch and transformers stay out."""
+APP_MODULES = sorted(
+    path.stem
+    for path in (Path(__file__).resolve().parents[1] / "xface").glob("*.py")
+    if path.stem not in {"__init__", "cli", "evaluate", "train", "model", "bench"}
+)
+"""Every module the app's pages reach; the command line's training, evaluation and bench may use torch."""
+
+
+def test_the_app_never_loads_torch(group_photo: Path) -> None:
+    """Photos, video, the Why? map and a quiz bank face, in a fresh interpreter: torch and transformers stay out."""
     script = f"""
-import sys
+import importlib, sys
+for name in {APP_MODULES!r}:
+    importlib.import_module("xface." + name)
 from xface.pipeline import Analyzer
+from xface.practice import load_bank
+from xface.quiz import bank_question, read_bank_face
 analyzer = Analyzer()
 readings = analyzer.analyze({str(group_photo)!r})
 analyzer.attention_map(readings[0])
 stream = analyzer.stream()
 for _ in range(3):
     stream.process({str(group_photo)!r})
+read_bank_face(analyzer, bank_question(load_bank()[0]))
 print(len(readings), sorted({{"torch", "transformers", "facenet_pytorch"}} & set(sys.modules)))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)

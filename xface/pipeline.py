@@ -127,6 +127,15 @@ class Analyzer:
                 reading.cues = as_dict(intensities(measure(mesh.points)))
         return readings
 
+    def face_cues(self, image: str | Path | bytes | Image.Image | np.ndarray) -> dict[str, float] | None:
+        """The cues of the largest face against a typical relaxed face, without reading its expression;
+        None when no face (or no face mesh) is found. Bad input: `ImageError`."""
+        pixels = load_image(image)
+        with self.inference_lock:
+            detections = self.detector.detect(pixels)
+            mesh = self.mesh.fit(pixels, detections[0].box, detections[0].landmarks) if detections else None
+        return None if mesh is None else as_dict(intensities(measure(mesh.points)))
+
     def attention_map(self, reading: FaceReading) -> np.ndarray:
         """Where the model looked on this face's aligned crop (grid in [0, 1])."""
         if reading.aligned is None:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from xface.align import grey_to_rgb
 from xface.emotions import EMOTIONS, canonical_emotion, emotion_word
 from xface.explain import cue_contrast, describe
 from xface.practice import BankFace, crowd_sentence, crowd_verdict, load_bank
@@ -295,16 +296,13 @@ def bank_questions(
 def read_bank_face(analyzer: Analyzer, question: Question) -> Question:
     """The question with Xface's reading of its bank face: the classifier on the 48×48 original, as it was
     trained and evaluated, and the cues from the photo path on the up-scaled face (None when no face is found)."""
-    from xface.evaluate import predict_faces
-
     face = question.crowd
     if face is None:
         raise ValueError("Only a practice-bank face is read this way.")
-    found = analyzer.analyze(face.display_image())
+    cues = analyzer.face_cues(face.display_image())
     with analyzer.inference_lock:
-        probs = predict_faces(analyzer.classifier, face.image[None], progress=False).shown[0]  # the crowd output
+        probs = analyzer.classifier.predict(grey_to_rgb(face.image)[None])[0]  # the crowd output
     top = int(np.argmax(probs))
-    cues = max(found, key=lambda r: r.box[2] - r.box[0]).cues if found else None
     return Question(
         key=question.key,
         photo=question.photo,
