@@ -177,8 +177,11 @@ def soak(analyzer, frames: list[bytes], count: int, journal_path: Path | None, f
     session = LiveSession(analyzer, background=True)
     session_id = session.start_recording(journal) if journal else None
     start_rss, crashes = _rss_mb(), 0
+    samples = []
     began = time.perf_counter()
     for index in range(count):
+        if index % max(1, count // 10) == 0:
+            samples.append(round(_rss_mb()))
         try:
             session.process(decoded[index % len(decoded)])
         except Exception:  # counted, reported: the soak's point is that there are none
@@ -201,6 +204,7 @@ def soak(analyzer, frames: list[bytes], count: int, journal_path: Path | None, f
         "seconds": round(elapsed, 1),
         "rss_start_mb": round(start_rss, 1),
         "rss_end_mb": round(_rss_mb(), 1),
+        "rss_mb_each_tenth": samples,
         "rows_written": rows,
         "errors": crashes + snapshot.analysis_errors + (1 if recording_error else 0),
     }

@@ -201,8 +201,8 @@ class LiveSession:
         self._busy = threading.Lock()
         """Held while a frame is analysed; never waited on by the video thread."""
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xface-analysis") if background else None
-        """One long-lived analysis thread: torch keeps per-thread state, so a fresh thread for every
-        frame (as before) paid for it on every frame."""
+        """One long-lived analysis thread: the runtimes keep per-thread state, so a fresh thread for every
+        frame would pay for it on every frame."""
         self._lock = threading.Lock()
         """Guards every field below that the page reads."""
         self._record_lock = threading.Lock()

@@ -95,10 +95,8 @@ class Analyzer:
         """The face mesh (468 points) behind the cues."""
         self.inference_lock = threading.Lock()
         """Held while the models run: one analysis at a time, whichever thread asks (the live page's
-        analysis thread, its "Why?" button, the quiz). Two torch calls at once on a 2-core CPU only
-        slow each other down. While torch ran side by side in a fresh thread per frame and in the
-        "Why?" button, the live browser test hung about one run in five, the analysis thread stuck
-        inside a convolution; with this lock and one analysis thread it passed 29 runs in a row."""
+        analysis thread, its "Why?" button, the quiz). Two model calls at once on a 2-core CPU only
+        slow each other down, and the face-mesh interpreter is not thread-safe."""
 
     def align(self, image: np.ndarray, detections: list[Detection]) -> np.ndarray:
         """Aligned crops (N, h, w, 3) at the classifier's input size."""
