@@ -73,8 +73,6 @@ def test_each_cue_grows_when_its_points_move(relaxed_mesh, name, points, dx, dy)
 def test_mouth_cues_from_constructed_shapes(relaxed_mesh):
     wider = _moved(_moved(relaxed_mesh, (61,), dx=-0.05), (291,), dx=0.05)
     assert _cue(wider, "lip_stretch") > _cue(relaxed_mesh, "lip_stretch")
-    together = _moved(_moved(relaxed_mesh, (55, 107), dx=0.04), (285, 336), dx=-0.04)
-    assert _cue(together, "brow_lower") > _cue(relaxed_mesh, "brow_lower")
     thinner = _moved(_moved(relaxed_mesh, (0,), dy=0.03), (17,), dy=-0.03)
     assert _cue(thinner, "lip_press") > _cue(relaxed_mesh, "lip_press")
     flared = _moved(_moved(relaxed_mesh, (98,), dx=-0.03, dy=-0.03), (327,), dx=0.03, dy=-0.03)
@@ -83,6 +81,14 @@ def test_mouth_cues_from_constructed_shapes(relaxed_mesh):
     smile = _moved(relaxed_mesh, cues.LIP_CORNERS, dy=-0.06)
     assert _cue(smile, "lip_stretch") < _cue(relaxed_mesh, "lip_stretch")
     assert _cue(smile, "lip_corner_depress") < _cue(relaxed_mesh, "lip_corner_depress")
+    # A broad smile widens the mouth: the same opening reads as less of a dropped jaw.
+    wide_open = _moved(_moved(_moved(relaxed_mesh, (14, 17), dy=0.1), (61,), dx=-0.08), (291,), dx=0.08)
+    assert _cue(wide_open, "jaw_drop") < _cue(_moved(relaxed_mesh, (14, 17), dy=0.1), "jaw_drop")
+    # Opening the jaw is not a frown: with the corners where they were, lip_corner_depress does not grow.
+    opened = _moved(relaxed_mesh, (14, 17), dy=0.2)
+    assert _cue(opened, "lip_corner_depress") < _cue(relaxed_mesh, "lip_corner_depress")
+    # Inner brows that go up are the opposite of lowered brows.
+    assert _cue(_moved(relaxed_mesh, cues.INNER_BROWS, dy=-0.05), "brow_lower") < _cue(relaxed_mesh, "brow_lower")
 
 
 def test_more_mouth_opening_gives_more_jaw_drop(relaxed_mesh):

@@ -143,14 +143,16 @@ the head pose is fitted on them."""
 
 EYES = {"right": (33, 133, 159, 145), "left": (263, 362, 386, 374)}
 """Per eye: outer corner, inner corner, upper lid centre, lower lid centre (the person's right is image left)."""
-BROWS = (70, 63, 105, 66, 107, 300, 293, 334, 296, 336)
-"""Upper edge of both brows, outer to inner."""
-INNER_BROWS = (107, 66, 336, 296)
+BROWS = (46, 53, 52, 65, 55, 276, 283, 282, 295, 285)
+"""Lower edge of both brows, outer to inner."""
+INNER_BROWS = (55, 65, 285, 295)
 NOSTRILS = (98, 327, 2)
 """Both nostril wings and the point under the nose tip."""
 CHEEKS = (117, 346, 118, 347)
 """The cheeks just under the lower lids."""
 LIP_CORNERS = (61, 291)
+UPPER_LIP_SIDES = (40, 39, 270, 269)
+"""The upper lip's outer edge just inside each corner."""
 UPPER_LIP = (0, 13)
 """Top of the upper lip, inner edge of the upper lip (centre line)."""
 LOWER_LIP = (14, 17)
@@ -178,61 +180,69 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
     """The ten raw measures of a frontal mesh, in CUE_NAMES order, each larger when its cue is stronger.
 
     Heights are measured down the face (y) and widths across it (x), in inter-ocular distances.
-    Where a cue combines two parts, the weights give each part about the same spread over
-    training faces (so neither drowns the other); see CUE_POINTS for what each one is.
+    Brow heights are a share of the eye line's height above the nose tip: a head tipped forward
+    or back shortens both alike, so what is left of the pitch after the 3-D fit (its least sure
+    angle) cancels. The mouth's opening is a share of its width, so a broad smile (wide, lips
+    parted) does not read as a dropped jaw. Where a cue combines parts, the weights give each
+    part about the same spread over training faces (so none drowns the others); see CUE_POINTS.
     """
     p = frontal
     x, y = p[:, 0], p[:, 1]
     eye_line = y[[33, 133, 263, 362]].mean()
+    nose_height = y[[1, 4]].mean() - eye_line
     eye_opening = np.mean([y[lower] - y[upper] for _, _, upper, lower in EYES.values()])
     lower_lid_drop = np.mean([y[lower] - (y[outer] + y[inner]) / 2 for outer, inner, _, lower in EYES.values()])
-    brow_height = eye_line - y[list(BROWS)].mean()
-    inner_brow_height = eye_line - y[list(INNER_BROWS)].mean()
-    inner_brow_gap = x[285] - x[55]
+    brow_height = (eye_line - y[list(BROWS)].mean()) / nose_height
+    inner_brow_height = (y[[133, 362]].mean() - y[list(INNER_BROWS)].mean()) / nose_height
     nose_length = y[list(NOSTRILS)].mean() - eye_line
     nostril_width = x[327] - x[98]
     cheek_height = eye_line - y[list(CHEEKS)].mean()
     corner_rise = y[[13, 14]].mean() - y[list(LIP_CORNERS)].mean()
+    corner_drop = y[list(LIP_CORNERS)].mean() - y[list(UPPER_LIP_SIDES)].mean()
+    corner_to_eye = np.hypot(x[61] - x[33], y[61] - y[33]) + np.hypot(x[291] - x[263], y[291] - y[263])
     mouth_width = x[291] - x[61]
     lip_thickness = (y[13] - y[0]) + (y[17] - y[14])
     lips_apart = y[14] - y[13]
-    lower_lip_drop = y[17] - eye_line
+    jaw_opening = (y[17] - y[2]) / mouth_width
     return np.array(
         [
             brow_height,
-            -(inner_brow_height + 0.5 * inner_brow_gap),
+            -inner_brow_height,
             eye_opening,
             cheek_height - 2.0 * lower_lid_drop,
             nostril_width - 0.8 * nose_length - corner_rise,
-            corner_rise + 0.43 * mouth_width,
-            -corner_rise,
+            corner_rise + 0.44 * mouth_width - 0.26 * corner_to_eye,
+            corner_drop - 0.12 * jaw_opening,
             mouth_width - 2.3 * corner_rise,
             -(lip_thickness + 0.33 * lips_apart),
-            lips_apart + 0.75 * lower_lip_drop - corner_rise,
+            jaw_opening,
         ]
     )
 
 
 CUE_POINTS: dict[str, str] = {
-    "brow_raise": "AU1+AU2, inner and outer brow raiser. Height of the ten upper-brow points (70, 63, 105, 66, 107 "
-    "and 300, 293, 334, 296, 336) above the line of the four eye corners (33, 133, 263, 362).",
-    "brow_lower": "AU4, brow lowerer. The inner brows (107, 66, 336, 296) come down towards the eye line and their "
-    "inner ends (55, 285) come closer together (the gap counts half).",
+    "brow_raise": "AU1+AU2, inner and outer brow raiser. Height of the brows' lower edge (46, 53, 52, 65, 55 and 276, "
+    "283, 282, 295, 285) above the line of the four eye corners (33, 133, 263, 362), as a share of the eye line's "
+    "height above the nose tip (1, 4).",
+    "brow_lower": "AU4, brow lowerer. Height of the inner brows' lower edge (55, 65, 285, 295) above the inner eye "
+    "corners (133, 362), as a share of the eye line's height above the nose tip (1, 4); lower brows, larger value.",
     "upper_lid_raise": "AU5, upper lid raiser. Eye opening: upper lid centre (159, 386) to lower lid centre "
     "(145, 374), both eyes averaged.",
     "cheek_raise": "AU6, cheek raiser. The cheeks under the eyes (117, 118, 346, 347) rise towards the eye line, and "
     "the lower lids (145, 374) rise towards the eye corners.",
     "nose_wrinkle": "AU9 (with AU10), nose wrinkler. The nostril wings (98, 327) spread and the nose bottom "
     "(98, 327, 2) rises towards the eyes, beyond what the lip corners' rise explains (a smile also lifts them).",
-    "lip_corner_pull": "AU12, lip corner puller. The lip corners (61, 291) rise above the mouth's centre (13, 14) and "
-    "the mouth widens.",
-    "lip_corner_depress": "AU15, lip corner depressor. The lip corners (61, 291) drop below the mouth's centre "
-    "(13, 14).",
+    "lip_corner_pull": "AU12, lip corner puller. The lip corners (61, 291) rise above the mouth's centre (13, 14), "
+    "the mouth widens, and the corners come closer to the outer eye corners (61 to 33, 291 to 263): up and back.",
+    "lip_corner_depress": "AU15, lip corner depressor. The lip corners (61, 291) drop below the upper lip's edge just "
+    "inside them (40, 39 and 270, 269), beyond what an open jaw explains (see jaw_drop; opening the mouth pulls the "
+    "corners down a little too).",
     "lip_stretch": "AU20, lip stretcher. The mouth widens (61 to 291) without the lip corners rising.",
     "lip_press": "AU23/AU24, lip tightener and presser. The red of the lips thins (0 to 13 and 14 to 17) while the "
     "lips stay closed (13 to 14).",
-    "jaw_drop": "AU26/AU27 (with AU25), jaw drop. The lips part (13 to 14) and the lower lip's bottom (17) drops "
-    "away from the eye line, beyond what the lip corners' rise explains (a broad smile parts the lips too).",
+    "jaw_drop": "AU26/AU27 (with AU25), jaw drop. The lower lip's bottom (17) drops away from the nose bottom (2), "
+    "as a share of the mouth's width (61 to 291): a dropped jaw opens the mouth tall, a broad smile parts the lips "
+    "but stretches them wide.",
 }
 """Per cue: the FACS action units it approximates and the mesh points it measures (MediaPipe's numbering)."""
 
