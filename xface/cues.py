@@ -191,7 +191,6 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
     eye_line = y[[33, 133, 263, 362]].mean()
     nose_height = y[[1, 4]].mean() - eye_line
     eye_opening = np.mean([y[lower] - y[upper] for _, _, upper, lower in EYES.values()])
-    lower_lid_drop = np.mean([y[lower] - (y[outer] + y[inner]) / 2 for outer, inner, _, lower in EYES.values()])
     brow_height = (eye_line - y[list(BROWS)].mean()) / nose_height
     inner_brow_height = (y[[133, 362]].mean() - y[list(INNER_BROWS)].mean()) / nose_height
     nose_length = y[list(NOSTRILS)].mean() - eye_line
@@ -209,7 +208,7 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
             brow_height,
             -inner_brow_height,
             eye_opening,
-            cheek_height - 2.0 * lower_lid_drop,
+            cheek_height,
             nostril_width - 0.8 * nose_length - corner_rise,
             corner_rise + 0.44 * mouth_width - 0.26 * corner_to_eye,
             corner_drop - 0.12 * jaw_opening,
@@ -228,8 +227,8 @@ CUE_POINTS: dict[str, str] = {
     "corners (133, 362), as a share of the eye line's height above the nose tip (1, 4); lower brows, larger value.",
     "upper_lid_raise": "AU5, upper lid raiser. Eye opening: upper lid centre (159, 386) to lower lid centre "
     "(145, 374), both eyes averaged.",
-    "cheek_raise": "AU6, cheek raiser. The cheeks under the eyes (117, 118, 346, 347) rise towards the eye line, and "
-    "the lower lids (145, 374) rise towards the eye corners.",
+    "cheek_raise": "AU6, cheek raiser. The cheeks under the eyes (117, 118, 346, 347) rise towards the eye line "
+    "(33, 133, 263, 362).",
     "nose_wrinkle": "AU9 (with AU10), nose wrinkler. The nostril wings (98, 327) spread and the nose bottom "
     "(98, 327, 2) rises towards the eyes, beyond what the lip corners' rise explains (a smile also lifts them).",
     "lip_corner_pull": "AU12, lip corner puller. The lip corners (61, 291) rise above the mouth's centre (13, 14), "
