@@ -2,11 +2,14 @@
 
     python scripts/cue_calibration.py calibrate --npz ../shared/data/fer2013.npz   # writes xface/cue_calibration.json
     python scripts/cue_calibration.py auc --npz ../shared/data/fer2013.npz         # AUCs on the validation faces
+    python scripts/cue_calibration.py auc --labels ferplus                         # same faces, FER+ majority labels
     python scripts/cue_calibration.py photos                                       # real photos, vs the model's label
 
 Calibration uses the training split only: the canonical face and the relaxed face come from faces
 that most FER+ annotators called neutral, "as strong as faces get" from the 98th percentile over
 all training faces. The AUCs are then measured on the validation split, which calibration never saw.
+FER2013's own labels are noisy (one annotator); `--labels ferplus` checks the same faces against the
+FER+ crowd's majority (at least half of ten annotators agree), a second, cleaner labelling.
 Each 48×48 grey face is framed for the mesh model by `tight_crop_to_mesh_input`. Faces whose mesh
 score is below `MIN_FACE_SCORE` are left out (the app shows no cues for them either).
 """
@@ -57,6 +60,17 @@ def meshes(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return points, scores
 
 
+FERPLUS_EMOTIONS = ("neutral", "happy", "surprise", "sad", "angry", "disgust", "fear")
+"""The first seven FER+ vote columns (`ferplus_columns`) as Xface's emotion names."""
+
+
+def ferplus_majority(votes: np.ndarray) -> np.ndarray:
+    """Each face's FER+ majority emotion ("" where fewer than half the annotators agree, or no FER+ row)."""
+    top = votes[:, : len(FERPLUS_EMOTIONS)].argmax(1)
+    agreed = (votes[:, 0] >= 0) & (2 * votes[np.arange(len(votes)), top] >= votes.sum(1))
+    return np.where(agreed, np.array(FERPLUS_EMOTIONS)[top], "")
+
+
 def neutral_majority(votes: np.ndarray) -> np.ndarray:
     """Faces that at least half of the FER+ annotators called neutral, more than any emotion."""
     return (votes[:, 0] >= 5) & (votes[:, 0] > votes[:, 1:8].max(1))
@@ -103,23 +117,27 @@ def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     )
 
 
-def report(npz: Path, split: str = "val") -> dict[str, float]:
+def report(npz: Path, split: str = "val", labels: str = "fer2013") -> dict[str, float]:
     data = np.load(npz)
     points, scores = meshes(data[f"x_{split}"])
-    labels = data[f"y_{split}"]
     ok = scores >= MIN_FACE_SCORE
+    if labels == "ferplus":
+        names = ferplus_majority(data[f"ferplus_votes_{split}"])[ok]
+    else:
+        names = np.array(EMOTIONS)[data[f"y_{split}"]][ok]
     values = np.stack([cues.intensities(cues.measure(p)) for p in points[ok]])
     raw = np.stack([cues.measure(p) for p in points[ok]])
-    labels = labels[ok]
-    names = np.array(EMOTIONS)[labels]
-    print(f"FER2013 {split}: {ok.sum()} of {len(ok)} faces meshed (score >= {MIN_FACE_SCORE})")
+    print(
+        f"FER2013 {split}, {labels} labels: {ok.sum()} of {len(ok)} faces meshed (score >= {MIN_FACE_SCORE}), "
+        f"{(names != '').sum()} of them labelled"
+    )
     print(f"| cue | {'shown by':24s} | {'against':24s} | AUC | mean intensity shown / against |")
     print("|---|---|---|---|---|")
     results = {}
     for cue, shown, against in SEPARATIONS:
         column = cues.CUE_NAMES.index(cue)
         positive = np.isin(names, shown)
-        negative = np.isin(names, against) if against else ~positive
+        negative = np.isin(names, against) if against else ~positive & (names != "")
         results[cue] = auc(raw[positive, column], raw[negative, column])
         means = f"{values[positive, column].mean():.2f} / {values[negative, column].mean():.2f}"
         print(
@@ -178,13 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=Path, default=Path("../shared/data/faces"))
     parser.add_argument("--npz", type=Path, default=Path("../shared/data/fer2013.npz"))
     parser.add_argument("--split", default="val", choices=("train", "val"))
+    parser.add_argument("--labels", default="fer2013", choices=("fer2013", "ferplus"), help="labels for `auc`")
     args = parser.parse_args(argv)
     if args.command == "calibrate":
         calibrate(args.npz)
     elif args.command == "photos":
         photos(args.photos)
     else:
-        report(args.npz, args.split)
+        report(args.npz, args.split, args.labels)
     return 0
 
 
