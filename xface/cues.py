@@ -180,19 +180,16 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
     """The ten raw measures of a frontal mesh, in CUE_NAMES order, each larger when its cue is stronger.
 
     Heights are measured down the face (y) and widths across it (x), in inter-ocular distances.
-    Brow heights are a share of the eye line's height above the nose tip: a head tipped forward
-    or back shortens both alike, so what is left of the pitch after the 3-D fit (its least sure
-    angle) cancels. The mouth's opening is a share of its width, so a broad smile (wide, lips
-    parted) does not read as a dropped jaw. Where a cue combines parts, the weights give each
-    part about the same spread over training faces (so none drowns the others); see CUE_POINTS.
+    The mouth's opening is a share of its width, so a broad smile (wide, lips parted) does not
+    read as a dropped jaw. Where a cue combines parts, the weights give each part about the same
+    spread over training faces (so none drowns the others); see CUE_POINTS for what each one is.
     """
     p = frontal
     x, y = p[:, 0], p[:, 1]
     eye_line = y[[33, 133, 263, 362]].mean()
-    nose_height = y[[1, 4]].mean() - eye_line
     eye_opening = np.mean([y[lower] - y[upper] for _, _, upper, lower in EYES.values()])
-    brow_height = (eye_line - y[list(BROWS)].mean()) / nose_height
-    inner_brow_height = (y[[133, 362]].mean() - y[list(INNER_BROWS)].mean()) / nose_height
+    brow_height = eye_line - y[list(BROWS)].mean()
+    inner_brow_height = y[[133, 362]].mean() - y[list(INNER_BROWS)].mean()
     nose_length = y[list(NOSTRILS)].mean() - eye_line
     nostril_width = x[327] - x[98]
     cheek_height = eye_line - y[list(CHEEKS)].mean()
@@ -221,10 +218,9 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
 
 CUE_POINTS: dict[str, str] = {
     "brow_raise": "AU1+AU2, inner and outer brow raiser. Height of the brows' lower edge (46, 53, 52, 65, 55 and 276, "
-    "283, 282, 295, 285) above the line of the four eye corners (33, 133, 263, 362), as a share of the eye line's "
-    "height above the nose tip (1, 4).",
-    "brow_lower": "AU4, brow lowerer. Height of the inner brows' lower edge (55, 65, 285, 295) above the inner eye "
-    "corners (133, 362), as a share of the eye line's height above the nose tip (1, 4); lower brows, larger value.",
+    "283, 282, 295, 285) above the line of the four eye corners (33, 133, 263, 362).",
+    "brow_lower": "AU4, brow lowerer. The inner brows' lower edge (55, 65, 285, 295) comes down towards the inner eye "
+    "corners (133, 362).",
     "upper_lid_raise": "AU5, upper lid raiser. Eye opening: upper lid centre (159, 386) to lower lid centre "
     "(145, 374), both eyes averaged.",
     "cheek_raise": "AU6, cheek raiser. The cheeks under the eyes (117, 118, 346, 347) rise towards the eye line "
