@@ -10,15 +10,17 @@ How a cue is measured (see `measure` and `CUE_POINTS`):
    onto the same points of a canonical mesh, the mean of relaxed FER2013 faces. So a turned or
    tilted head gives the same numbers as a frontal one, and distances are in units of the
    canonical face (inter-ocular distance ≈ 1), whatever the face's size in the picture.
-2. Each cue is one plain distance or height in that frame (documented per cue in `CUE_POINTS`).
+2. Each cue is a plain height or width in that frame, or a few of them added up or divided (the
+   mouth's opening over its width), documented per cue in `CUE_POINTS`.
 3. The raw value is compared with a reference: for a photo, a typical relaxed face (the median
    over FER+ neutral-majority training faces); in a stream, the same person's own relaxed face
    once Xface has seen it (`CueBaseline`). The difference is divided by "as strong as faces get"
    (the 98th percentile of the difference over all training faces) and clipped to [0, 1].
 
 The constants live in ``cue_calibration.json`` beside this module (numbers only, no face data);
-``python -m xface.cues calibrate`` makes them, ``python -m xface.cues auc`` reports how well each
-cue separates the expressions it belongs to.
+``python scripts/cue_calibration.py calibrate`` makes them from FER2013's training split; its
+``auc``, ``photos`` and ``mirror`` commands report how well each cue separates the expressions it
+belongs to (validation faces, real photos) and how steady it is on real photos.
 """
 
 from __future__ import annotations
