@@ -9,8 +9,9 @@
 Calibration uses the training split only: the canonical face and the relaxed face come from faces
 that most FER+ annotators called neutral, "as strong as faces get" from the 98th percentile over
 all training faces. The AUCs are then measured on the validation split, which calibration never saw.
-FER2013's own labels are noisy (one annotator); `--labels ferplus` checks the same faces against the
-FER+ crowd's majority (at least half of ten annotators agree), a second, cleaner labelling.
+FER2013's own labels are noisy (people agree with them about 65 % of the time); `--labels ferplus`
+checks the same faces against the FER+ crowd's majority (at least half of ten annotators agree on
+one emotion), a second, cleaner labelling.
 Each 48×48 grey face is framed for the mesh model by `tight_crop_to_mesh_input`. Faces whose mesh
 score is below `MIN_FACE_SCORE` are left out (the app shows no cues for them either).
 """
@@ -66,9 +67,13 @@ FERPLUS_EMOTIONS = ("neutral", "happy", "surprise", "sad", "angry", "disgust", "
 
 
 def ferplus_majority(votes: np.ndarray) -> np.ndarray:
-    """Each face's FER+ majority emotion ("" where fewer than half the annotators agree, or no FER+ row)."""
-    top = votes[:, : len(FERPLUS_EMOTIONS)].argmax(1)
-    agreed = (votes[:, 0] >= 0) & (2 * votes[np.arange(len(votes)), top] >= votes.sum(1))
+    """Each face's FER+ majority emotion: at least half the annotators and more than any other emotion
+    ("" where there is none, or no FER+ row)."""
+    emotions = votes[:, : len(FERPLUS_EMOTIONS)]
+    top = emotions.argmax(1)
+    most = emotions.max(1)
+    clear = (emotions == most[:, None]).sum(1) == 1
+    agreed = (votes[:, 0] >= 0) & clear & (2 * most >= votes.sum(1))
     return np.where(agreed, np.array(FERPLUS_EMOTIONS)[top], "")
 
 

@@ -195,3 +195,38 @@ def test_photo_readings_carry_cues(analyzer, portrait):
     record = reading.to_dict()
     assert set(record["cues"]) == set(CUE_NAMES)
     assert "mesh" not in record
+
+
+# --- the calibration script's own helpers ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def calibration_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "cue_calibration.py"
+    spec = importlib.util.spec_from_file_location("cue_calibration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ferplus_majority_needs_half_the_annotators_and_no_tie(calibration_script):
+    # columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
+    votes = np.array(
+        [
+            [0, 6, 2, 0, 0, 0, 0, 0, 2, 0],  # 6 of 10 happy
+            [0, 0, 5, 0, 0, 0, 1, 0, 4, 0],  # 5 of 10 surprise: half is enough
+            [0, 0, 5, 0, 0, 0, 5, 0, 0, 0],  # a tie: no majority
+            [4, 0, 0, 3, 0, 0, 0, 0, 3, 0],  # 4 of 10 neutral: no majority
+            [-1] * 10,  # no FER+ row
+        ]
+    )
+    assert calibration_script.ferplus_majority(votes).tolist() == ["happy", "surprise", "", "", ""]
+
+
+def test_auc_counts_order_and_ties(calibration_script):
+    assert calibration_script.auc(np.array([3.0, 4.0]), np.array([1.0, 2.0])) == 1.0
+    assert calibration_script.auc(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 0.0
+    assert calibration_script.auc(np.array([1.0]), np.array([1.0])) == 0.5
