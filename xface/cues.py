@@ -148,6 +148,7 @@ EYES = {"right": (33, 133, 159, 145), "left": (263, 362, 386, 374)}
 BROWS = (46, 53, 52, 65, 55, 276, 283, 282, 295, 285)
 """Lower edge of both brows, outer to inner."""
 INNER_BROWS = (55, 65, 285, 295)
+"""Lower edge of the inner half of both brows."""
 NOSTRILS = (98, 327, 2)
 """Both nostril wings and the point under the nose tip."""
 CHEEKS = (117, 346, 118, 347)
@@ -201,7 +202,7 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
     mouth_width = x[291] - x[61]
     lip_thickness = (y[13] - y[0]) + (y[17] - y[14])
     lips_apart = y[14] - y[13]
-    jaw_opening = (y[17] - y[2]) / mouth_width
+    jaw_opening = (y[17] - y[2]) / max(mouth_width, 0.05)  # a real mouth is about 0.8 wide
     return np.array(
         [
             brow_height,
