@@ -154,8 +154,8 @@ NOSTRILS = (98, 327, 2)
 CHEEKS = (117, 346, 118, 347)
 """The cheeks just under the lower lids."""
 LIP_CORNERS = (61, 291)
-UPPER_LIP_SIDES = (40, 39, 270, 269)
-"""The upper lip's outer edge just inside each corner."""
+UPPER_LIP_SIDES = (185, 409)
+"""The upper lip's outer edge right beside each corner."""
 UPPER_LIP = (0, 13)
 """Top of the upper lip, inner edge of the upper lip (centre line)."""
 LOWER_LIP = (14, 17)
@@ -211,7 +211,7 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
             cheek_height,
             nostril_width - 0.8 * nose_length - corner_rise,
             corner_rise + 0.44 * mouth_width - 0.26 * corner_to_eye,
-            corner_drop - 0.12 * jaw_opening,
+            corner_drop - 0.055 * jaw_opening,
             mouth_width - 2.3 * corner_rise,
             -(lip_thickness + 0.33 * lips_apart),
             jaw_opening,
@@ -232,8 +232,8 @@ CUE_POINTS: dict[str, str] = {
     "(98, 327, 2) rises towards the eyes, beyond what the lip corners' rise explains (a smile also lifts them).",
     "lip_corner_pull": "AU12, lip corner puller. The lip corners (61, 291) rise above the mouth's centre (13, 14), "
     "the mouth widens, and the corners come closer to the outer eye corners (61 to 33, 291 to 263): up and back.",
-    "lip_corner_depress": "AU15, lip corner depressor. The lip corners (61, 291) drop below the upper lip's edge just "
-    "inside them (40, 39 and 270, 269), beyond what an open jaw explains (see jaw_drop; opening the mouth pulls the "
+    "lip_corner_depress": "AU15, lip corner depressor. The lip corners (61, 291) drop below the upper lip's edge right "
+    "beside them (185, 409), beyond what an open jaw explains (see jaw_drop; opening the mouth pulls the "
     "corners down a little too).",
     "lip_stretch": "AU20, lip stretcher. The mouth widens (61 to 291) without the lip corners rising.",
     "lip_press": "AU23/AU24, lip tightener and presser. The red of the lips thins (0 to 13 and 14 to 17) while the "
