@@ -2,13 +2,19 @@
 
     python scripts/cue_calibration.py calibrate --npz ../shared/data/fer2013.npz   # writes xface/cue_calibration.json
     python scripts/cue_calibration.py auc --npz ../shared/data/fer2013.npz         # AUCs on the validation faces
+    python scripts/cue_calibration.py auc --labels ferplus                         # same faces, FER+ majority labels
     python scripts/cue_calibration.py photos                                       # real photos, vs the model's label
+    python scripts/cue_calibration.py mirror                                       # real photos vs their mirror image
 
 Calibration uses the training split only: the canonical face and the relaxed face come from faces
 that most FER+ annotators called neutral, "as strong as faces get" from the 98th percentile over
 all training faces. The AUCs are then measured on the validation split, which calibration never saw.
-Each 48×48 grey face is framed for the mesh model by `tight_crop_to_mesh_input`. Faces whose mesh
-score is below `MIN_FACE_SCORE` are left out (the app shows no cues for them either).
+FER2013's own labels are noisy (people agree with them about 65 % of the time); `--labels ferplus`
+checks the same faces against the FER+ crowd's majority (at least half of ten annotators agree on
+one emotion), a second, cleaner labelling.
+Each 48×48 grey face is framed for the mesh model by `tight_crop_to_mesh_input` and turned so its
+eyes are level, as the app's crops are (`level_eyes`). Faces whose mesh score is below
+`MIN_FACE_SCORE` are left out (the app shows no cues for them either).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -45,16 +52,44 @@ SEPARATIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 """(cue, expressions that show it, expressions compared against; empty = all the others)."""
 
 
+def level_eyes(crop: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The mesh crop turned about its centre so that the eyes (from a first mesh) are level.
+
+    The app's crops are levelled with MTCNN's eye points (`mesh_crop_transform`), and the mesh model
+    was trained on level faces; FER2013's faces tilt by 4° (median, 11° at the 90th percentile).
+    The cues do not depend on the turn itself (they are measured after the pose fit)."""
+    right, left = points[[33, 133], :2].mean(0), points[[263, 362], :2].mean(0)
+    angle = float(np.degrees(np.arctan2(left[1] - right[1], left[0] - right[0])))
+    turned = Image.fromarray(crop).rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=(128, 128, 128))
+    return np.asarray(turned)
+
+
 def meshes(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mesh points (N, 468, 3) and face scores (N,) of 48×48 grey faces."""
+    """Mesh points (N, 468, 3) and face scores (N,) of 48×48 grey faces, framed and levelled like the app's crops."""
     model = MeshModel()
     points = np.zeros((len(faces), 468, 3))
     scores = np.zeros(len(faces))
     started = time.perf_counter()
     for index, face in enumerate(faces):
-        points[index], scores[index] = model.run(tight_crop_to_mesh_input(face))
+        crop = tight_crop_to_mesh_input(face)
+        points[index], scores[index] = model.run(level_eyes(crop, model.run(crop).points))
     print(f"{len(faces)} meshes in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return points, scores
+
+
+FERPLUS_EMOTIONS = ("neutral", "happy", "surprise", "sad", "angry", "disgust", "fear")
+"""The first seven FER+ vote columns (`ferplus_columns`) as Xface's emotion names."""
+
+
+def ferplus_majority(votes: np.ndarray) -> np.ndarray:
+    """Each face's FER+ majority emotion: at least half the annotators and more than any other emotion
+    ("" where there is none, or no FER+ row)."""
+    emotions = votes[:, : len(FERPLUS_EMOTIONS)]
+    top = emotions.argmax(1)
+    most = emotions.max(1)
+    clear = (emotions == most[:, None]).sum(1) == 1
+    agreed = (votes[:, 0] >= 0) & clear & (2 * most >= votes.sum(1))
+    return np.where(agreed, np.array(FERPLUS_EMOTIONS)[top], "")
 
 
 def neutral_majority(votes: np.ndarray) -> np.ndarray:
@@ -103,23 +138,27 @@ def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     )
 
 
-def report(npz: Path, split: str = "val") -> dict[str, float]:
+def report(npz: Path, split: str = "val", labels: str = "fer2013") -> dict[str, float]:
     data = np.load(npz)
     points, scores = meshes(data[f"x_{split}"])
-    labels = data[f"y_{split}"]
     ok = scores >= MIN_FACE_SCORE
+    if labels == "ferplus":
+        names = ferplus_majority(data[f"ferplus_votes_{split}"])[ok]
+    else:
+        names = np.array(EMOTIONS)[data[f"y_{split}"]][ok]
     values = np.stack([cues.intensities(cues.measure(p)) for p in points[ok]])
     raw = np.stack([cues.measure(p) for p in points[ok]])
-    labels = labels[ok]
-    names = np.array(EMOTIONS)[labels]
-    print(f"FER2013 {split}: {ok.sum()} of {len(ok)} faces meshed (score >= {MIN_FACE_SCORE})")
+    print(
+        f"FER2013 {split}, {labels} labels: {ok.sum()} of {len(ok)} faces meshed (score >= {MIN_FACE_SCORE}), "
+        f"{(names != '').sum()} of them labelled"
+    )
     print(f"| cue | {'shown by':24s} | {'against':24s} | AUC | mean intensity shown / against |")
     print("|---|---|---|---|---|")
     results = {}
     for cue, shown, against in SEPARATIONS:
         column = cues.CUE_NAMES.index(cue)
         positive = np.isin(names, shown)
-        negative = np.isin(names, against) if against else ~positive
+        negative = np.isin(names, against) if against else ~positive & (names != "")
         results[cue] = auc(raw[positive, column], raw[negative, column])
         means = f"{values[positive, column].mean():.2f} / {values[negative, column].mean():.2f}"
         print(
@@ -172,19 +211,62 @@ def photos(folder: Path) -> dict[str, float]:
     return results
 
 
+def mirror(folder: Path) -> dict[str, float]:
+    """Real photos and their mirror images: how well each cue's ranking of the faces survives the flip.
+
+    Every cue averages both sides of the face, so a mirrored face should read the same; what differs
+    is the detector's and the mesh's noise. This checks every cue on real faces, also those the
+    photos have too few labelled faces for (surprise, disgust). Spearman's rank correlation over faces.
+    """
+    from xface.images import ImageError, load_image
+    from xface.pipeline import Analyzer
+
+    analyzer = Analyzer()
+    original, mirrored = [], []
+    for path in sorted(folder.rglob("*.jpg")) + sorted(folder.rglob("*.png")):
+        try:
+            image = load_image(path)
+        except ImageError:
+            continue
+        width = image.shape[1]
+        flipped = [r for r in analyzer.analyze(np.ascontiguousarray(image[:, ::-1])) if r.mesh is not None]
+        for reading in analyzer.analyze(image):
+            x1, y1, x2, y2 = reading.box
+            for twin in flipped:
+                tx1, ty1, tx2, ty2 = twin.box
+                offset = np.hypot((width - (tx1 + tx2) / 2) - (x1 + x2) / 2, (ty1 + ty2 - y1 - y2) / 2)
+                if reading.mesh is not None and offset < 0.2 * (x2 - x1):
+                    original.append(cues.measure(reading.mesh))
+                    mirrored.append(cues.measure(twin.mesh))
+                    break
+    original, mirrored = np.array(original), np.array(mirrored)
+    print(f"{len(original)} real faces in {folder} found again in the mirrored photo")
+    print("| cue | rank correlation, photo vs mirror image |")
+    print("|---|---|")
+    results = {}
+    for column, cue in enumerate(cues.CUE_NAMES):
+        ranks = [values[:, column].argsort().argsort() for values in (original, mirrored)]
+        results[cue] = float(np.corrcoef(*ranks)[0, 1])
+        print(f"| {cue} | {results[cue]:.3f} |")
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("calibrate", "auc", "photos"))
+    parser.add_argument("command", choices=("calibrate", "auc", "photos", "mirror"))
     parser.add_argument("--photos", type=Path, default=Path("../shared/data/faces"))
     parser.add_argument("--npz", type=Path, default=Path("../shared/data/fer2013.npz"))
     parser.add_argument("--split", default="val", choices=("train", "val"))
+    parser.add_argument("--labels", default="fer2013", choices=("fer2013", "ferplus"), help="labels for `auc`")
     args = parser.parse_args(argv)
     if args.command == "calibrate":
         calibrate(args.npz)
     elif args.command == "photos":
         photos(args.photos)
+    elif args.command == "mirror":
+        mirror(args.photos)
     else:
-        report(args.npz, args.split)
+        report(args.npz, args.split, args.labels)
     return 0
 
 

@@ -73,8 +73,6 @@ def test_each_cue_grows_when_its_points_move(relaxed_mesh, name, points, dx, dy)
 def test_mouth_cues_from_constructed_shapes(relaxed_mesh):
     wider = _moved(_moved(relaxed_mesh, (61,), dx=-0.05), (291,), dx=0.05)
     assert _cue(wider, "lip_stretch") > _cue(relaxed_mesh, "lip_stretch")
-    together = _moved(_moved(relaxed_mesh, (55, 107), dx=0.04), (285, 336), dx=-0.04)
-    assert _cue(together, "brow_lower") > _cue(relaxed_mesh, "brow_lower")
     thinner = _moved(_moved(relaxed_mesh, (0,), dy=0.03), (17,), dy=-0.03)
     assert _cue(thinner, "lip_press") > _cue(relaxed_mesh, "lip_press")
     flared = _moved(_moved(relaxed_mesh, (98,), dx=-0.03, dy=-0.03), (327,), dx=0.03, dy=-0.03)
@@ -83,6 +81,14 @@ def test_mouth_cues_from_constructed_shapes(relaxed_mesh):
     smile = _moved(relaxed_mesh, cues.LIP_CORNERS, dy=-0.06)
     assert _cue(smile, "lip_stretch") < _cue(relaxed_mesh, "lip_stretch")
     assert _cue(smile, "lip_corner_depress") < _cue(relaxed_mesh, "lip_corner_depress")
+    # A broad smile widens the mouth: the same opening reads as less of a dropped jaw.
+    wide_open = _moved(_moved(_moved(relaxed_mesh, (14, 17), dy=0.1), (61,), dx=-0.08), (291,), dx=0.08)
+    assert _cue(wide_open, "jaw_drop") < _cue(_moved(relaxed_mesh, (14, 17), dy=0.1), "jaw_drop")
+    # Opening the jaw is not a frown: with the corners where they were, lip_corner_depress does not grow.
+    opened = _moved(relaxed_mesh, (14, 17), dy=0.2)
+    assert _cue(opened, "lip_corner_depress") < _cue(relaxed_mesh, "lip_corner_depress")
+    # Inner brows that go up are the opposite of lowered brows.
+    assert _cue(_moved(relaxed_mesh, cues.INNER_BROWS, dy=-0.05), "brow_lower") < _cue(relaxed_mesh, "brow_lower")
 
 
 def test_more_mouth_opening_gives_more_jaw_drop(relaxed_mesh):
@@ -90,10 +96,10 @@ def test_more_mouth_opening_gives_more_jaw_drop(relaxed_mesh):
     assert all(b > a for a, b in zip(values, values[1:], strict=False))
     strengths = [
         intensities(measure(_moved(relaxed_mesh, (14, 17), dy=step)))[CUE_NAMES.index("jaw_drop")]
-        for step in np.linspace(0, 0.6, 13)
+        for step in np.linspace(0, 0.9, 19)
     ]
     assert all(b >= a for a, b in zip(strengths, strengths[1:], strict=False))
-    assert strengths[-1] == 1.0  # a mouth wide open reaches the top of the scale and stays there
+    assert strengths[-2] == strengths[-1] == 1.0  # a mouth wide open reaches the top of the scale and stays there
 
 
 def test_moving_a_cue_leaves_unrelated_cues_alone(relaxed_mesh):
@@ -189,3 +195,38 @@ def test_photo_readings_carry_cues(analyzer, portrait):
     record = reading.to_dict()
     assert set(record["cues"]) == set(CUE_NAMES)
     assert "mesh" not in record
+
+
+# --- the calibration script's own helpers ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def calibration_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "cue_calibration.py"
+    spec = importlib.util.spec_from_file_location("cue_calibration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ferplus_majority_needs_half_the_annotators_and_no_tie(calibration_script):
+    # columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
+    votes = np.array(
+        [
+            [0, 6, 2, 0, 0, 0, 0, 0, 2, 0],  # 6 of 10 happy
+            [0, 0, 5, 0, 0, 0, 1, 0, 4, 0],  # 5 of 10 surprise: half is enough
+            [0, 0, 5, 0, 0, 0, 5, 0, 0, 0],  # a tie: no majority
+            [4, 0, 0, 3, 0, 0, 0, 0, 3, 0],  # 4 of 10 neutral: no majority
+            [-1] * 10,  # no FER+ row
+        ]
+    )
+    assert calibration_script.ferplus_majority(votes).tolist() == ["happy", "surprise", "", "", ""]
+
+
+def test_auc_counts_order_and_ties(calibration_script):
+    assert calibration_script.auc(np.array([3.0, 4.0]), np.array([1.0, 2.0])) == 1.0
+    assert calibration_script.auc(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 0.0
+    assert calibration_script.auc(np.array([1.0]), np.array([1.0])) == 0.5

@@ -10,15 +10,17 @@ How a cue is measured (see `measure` and `CUE_POINTS`):
    onto the same points of a canonical mesh, the mean of relaxed FER2013 faces. So a turned or
    tilted head gives the same numbers as a frontal one, and distances are in units of the
    canonical face (inter-ocular distance ≈ 1), whatever the face's size in the picture.
-2. Each cue is one plain distance or height in that frame (documented per cue in `CUE_POINTS`).
+2. Each cue is a plain height or width in that frame, or a few of them added up or divided (the
+   mouth's opening over its width), documented per cue in `CUE_POINTS`.
 3. The raw value is compared with a reference: for a photo, a typical relaxed face (the median
    over FER+ neutral-majority training faces); in a stream, the same person's own relaxed face
    once Xface has seen it (`CueBaseline`). The difference is divided by "as strong as faces get"
    (the 98th percentile of the difference over all training faces) and clipped to [0, 1].
 
 The constants live in ``cue_calibration.json`` beside this module (numbers only, no face data);
-``python -m xface.cues calibrate`` makes them, ``python -m xface.cues auc`` reports how well each
-cue separates the expressions it belongs to.
+``python scripts/cue_calibration.py calibrate`` makes them from FER2013's training split; its
+``auc``, ``photos`` and ``mirror`` commands report how well each cue separates the expressions it
+belongs to (validation faces, real photos) and how steady it is on real photos.
 """
 
 from __future__ import annotations
@@ -143,14 +145,17 @@ the head pose is fitted on them."""
 
 EYES = {"right": (33, 133, 159, 145), "left": (263, 362, 386, 374)}
 """Per eye: outer corner, inner corner, upper lid centre, lower lid centre (the person's right is image left)."""
-BROWS = (70, 63, 105, 66, 107, 300, 293, 334, 296, 336)
-"""Upper edge of both brows, outer to inner."""
-INNER_BROWS = (107, 66, 336, 296)
+BROWS = (46, 53, 52, 65, 55, 276, 283, 282, 295, 285)
+"""Lower edge of both brows, outer to inner."""
+INNER_BROWS = (55, 65, 285, 295)
+"""Lower edge of the inner half of both brows."""
 NOSTRILS = (98, 327, 2)
 """Both nostril wings and the point under the nose tip."""
 CHEEKS = (117, 346, 118, 347)
 """The cheeks just under the lower lids."""
 LIP_CORNERS = (61, 291)
+UPPER_LIP_SIDES = (185, 409)
+"""The upper lip's outer edge right beside each corner."""
 UPPER_LIP = (0, 13)
 """Top of the upper lip, inner edge of the upper lip (centre line)."""
 LOWER_LIP = (14, 17)
@@ -178,61 +183,64 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
     """The ten raw measures of a frontal mesh, in CUE_NAMES order, each larger when its cue is stronger.
 
     Heights are measured down the face (y) and widths across it (x), in inter-ocular distances.
-    Where a cue combines two parts, the weights give each part about the same spread over
-    training faces (so neither drowns the other); see CUE_POINTS for what each one is.
+    The mouth's opening is a share of its width, so a broad smile (wide, lips parted) does not
+    read as a dropped jaw. Where a cue combines parts, the weights give each part about the same
+    spread over training faces (so none drowns the others); see CUE_POINTS for what each one is.
     """
     p = frontal
     x, y = p[:, 0], p[:, 1]
     eye_line = y[[33, 133, 263, 362]].mean()
     eye_opening = np.mean([y[lower] - y[upper] for _, _, upper, lower in EYES.values()])
-    lower_lid_drop = np.mean([y[lower] - (y[outer] + y[inner]) / 2 for outer, inner, _, lower in EYES.values()])
     brow_height = eye_line - y[list(BROWS)].mean()
-    inner_brow_height = eye_line - y[list(INNER_BROWS)].mean()
-    inner_brow_gap = x[285] - x[55]
+    inner_brow_height = y[[133, 362]].mean() - y[list(INNER_BROWS)].mean()
     nose_length = y[list(NOSTRILS)].mean() - eye_line
     nostril_width = x[327] - x[98]
     cheek_height = eye_line - y[list(CHEEKS)].mean()
     corner_rise = y[[13, 14]].mean() - y[list(LIP_CORNERS)].mean()
+    corner_drop = y[list(LIP_CORNERS)].mean() - y[list(UPPER_LIP_SIDES)].mean()
+    corner_to_eye = np.hypot(x[61] - x[33], y[61] - y[33]) + np.hypot(x[291] - x[263], y[291] - y[263])
     mouth_width = x[291] - x[61]
     lip_thickness = (y[13] - y[0]) + (y[17] - y[14])
     lips_apart = y[14] - y[13]
-    lower_lip_drop = y[17] - eye_line
+    jaw_opening = (y[17] - y[2]) / max(mouth_width, 0.05)  # a real mouth is about 0.8 wide
     return np.array(
         [
             brow_height,
-            -(inner_brow_height + 0.5 * inner_brow_gap),
+            -inner_brow_height,
             eye_opening,
-            cheek_height - 2.0 * lower_lid_drop,
+            cheek_height,
             nostril_width - 0.8 * nose_length - corner_rise,
-            corner_rise + 0.43 * mouth_width,
-            -corner_rise,
+            corner_rise + 0.44 * mouth_width - 0.26 * corner_to_eye,
+            corner_drop - 0.055 * jaw_opening,
             mouth_width - 2.3 * corner_rise,
             -(lip_thickness + 0.33 * lips_apart),
-            lips_apart + 0.75 * lower_lip_drop - corner_rise,
+            jaw_opening,
         ]
     )
 
 
 CUE_POINTS: dict[str, str] = {
-    "brow_raise": "AU1+AU2, inner and outer brow raiser. Height of the ten upper-brow points (70, 63, 105, 66, 107 "
-    "and 300, 293, 334, 296, 336) above the line of the four eye corners (33, 133, 263, 362).",
-    "brow_lower": "AU4, brow lowerer. The inner brows (107, 66, 336, 296) come down towards the eye line and their "
-    "inner ends (55, 285) come closer together (the gap counts half).",
+    "brow_raise": "AU1+AU2, inner and outer brow raiser. Height of the brows' lower edge (46, 53, 52, 65, 55 and 276, "
+    "283, 282, 295, 285) above the line of the four eye corners (33, 133, 263, 362).",
+    "brow_lower": "AU4, brow lowerer. The inner brows' lower edge (55, 65, 285, 295) comes down towards the inner eye "
+    "corners (133, 362).",
     "upper_lid_raise": "AU5, upper lid raiser. Eye opening: upper lid centre (159, 386) to lower lid centre "
     "(145, 374), both eyes averaged.",
-    "cheek_raise": "AU6, cheek raiser. The cheeks under the eyes (117, 118, 346, 347) rise towards the eye line, and "
-    "the lower lids (145, 374) rise towards the eye corners.",
+    "cheek_raise": "AU6, cheek raiser. The cheeks under the eyes (117, 118, 346, 347) rise towards the eye line "
+    "(33, 133, 263, 362).",
     "nose_wrinkle": "AU9 (with AU10), nose wrinkler. The nostril wings (98, 327) spread and the nose bottom "
     "(98, 327, 2) rises towards the eyes, beyond what the lip corners' rise explains (a smile also lifts them).",
-    "lip_corner_pull": "AU12, lip corner puller. The lip corners (61, 291) rise above the mouth's centre (13, 14) and "
-    "the mouth widens.",
-    "lip_corner_depress": "AU15, lip corner depressor. The lip corners (61, 291) drop below the mouth's centre "
-    "(13, 14).",
+    "lip_corner_pull": "AU12, lip corner puller. The lip corners (61, 291) rise above the mouth's centre (13, 14), "
+    "the mouth widens, and the corners come closer to the outer eye corners (61 to 33, 291 to 263): up and back.",
+    "lip_corner_depress": "AU15, lip corner depressor. The lip corners (61, 291) drop below the upper lip's edge right "
+    "beside them (185, 409), beyond what an open jaw explains (see jaw_drop; opening the mouth pulls the "
+    "corners down a little too).",
     "lip_stretch": "AU20, lip stretcher. The mouth widens (61 to 291) without the lip corners rising.",
     "lip_press": "AU23/AU24, lip tightener and presser. The red of the lips thins (0 to 13 and 14 to 17) while the "
     "lips stay closed (13 to 14).",
-    "jaw_drop": "AU26/AU27 (with AU25), jaw drop. The lips part (13 to 14) and the lower lip's bottom (17) drops "
-    "away from the eye line, beyond what the lip corners' rise explains (a broad smile parts the lips too).",
+    "jaw_drop": "AU26/AU27 (with AU25), jaw drop. The lower lip's bottom (17) drops away from the nose bottom (2), "
+    "as a share of the mouth's width (61 to 291): a dropped jaw opens the mouth tall, a broad smile parts the lips "
+    "but stretches them wide.",
 }
 """Per cue: the FACS action units it approximates and the mesh points it measures (MediaPipe's numbering)."""
 
