@@ -30,9 +30,6 @@ Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
 UPRIGHT_WITHIN_DEGREES = 8.0
 """Faces whose eye line tilts more than this get their landmarks measured again, upright."""
 
-FOLLOW_GROW = 0.1
-"""When following a face, O-Net sees its last box enlarged by this share of its side on each side."""
-
 FOLLOW_MIN_SCORE = 0.5
 """A followed face is kept while O-Net scores it at least this (its own decision boundary). A new face needs
 `min_score`; a face already found dips below that now and then (a blink, motion blur) without going away."""
@@ -113,11 +110,11 @@ def looks_human(face: OnetResult, mirror_score: float, min_score: float = MTCNN_
 
 
 def onet(
-    mtcnn: Mtcnn, image: np.ndarray, boxes: Sequence[Box] | np.ndarray, grow: float = 0.0, mirrored: bool = False
+    mtcnn: Mtcnn, image: np.ndarray, boxes: Sequence[Box] | np.ndarray, mirrored: bool = False
 ) -> list[OnetResult | None]:
     """MTCNN's last stage on given boxes of an (H, W, 3) uint8 image; None for a box off the image.
 
-    Boxes are squared (and enlarged by `grow` on each side) like MTCNN's own third stage. Only the
+    Boxes are squared like MTCNN's own third stage. Only the
     crops are turned into floats, so a 48 MP photo costs what its faces cost. `mirrored` shows O-Net
     each crop flipped left-right: its score then says whether the mirror image is a face too (the
     box and landmarks it returns are then those of the mirror image and mean little).
@@ -127,8 +124,7 @@ def onet(
         return results
     height, width = image.shape[:2]
     given = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    margin = (given[:, 2:] - given[:, :2]) * grow
-    candidates = to_squares(np.concatenate([given[:, :2] - margin, given[:, 2:] + margin], 1))
+    candidates = to_squares(given)
     pixels = clip_to_pixels(candidates, width, height)
     found, usable = [], []
     for k in range(len(candidates)):
@@ -162,10 +158,10 @@ class Square(NamedTuple):
     angle: float
 
     @classmethod
-    def around(cls, box: Sequence[float] | np.ndarray, landmarks: np.ndarray, grow: float = 0.0) -> Square:
-        """The square on a face box (enlarged by `grow` of its side on each side), turned by its eye line."""
+    def around(cls, box: Sequence[float] | np.ndarray, landmarks: np.ndarray) -> Square:
+        """The square on a face box's longer side, turned by the face's eye line."""
         center = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], dtype=np.float64)
-        side = float(max(box[2] - box[0], box[3] - box[1])) * (1 + 2 * grow)
+        side = float(max(box[2] - box[0], box[3] - box[1]))
         return cls(center, side, eye_angle(landmarks))
 
 
@@ -327,14 +323,16 @@ class FaceDetector:
     def refine(self, image: np.ndarray, faces: list[Detection]) -> list[Detection | None]:
         """Follow known faces into a new frame with MTCNN's last stage only (O-Net), one batch for all.
 
-        Much cheaper than a full detection: each previous box, slightly enlarged and turned upright by
-        the face's last eye line, is scored again and its landmarks found again. The box then moves and
+        Much cheaper than a full detection: each previous box, turned upright by the face's last eye
+        line, is scored again and its landmarks found again. The box then moves and
         scales with the landmarks rather than taking O-Net's own box edges, which jitter by several
         pixels from frame to frame (the top edge most: hair has no clear border). A face that moved
         away or turned gets None (lost). The mirror test is left to full detections: the stream's next
         one drops a track that no longer matches a checked face.
         """
-        squares = [Square.around(face.box, face.landmarks, FOLLOW_GROW) for face in faces]
+        # O-Net sees each face's last box as it is: in a larger crop its points spread outwards, and the
+        # box, which scales with them, would creep (6 % over ten frames of a still face).
+        squares = [Square.around(face.box, face.landmarks) for face in faces]
         found = onet_upright(self.mtcnn, image, squares)
         # O-Net's points stretch on a face far from its crop's centre: a face that moved that far is
         # looked at again, centred where the first look put it (a second pass for those faces only).
