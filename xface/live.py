@@ -50,11 +50,11 @@ __all__ = [
 NO_FACE_SEEN = "No face was seen while recording, so nothing was saved."
 
 APP_THREADS = 1
-"""Torch threads in the app. A face is a batch of two 48×48 crops, so a second thread saves only
-a few ms (`xface bench`: 44 vs 63 fps for one face on 2 idle cores), while in the app the video
-thread, the WebRTC codec and the browser compete for the same cores, and two spinning torch
-threads then stall each other: 1.2 s a frame instead of 15 ms, measured here with another busy
-process on a 2-core machine."""
+"""Threads per network in the app. Measured on a 2-core machine with the ONNX Runtime path: `xface bench`
+is faster with two on an idle machine (one face 82 vs 71 frames a second, four faces 35 vs 27), but at
+a camera's pace one already keeps up (real browser, 15 fps fake camera: 13.3 labels a second with one
+thread, 13.6 with two; with another process busy on one core, 10.7 and 10.0). A second thread would
+only take a core from the video call and the browser that people run beside Xface."""
 
 RATE_WINDOW_S = 3.0
 """Frame rates are counted over this many recent seconds."""
