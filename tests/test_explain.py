@@ -368,7 +368,7 @@ def test_face_doing_flags_cues_that_disagree_with_the_label():
     assert polite.startswith("Mouth: corners pulled up.") and "polite smile" in polite
     assert "polite" not in explain.face_doing("happy", {"lip_corner_pull": 0.7, "cheek_raise": 0.5})
     frown = explain.face_doing("neutral", {"brow_lower": 0.8})
-    assert "brows pull down and together" in frown and "fits angry more than neutral" in frown
+    assert "the inner ends of the brows pull down" in frown and "fits angry more than neutral" in frown
     missing = explain.face_doing("surprise", {"lip_press": 0.3})
     assert "usual signs of surprised do not show" in missing
     assert explain.face_doing("surprise", {"jaw_drop": 0.8, "brow_raise": 0.6}) == "Mouth: dropped open. Brows: raised."
@@ -377,8 +377,8 @@ def test_face_doing_flags_cues_that_disagree_with_the_label():
 def test_cue_contrast_names_this_faces_cues_and_what_tells_the_answer_apart():
     sad_face = {"brow_lower": 0.5, "lip_corner_depress": 0.7}
     lesson = explain.cue_contrast("sad", "angry", sad_face)
-    assert lesson.startswith("Sad and angry faces can both pull the brows down and in.")
-    assert "the lip corners turn down and the brows pull down and together: that points to sad" in lesson
+    assert lesson.startswith("Sad and angry faces can both pull the brows down.")
+    assert "the lip corners turn down and the inner ends of the brows pull down: that points to sad" in lesson
     assert "What tells it from angry: the lip corners turn down." in lesson
     # The answer's cues are missing here: say what the guess would have shown instead.
     rest = explain.cue_contrast("neutral", "happy", {"brow_raise": 0.1})
