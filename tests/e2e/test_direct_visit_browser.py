@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import StreamlitServer
 from xface.gate import COOKIE
@@ -55,6 +56,26 @@ def navigation(page) -> list[str]:
     return [text.split("\n")[-1].strip() for text in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
 
 
+def open_from_menu(page, title: str) -> None:
+    """Click a page in the menu and wait until it has run.
+
+    On the two camera pages, streamlit-webrtc's component reruns the page once it has mounted, and
+    Streamlit lets that rerun replace a page switch asked for at the same moment: the click is lost,
+    about one time in five (seen in this test, with the page unchanged and nothing running). A person
+    clicks again; so does this test, at most twice more.
+    """
+    heading = page.get_by_role("heading", name=title).first
+    for _ in range(3):
+        page.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
+        try:
+            heading.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    heading.wait_for()
+    page.locator('[data-test-script-state="notRunning"]').wait_for()
+
+
 def test_bookmarked_page_opens_inside_the_app(streamlit_server, browser_page) -> None:
     page = browser_page
     page.goto(f"{streamlit_server.url}/journal")
@@ -76,10 +97,7 @@ def test_the_app_opens_on_start_here_with_its_name_a_focus_ring_and_a_labelled_m
         assert page.get_by_role("heading", name=heading).is_visible()
     assert page.get_by_text("7 times in 10").is_visible()
     for title in APP_PAGES:  # the name on every page, at the top of the menu
-        page.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
-        page.get_by_role("heading", name=title).first.wait_for()
-        # The page's script may still be loading the models: a click before it has finished can be lost.
-        page.locator('[data-test-script-state="notRunning"]').wait_for()
+        open_from_menu(page, title)
         assert page.locator(
             '[data-testid="stSidebarHeader"] img[src*="svg"], [data-testid="stLogo"]'
         ).first.is_visible()
