@@ -8,6 +8,8 @@ makes a tilted head in a wide webcam frame look like a training face.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from PIL import Image
 
@@ -37,11 +39,10 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int] =
     """
     matrix = eye_transform(np.asarray(landmarks, dtype=np.float64), size)
     inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]  # crop point → image point
-    corners = _crop_corners_in_image(matrix, size)
-    left, top = np.maximum(np.floor(corners.min(0)).astype(int) - 2, 0)
-    right, bottom = np.minimum(np.ceil(corners.max(0)).astype(int) + 2, [image.shape[1], image.shape[0]])
-    if right <= left or bottom <= top:
+    region = source_region(inverse, size, image.shape, margin=2)
+    if region is None:
         return np.full((*size, 3), 128, np.uint8)  # the face lies wholly outside the image
+    left, top, right, bottom = region
     picture = Image.fromarray(np.ascontiguousarray(image[top:bottom, left:right]))
     block = max(1, int(1 / (2 * float(np.hypot(*matrix[:, 0])))))
     if block > 1:
@@ -57,11 +58,29 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int] =
     return np.asarray(crop)
 
 
-def _crop_corners_in_image(matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+class Region(NamedTuple):
+    """A rectangle of an image in whole pixels: columns left..right-1, rows top..bottom-1."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+
+def source_region(
+    crop_to_image: np.ndarray, size: tuple[int, int], image_shape: tuple[int, ...], margin: int
+) -> Region | None:
+    """The part of an image that an affine crop of `size` (h, w) reads from: the bounds of the crop's corners
+    mapped by `crop_to_image` (2×3 or 3×3), widened by `margin` pixels and clipped to the image; None when
+    it lies wholly outside. Crops take only this part to Pillow, not the whole (possibly 48 MP) image."""
     height, width = size
-    inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))
-    corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], dtype=np.float64)
-    return (inverse @ corners.T).T[:, :2]
+    corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], np.float64)
+    corners = corners @ np.asarray(crop_to_image)[:2].T
+    left, top = np.maximum(np.floor(corners.min(0)).astype(int) - margin, 0)
+    right, bottom = np.minimum(np.ceil(corners.max(0)).astype(int) + margin, [image_shape[1], image_shape[0]])
+    if right <= left or bottom <= top:
+        return None
+    return Region(int(left), int(top), int(right), int(bottom))
 
 
 def grey_to_rgb(image: np.ndarray) -> np.ndarray:

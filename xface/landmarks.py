@@ -24,6 +24,8 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
+from xface.align import source_region
+
 __all__ = [
     "MESH_SIZE",
     "MESH_MODEL",
@@ -78,12 +80,10 @@ sampling (cues within 0.03 of it) at a third of Pillow's bilinear cost on a 192Ã
 def mesh_crop(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """The (192, 192, 3) uint8 mesh input: `matrix` (from `mesh_crop_transform`) maps its pixels into
     the image. Only the face's surroundings go to Pillow; outside the image is black."""
-    corners = np.array([[0, 0, 1], [MESH_SIZE, 0, 1], [0, MESH_SIZE, 1], [MESH_SIZE, MESH_SIZE, 1]]) @ matrix[:2].T
-    height, width = image.shape[:2]
-    left, top = np.maximum(np.floor(corners.min(0)).astype(int) - 1, 0)
-    right, bottom = np.minimum(np.ceil(corners.max(0)).astype(int) + 1, [width, height])
-    if right <= left or bottom <= top:
+    bounds = source_region(matrix, (MESH_SIZE, MESH_SIZE), image.shape, margin=1)
+    if bounds is None:
         return np.zeros((MESH_SIZE, MESH_SIZE, 3), np.uint8)
+    left, top, right, bottom = bounds
     region = Image.fromarray(np.ascontiguousarray(image[top:bottom, left:right]))
     fine = np.hstack([matrix[:2, :2] / SUPERSAMPLE, (matrix[:2, 2] - [left, top])[:, None]])
     sampled = region.transform(
