@@ -23,7 +23,16 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
-from xface.mtcnn import Mtcnn, area_resize, clip_to_pixels, detect_faces, normalise, regress, to_squares
+from xface.mtcnn import (
+    Mtcnn,
+    area_resize,
+    clip_to_pixels,
+    detect_faces,
+    landmark_points,
+    normalise,
+    regress,
+    to_squares,
+)
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
 
@@ -139,11 +148,7 @@ def onet(
     crop_boxes = np.array(
         [[pixels.left[k], pixels.top[k], pixels.right[k], pixels.bottom[k]] for k in usable], dtype=np.float64
     )
-    box_w = crop_boxes[:, 2] - crop_boxes[:, 0] + 1
-    box_h = crop_boxes[:, 3] - crop_boxes[:, 1] + 1
-    points_x = box_w[:, None] * output.landmarks[:, :5] + crop_boxes[:, :1] - 1
-    points_y = box_h[:, None] * output.landmarks[:, 5:] + crop_boxes[:, 1:2] - 1
-    points = np.stack([points_x, points_y], -1)
+    points = landmark_points(crop_boxes, output.landmarks)
     fitted = regress(crop_boxes, output.regression.astype(np.float64))
     for row, k in enumerate(usable):
         results[k] = OnetResult(float(output.probabilities[row]), fitted[row, :4], points[row])

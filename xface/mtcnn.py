@@ -168,6 +168,15 @@ def regress(boxes: np.ndarray, corrections: np.ndarray) -> np.ndarray:
     return moved
 
 
+def landmark_points(boxes: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """O-Net's landmarks (N, 10: five x then five y, in shares of each box) as (N, 5, 2) image points."""
+    width = boxes[:, 2] - boxes[:, 0] + 1
+    height = boxes[:, 3] - boxes[:, 1] + 1
+    points_x = width[:, None] * marks[:, :5] + boxes[:, 0:1] - 1
+    points_y = height[:, None] * marks[:, 5:] + boxes[:, 1:2] - 1
+    return np.stack([points_x, points_y], -1)
+
+
 def to_squares(boxes: np.ndarray) -> np.ndarray:
     """Each box made square on its longer side, about the same centre."""
     squared = boxes.copy()
@@ -269,11 +278,7 @@ def detect_faces(
     passed = output.probabilities > thresholds[2]
     boxes = np.concatenate([boxes[passed, :4], output.probabilities[passed, None]], 1)
     marks = output.landmarks[passed]
-    box_width = boxes[:, 2] - boxes[:, 0] + 1
-    box_height = boxes[:, 3] - boxes[:, 1] + 1
-    points_x = box_width[:, None] * marks[:, :5] + boxes[:, 0:1] - 1
-    points_y = box_height[:, None] * marks[:, 5:] + boxes[:, 1:2] - 1
-    points = np.stack([points_x, points_y], -1)
+    points = landmark_points(boxes, marks)
     boxes = regress(boxes, output.regression[passed])
     keep = nms(boxes[:, :4], boxes[:, 4], 0.7, by_smaller=True)
     return boxes[keep], points[keep]
