@@ -75,6 +75,11 @@ def _reading(detection: Detection, probs: np.ndarray, aligned: np.ndarray, face_
     )
 
 
+def _typical_cues(mesh: FaceMesh) -> dict[str, float]:
+    """A photo's cues: this face against a typical relaxed face (a stream learns each face's own)."""
+    return as_dict(intensities(measure(mesh.points)))
+
+
 class Analyzer:
     """Detect, align and classify every face in a photo. Keeps no state between calls.
 
@@ -122,7 +127,7 @@ class Analyzer:
             reading.fer2013_probs = {name: float(p) for name, p in zip(EMOTIONS, fer2013, strict=True)}
             if mesh is not None:
                 reading.mesh = mesh.points
-                reading.cues = as_dict(intensities(measure(mesh.points)))
+                reading.cues = _typical_cues(mesh)
         return readings
 
     def face_cues(self, image: str | Path | bytes | Image.Image | np.ndarray) -> dict[str, float] | None:
@@ -132,7 +137,7 @@ class Analyzer:
         with self.inference_lock:
             detections = self.detector.detect(pixels)
             mesh = self.mesh.fit(pixels, detections[0].box, detections[0].landmarks) if detections else None
-        return None if mesh is None else as_dict(intensities(measure(mesh.points)))
+        return None if mesh is None else _typical_cues(mesh)
 
     def attention_map(self, reading: FaceReading) -> np.ndarray:
         """Where the model looked on this face's aligned crop (grid in [0, 1])."""
