@@ -411,11 +411,7 @@ st.markdown(
     "not an answer."
 )
 
-try:
-    live = live_session()
-except (OSError, ValueError, RuntimeError) as error:
-    st.error(f"The expression model can't be loaded, so live practice is not available: {error}")
-    st.stop()
+live = ui.models_or_stop(live_session, "live practice")
 
 
 def guess_first_changed(live: LiveSession) -> None:

@@ -120,11 +120,7 @@ st.markdown(
     "Make each expression with your own face. Xface first learns your face at rest, then says what to move, "
     "from what it measures on your face. Only the results go into your journal, never a picture."
 )
-try:
-    mirror = practice()
-except (OSError, ValueError, RuntimeError) as error:
-    st.error(f"The expression model can't be loaded, so mirror practice is not available: {error}")
-    st.stop()
+mirror = ui.models_or_stop(practice, "mirror practice")
 
 
 servers = ui.env_ice_servers()

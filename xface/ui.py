@@ -9,9 +9,10 @@ import hmac
 import os
 import re
 import runpy
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import streamlit as st
 
@@ -105,6 +106,18 @@ FRAME_SCRIPT = """
 })();
 </script>
 """
+
+
+Loaded = TypeVar("Loaded")
+
+
+def models_or_stop(load: Callable[[], Loaded], activity: str) -> Loaded:
+    """What `load` makes from the models; if they can't be loaded, say so on the page and stop it there."""
+    try:
+        return load()
+    except (OSError, ValueError, RuntimeError) as error:
+        st.error(f"The expression model can't be loaded, so {activity} is not available: {error}")
+        st.stop()
 
 
 def app_frame() -> None:
