@@ -146,8 +146,8 @@ def report(npz: Path, split: str = "val", labels: str = "fer2013") -> dict[str, 
         names = ferplus_majority(data[f"ferplus_votes_{split}"])[ok]
     else:
         names = np.array(EMOTIONS)[data[f"y_{split}"]][ok]
-    values = np.stack([cues.intensities(cues.measure(p)) for p in points[ok]])
     raw = np.stack([cues.measure(p) for p in points[ok]])
+    values = np.stack([cues.intensities(r) for r in raw])
     print(
         f"FER2013 {split}, {labels} labels: {ok.sum()} of {len(ok)} faces meshed (score >= {MIN_FACE_SCORE}), "
         f"{(names != '').sum()} of them labelled"

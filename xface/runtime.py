@@ -38,6 +38,7 @@ def onnx_session(path: str | Path, threads: int = 1):
     # Between frames the pool would otherwise spin, taking a core from the camera and the browser.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
+    # No arena: it keeps the largest buffers any call needed (P-Net sees a new size at every pyramid level).
     options.enable_cpu_mem_arena = False
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
