@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xface.landmarks import MESH_MODEL, MESH_SIZE, MeshModel, mesh_crop_transform, tight_crop_to_mesh_input
+from xface.landmarks import (
+    MESH_MODEL,
+    MESH_SIZE,
+    MeshModel,
+    mesh_crop,
+    mesh_crop_transform,
+    tight_crop_to_mesh_input,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,3 +100,29 @@ def test_tight_face_crops_are_framed_like_a_face_box(analyzer):
     crop = tight_crop_to_mesh_input(face)
     assert crop.shape == (MESH_SIZE, MESH_SIZE, 3)
     assert (crop[:32] == 128).all() and (crop[-32:] == 128).all()
+
+
+def _blob_image(centres: np.ndarray, sigma: float, shape: tuple[int, int]) -> np.ndarray:
+    """A dark RGB image with bright Gaussian blobs at continuous image points (pixel i spans [i, i + 1))."""
+    ys, xs = np.mgrid[: shape[0], : shape[1]] + 0.5
+    light = sum(np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * sigma**2)) for x, y in centres)
+    return np.repeat((np.clip(light, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+@pytest.mark.parametrize("face_side", [60.0, 150.0, 260.0, 700.0])  # enlarged, as is, shrunk ×2, shrunk ×4
+def test_mesh_crop_puts_each_image_point_where_the_transform_says(face_side):
+    """Whichever way the crop is sampled (it depends on the face's size), an image point lands in the
+    crop where `mesh_crop_transform` maps it, to a fraction of a crop pixel, turned faces included."""
+    box = (50.0, 60.0, 50.0 + face_side, 60.0 + face_side)
+    eyes = np.array([[50 + 0.3 * face_side, 60 + 0.35 * face_side], [50 + 0.7 * face_side, 60 + 0.45 * face_side]])
+    matrix = mesh_crop_transform(box, eyes)
+    crop_points = np.array([[60.0, 70.0], [130.0, 90.0], [96.0, 150.0]])  # continuous crop coordinates
+    image_points = crop_points @ matrix[:2, :2].T + matrix[:2, 2]
+    side = int(60 + 1.8 * face_side)
+    image = _blob_image(image_points, sigma=3.0 * np.hypot(*matrix[:2, 0]), shape=(side, side))
+    crop = mesh_crop(image, matrix)[..., 0].astype(np.float64)
+    ys, xs = np.mgrid[:MESH_SIZE, :MESH_SIZE] + 0.5
+    for expected in crop_points:
+        near = (np.hypot(xs - expected[0], ys - expected[1]) < 12) * crop
+        found = np.array([(near * xs).sum(), (near * ys).sum()]) / near.sum()
+        assert np.linalg.norm(found - expected) < 0.35, (face_side, expected, found)

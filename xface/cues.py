@@ -26,7 +26,6 @@ belongs to (validation faces, real photos) and how steady it is on real photos.
 from __future__ import annotations
 
 import json
-from collections import deque
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -96,21 +95,22 @@ class CueBaseline:
     def __init__(self, window: int = BASELINE_WINDOW, ready_after: int = BASELINE_READY_AFTER) -> None:
         self.window = window
         self.ready_after = ready_after
-        self._raw: deque[np.ndarray] = deque(maxlen=window)
-        self._movement: deque[float] = deque(maxlen=window)
+        # Ring buffers, not lists of arrays: the live path asks for the reference every frame.
+        self._raw = np.zeros((window, len(CUE_NAMES)))
+        self._movement = np.zeros(window)
+        self._seen = 0
         self._captured: np.ndarray | None = None
         self._capturing = False
 
     def capture(self) -> None:
         """Forget what was seen and learn the relaxed face from the next frames, then hold it."""
-        self._raw.clear()
-        self._movement.clear()
+        self._seen = 0
         self._captured = None
         self._capturing = True
 
     @property
     def ready(self) -> bool:
-        return self._captured is not None or (not self._capturing and len(self._raw) >= self.ready_after)
+        return self._captured is not None or (not self._capturing and self._seen >= self.ready_after)
 
     @property
     def capturing(self) -> bool:
@@ -120,10 +120,12 @@ class CueBaseline:
         """Remember one frame's raw measures and how far it was from a typical relaxed face."""
         if self._captured is not None:
             return
-        self._raw.append(np.asarray(raw, dtype=np.float64))
-        self._movement.append(float(movement))
-        if self._capturing and len(self._raw) >= self.ready_after:
-            self._captured = np.median(np.stack(self._raw), axis=0)
+        slot = self._seen % self.window
+        self._raw[slot] = raw
+        self._movement[slot] = movement
+        self._seen += 1
+        if self._capturing and self._seen >= self.ready_after:
+            self._captured = np.median(self._raw[: self._seen], axis=0)
             self._capturing = False
 
     def reference(self) -> np.ndarray | None:
@@ -132,9 +134,10 @@ class CueBaseline:
             return self._captured
         if not self.ready:
             return None
-        keep = max(self.ready_after // 2, int(len(self._raw) * BASELINE_RELAXED_SHARE))
-        calm = np.argsort(np.asarray(self._movement))[:keep]
-        return np.median(np.stack([self._raw[i] for i in calm]), axis=0)
+        remembered = min(self._seen, self.window)
+        keep = max(self.ready_after // 2, int(remembered * BASELINE_RELAXED_SHARE))
+        calm = np.argpartition(self._movement[:remembered], keep - 1)[:keep]
+        return np.median(self._raw[calm], axis=0)
 
 
 # --- geometry ----------------------------------------------------------------------------------

@@ -72,28 +72,40 @@ def mesh_crop_transform(box: tuple[float, float, float, float], landmarks: np.nd
     )
 
 
-SUPERSAMPLE = 2
-"""The mesh crop is sampled at this many points per pixel and side, then averaged: as smooth as bilinear
-sampling (cues within 0.03 of it) at a third of Pillow's bilinear cost on a 192×192 crop."""
+UPSAMPLE_SUPERSAMPLE = 2
+"""A face smaller than the crop is sampled at this many points per crop pixel and side, then averaged."""
 
 
 def mesh_crop(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """The (192, 192, 3) uint8 mesh input: `matrix` (from `mesh_crop_transform`) maps its pixels into
-    the image. Only the face's surroundings go to Pillow; outside the image is black."""
+    the image. Only the face's surroundings go to Pillow; outside the image is black.
+
+    Pillow's bilinear affine sampling costs about 1 ms a crop, most of the mesh model's own time,
+    and its resizing is no faster when it enlarges. So a face larger than the crop is first shrunk
+    by a whole factor with Pillow's fast box filter (`reduce`), to between one and two image pixels
+    a crop pixel, and the turned crop takes the nearest pixel; a smaller face is sampled at 2 × 2
+    nearest points a crop pixel, then averaged. The cues differ from bilinear sampling's by about as
+    much as moving the face half a pixel changes them, at a quarter to half the cost."""
     bounds = source_region(matrix, (MESH_SIZE, MESH_SIZE), image.shape, margin=1)
     if bounds is None:
         return np.zeros((MESH_SIZE, MESH_SIZE, 3), np.uint8)
     left, top, right, bottom = bounds
     region = Image.fromarray(np.ascontiguousarray(image[top:bottom, left:right]))
-    fine = np.hstack([matrix[:2, :2] / SUPERSAMPLE, (matrix[:2, 2] - [left, top])[:, None]])
+    to_region = np.hstack([matrix[:2, :2], (matrix[:2, 2] - [left, top])[:, None]])
+    scale = float(np.hypot(*matrix[:2, 0]))  # image pixels per crop pixel
+    if scale >= 2:  # Pillow's coordinates are continuous (pixel i spans [i, i + 1)): reducing divides them
+        region = region.reduce(int(scale))
+        to_region /= int(scale)
+    supersample = UPSAMPLE_SUPERSAMPLE if scale < 1 else 1
+    to_region[:, :2] /= supersample
     sampled = region.transform(
-        (MESH_SIZE * SUPERSAMPLE, MESH_SIZE * SUPERSAMPLE),
+        (MESH_SIZE * supersample, MESH_SIZE * supersample),
         Image.Transform.AFFINE,
-        fine.ravel().tolist(),
+        to_region.ravel().tolist(),
         Image.Resampling.NEAREST,
         fillcolor=(0, 0, 0),
     )
-    return np.asarray(sampled.reduce(SUPERSAMPLE))
+    return np.asarray(sampled.reduce(supersample) if supersample > 1 else sampled)
 
 
 @contextmanager
