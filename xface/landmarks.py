@@ -81,24 +81,27 @@ def mesh_crop(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     the image. Only the face's surroundings go to Pillow; outside the image is black.
 
     Pillow's bilinear affine sampling costs about 1 ms a crop, most of the mesh model's own time,
-    and its resizing is no faster when it enlarges. So a face larger than the crop is first shrunk
-    by a whole factor with Pillow's fast box filter (`reduce`), to between one and two image pixels
-    a crop pixel, and the turned crop takes the nearest pixel; a smaller face is sampled at 2 × 2
-    nearest points a crop pixel, then averaged. The cues differ from bilinear sampling's by about as
-    much as moving the face half a pixel changes them, at a quarter to half the cost."""
+    and its resizing is no faster. So a face larger than the crop keeps every k-th pixel of its
+    surroundings (numpy slicing: between one and two image pixels a crop pixel remain) and the
+    turned crop takes the nearest pixel; a smaller face is sampled at 2 × 2 nearest points a crop
+    pixel, then averaged. On real faces the cues differ from bilinear sampling's by about 0.01 (on
+    their 0–1 scale), as much as moving the face a fraction of a pixel changes them, at a quarter
+    to half the cost. (A box filter before the slicing changed nothing measurable and cost 0.3 ms.)"""
     bounds = source_region(matrix, (MESH_SIZE, MESH_SIZE), image.shape, margin=1)
     if bounds is None:
         return np.zeros((MESH_SIZE, MESH_SIZE, 3), np.uint8)
     left, top, right, bottom = bounds
-    region = Image.fromarray(np.ascontiguousarray(image[top:bottom, left:right]))
+    surroundings = image[top:bottom, left:right]
     to_region = np.hstack([matrix[:2, :2], (matrix[:2, 2] - [left, top])[:, None]])
     scale = float(np.hypot(*matrix[:2, 0]))  # image pixels per crop pixel
-    if scale >= 2:  # Pillow's coordinates are continuous (pixel i spans [i, i + 1)): reducing divides them
-        region = region.reduce(int(scale))
-        to_region /= int(scale)
+    step = max(1, int(scale))
+    if step > 1:  # kept pixel j is pixel step·j + step // 2 (Pillow's pixel i spans [i, i + 1))
+        surroundings = surroundings[step // 2 :: step, step // 2 :: step]
+        to_region /= step
+        to_region[:, 2] += 0.5 - (step // 2 + 0.5) / step
     supersample = UPSAMPLE_SUPERSAMPLE if scale < 1 else 1
     to_region[:, :2] /= supersample
-    sampled = region.transform(
+    sampled = Image.fromarray(np.ascontiguousarray(surroundings)).transform(
         (MESH_SIZE * supersample, MESH_SIZE * supersample),
         Image.Transform.AFFINE,
         to_region.ravel().tolist(),
