@@ -45,3 +45,7 @@ def test_run_sequence_reports_every_stage_and_the_faces_it_followed(analyzer) ->
     assert all(report[stage]["median_ms"] > 0 for stage in ("decode", "detect", "classify", "frame_to_label"))
     assert report["faces_per_frame"] == 4
     assert report["full_detections_per_100"] > 0 and report["follow_ms"] is not None
+    # The mesh and cues' share is reported per face: a quarter of the frame's "cues" stage here.
+    assert 0 < report["cues_per_face"]["median_ms"] < report["cues"]["median_ms"]
+    no_face = run_sequence(analyzer, sequence_frames(FACES, "no face", 4), repeats=1, warmup=1)
+    assert no_face["cues_per_face"] is None

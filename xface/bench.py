@@ -132,6 +132,7 @@ def run_sequence(analyzer, frames: list[bytes], repeats: int, warmup: int = 10) 
 
     stages: dict[str, list[float]] = {k: [] for k in STAGES}
     full_detect, follow = [], []
+    cues_per_face = []
     fps_runs, faces_seen = [], []
     for _ in range(repeats):
         session = LiveSession(analyzer, background=False)
@@ -154,6 +155,8 @@ def run_sequence(analyzer, frames: list[bytes], repeats: int, warmup: int = 10) 
             stages["frame_to_label"].append(done - start)
             (full_detect if stream.full_detection else follow).append(timings["detect"])
             faces_seen.append(len(stream.tracks))
+            if stream.tracks:
+                cues_per_face.append(timings["cues"] / len(stream.tracks))
         fps_runs.append(len(frames) / (time.perf_counter() - began))
     result = {name: _stats(values) for name, values in stages.items()}
     result["fps"] = round(statistics.median(fps_runs), 1)
@@ -161,6 +164,7 @@ def run_sequence(analyzer, frames: list[bytes], repeats: int, warmup: int = 10) 
     result["full_detections_per_100"] = round(100 * len(full_detect) / max(1, len(full_detect) + len(follow)), 1)
     result["full_detection_ms"] = round(statistics.median(full_detect) * 1000, 2) if full_detect else None
     result["follow_ms"] = round(statistics.median(follow) * 1000, 2) if follow else None
+    result["cues_per_face"] = _stats(cues_per_face) if cues_per_face else None
     return result
 
 
@@ -296,6 +300,10 @@ def format_table(report: dict) -> str:
         full = "-" if row["full_detection_ms"] is None else f"{row['full_detection_ms']:.1f}"
         follow = "-" if row["follow_ms"] is None else f"{row['follow_ms']:.1f}"
         lines.append(f"  {name:<14}{row['full_detections_per_100']:>6.1f}   {full:>6} / {follow}")
+    lines.append("landmarks + cues (mesh crop, mesh model, pose fit, measures): median / p95 ms a face")
+    for name, row in report["sequences"].items():
+        if (per_face := row["cues_per_face"]) is not None:
+            lines.append(f"  {name:<14}{per_face['median_ms']:>6.2f} / {per_face['p95_ms']:.2f}")
     lines.append(f"peak RSS {report['peak_rss_mb']:.0f} MB")
     if "soak" in report:
         lines.append("soak " + json.dumps(report["soak"]))
