@@ -91,6 +91,45 @@ def test_mouth_cues_from_constructed_shapes(relaxed_mesh):
     assert _cue(_moved(relaxed_mesh, cues.INNER_BROWS, dy=-0.05), "brow_lower") < _cue(relaxed_mesh, "brow_lower")
 
 
+def _frontal_cue(frontal: np.ndarray, name: str) -> float:
+    return float(cues.raw_measures(frontal)[CUE_NAMES.index(name)])
+
+
+def _deeper(frontal: np.ndarray, points: tuple[int, ...], dz: float) -> np.ndarray:
+    """A frontal mesh with some points moved away from the camera by dz inter-ocular distances."""
+    out = frontal.copy()
+    out[list(points), 2] += dz
+    return out
+
+
+def test_brow_raise_from_constructed_brows(relaxed_mesh):
+    frontal = cues.fit_pose(relaxed_mesh, cues.calibration().canonical)  # depth is only defined facing the camera
+    both_edges = cues.BROWS + cues.BROWS_UPPER
+    # Higher brows, both edges together, read as more raised, step by step.
+    heights = [_cue(_moved(relaxed_mesh, both_edges, dy=-step), "brow_raise") for step in np.linspace(0, 0.2, 9)]
+    assert all(b > a for a, b in zip(heights, heights[1:], strict=False))
+    # Brows that tip back (upper edge further behind the lower edge, as on the sloping forehead) too.
+    tilts = [_frontal_cue(_deeper(frontal, cues.BROWS_UPPER, step), "brow_raise") for step in np.linspace(0, 0.05, 6)]
+    assert all(b > a for a, b in zip(tilts, tilts[1:], strict=False))
+    # Lowered brows, or brows tipped forward, are the opposite.
+    assert _cue(_moved(relaxed_mesh, both_edges, dy=0.05), "brow_raise") < _cue(relaxed_mesh, "brow_raise")
+    tipped_forward = _deeper(frontal, cues.BROWS_UPPER, -0.02)
+    assert _frontal_cue(tipped_forward, "brow_raise") < _frontal_cue(frontal, "brow_raise")
+    # A whole brow moved back (no tilt) changes nothing; the eye lids and mouth are not in it.
+    back = _deeper(frontal, both_edges, 0.05)
+    assert _frontal_cue(back, "brow_raise") == pytest.approx(_frontal_cue(frontal, "brow_raise"), abs=1e-12)
+    opened = _moved(_moved(relaxed_mesh, (159, 386), dy=-0.04), (14, 17), dy=0.1)
+    assert _cue(opened, "brow_raise") == pytest.approx(_cue(relaxed_mesh, "brow_raise"), abs=1e-12)
+
+
+def test_brow_lower_from_constructed_brows(relaxed_mesh):
+    steps = np.linspace(0, 0.12, 7)
+    lowered = [_cue(_moved(relaxed_mesh, cues.INNER_BROWS, dy=step), "brow_lower") for step in steps]
+    assert all(b > a for a, b in zip(lowered, lowered[1:], strict=False))
+    # Lowered inner brows are not raised brows.
+    assert _cue(_moved(relaxed_mesh, cues.INNER_BROWS, dy=0.08), "brow_raise") < _cue(relaxed_mesh, "brow_raise")
+
+
 def test_more_mouth_opening_gives_more_jaw_drop(relaxed_mesh):
     values = [_cue(_moved(relaxed_mesh, (14, 17), dy=step), "jaw_drop") for step in np.linspace(0, 0.4, 9)]
     assert all(b > a for a, b in zip(values, values[1:], strict=False))

@@ -10,8 +10,8 @@ How a cue is measured (see `measure` and `CUE_POINTS`):
    onto the same points of a canonical mesh, the mean of relaxed FER2013 faces. So a turned or
    tilted head gives the same numbers as a frontal one, and distances are in units of the
    canonical face (inter-ocular distance ≈ 1), whatever the face's size in the picture.
-2. Each cue is a plain height or width in that frame, or a few of them added up or divided (the
-   mouth's opening over its width), documented per cue in `CUE_POINTS`.
+2. Each cue is a plain height, width or depth in that frame, or a few of them added up or divided
+   (the mouth's opening over its width), documented per cue in `CUE_POINTS`.
 3. The raw value is compared with a reference: for a photo, a typical relaxed face (the median
    over FER+ neutral-majority training faces); in a stream, the same person's own relaxed face
    once Xface has seen it (`CueBaseline`). The difference is divided by "as strong as faces get"
@@ -150,6 +150,13 @@ EYES = {"right": (33, 133, 159, 145), "left": (263, 362, 386, 374)}
 """Per eye: outer corner, inner corner, upper lid centre, lower lid centre (the person's right is image left)."""
 BROWS = (46, 53, 52, 65, 55, 276, 283, 282, 295, 285)
 """Lower edge of both brows, outer to inner."""
+BROWS_UPPER = (70, 63, 105, 66, 107, 300, 293, 334, 296, 336)
+"""Upper edge of both brows, outer to inner (each above the BROWS point at the same place)."""
+BROW_TILT_WEIGHT = 4.4
+"""How much the brows' tilt back (depth of the upper edge behind the lower edge) counts in
+`brow_raise` against their height: half the height's spread over training faces, as with the jaw's
+share in `lip_corner_depress` (the tilt's spread is 0.0053, the height's 0.047 inter-ocular
+distances)."""
 INNER_BROWS = (55, 65, 285, 295)
 """Lower edge of the inner half of both brows."""
 NOSTRILS = (98, 327, 2)
@@ -185,16 +192,18 @@ def fit_pose(points: np.ndarray, canonical: np.ndarray) -> np.ndarray:
 def raw_measures(frontal: np.ndarray) -> np.ndarray:
     """The ten raw measures of a frontal mesh, in CUE_NAMES order, each larger when its cue is stronger.
 
-    Heights are measured down the face (y) and widths across it (x), in inter-ocular distances.
+    Heights are measured down the face (y), widths across it (x) and depths away from the camera
+    (z), in inter-ocular distances.
     The mouth's opening is a share of its width, so a broad smile (wide, lips parted) does not
     read as a dropped jaw. Where a cue combines parts, the weights give each part about the same
     spread over training faces (so none drowns the others); see CUE_POINTS for what each one is.
     """
     p = frontal
-    x, y = p[:, 0], p[:, 1]
+    x, y, z = p[:, 0], p[:, 1], p[:, 2]
     eye_line = y[[33, 133, 263, 362]].mean()
     eye_opening = np.mean([y[lower] - y[upper] for _, _, upper, lower in EYES.values()])
     brow_height = eye_line - y[list(BROWS)].mean()
+    brow_tilt = z[list(BROWS_UPPER)].mean() - z[list(BROWS)].mean()
     inner_brow_height = y[[133, 362]].mean() - y[list(INNER_BROWS)].mean()
     nose_length = y[list(NOSTRILS)].mean() - eye_line
     nostril_width = x[327] - x[98]
@@ -208,7 +217,7 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
     jaw_opening = (y[17] - y[2]) / max(mouth_width, 0.05)  # a real mouth is about 0.8 wide
     return np.array(
         [
-            brow_height,
+            brow_height + BROW_TILT_WEIGHT * brow_tilt,
             -inner_brow_height,
             eye_opening,
             cheek_height,
@@ -224,7 +233,9 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
 
 CUE_POINTS: dict[str, str] = {
     "brow_raise": "AU1+AU2, inner and outer brow raiser. Height of the brows' lower edge (46, 53, 52, 65, 55 and 276, "
-    "283, 282, 295, 285) above the line of the four eye corners (33, 133, 263, 362).",
+    "283, 282, 295, 285) above the line of the four eye corners (33, 133, 263, 362), plus their tilt back: raised "
+    "brows ride up the forehead, which slopes back, so their upper edge (70, 63, 105, 66, 107 and 300, 293, 334, 296, "
+    "336) goes further behind the lower edge (depth, weighted BROW_TILT_WEIGHT).",
     "brow_lower": "AU4, brow lowerer. The inner brows' lower edge (55, 65, 285, 295) comes down towards the inner eye "
     "corners (133, 362).",
     "upper_lid_raise": "AU5, upper lid raiser. Eye opening: upper lid centre (159, 386) to lower lid centre "
