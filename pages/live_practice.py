@@ -429,25 +429,25 @@ def guess_first_changed(live: LiveSession) -> None:
 
 
 # The video and the cards side by side (on a phone: the video, then the cards right under it), so the
-# headline is in view while watching the face; everything else comes after both.
+# headline is in view while watching the face; everything else, the settings too, comes after both.
 video, cards = st.columns([3, 2], gap="medium")
 with video:
     camera = st.container()
 with cards:
-    st.toggle(
-        "Guess first",
-        key="live_guess_first",
-        on_change=guess_first_changed,
-        args=(live,),
-        help="Labels stay hidden until you pick what you think each face shows.",
-    )
-    st.toggle(
-        "Sound when a label changes",
-        key="live_sound",
-        help="Off by default. Each expression has its own short two-note sound, made on this computer.",
-    )
     why_panel()
     cards_area = st.container()
+st.toggle(
+    "Guess first",
+    key="live_guess_first",
+    on_change=guess_first_changed,
+    args=(live,),
+    help="Labels stay hidden until you pick what you think each face shows.",
+)
+st.toggle(
+    "Sound when a label changes",
+    key="live_sound",
+    help="Off by default. Each expression has its own short two-note sound, made on this computer.",
+)
 st.caption(
     "Box shapes show how sure the model is: **solid** = clear, **long dashes** = likely (label ends in ?), "
     "**short dashes** = unsure (two guesses). The #number follows the same face."

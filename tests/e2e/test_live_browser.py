@@ -109,3 +109,34 @@ def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server
         assert faces >= 1
         checkin = db.execute("select session_id, core, feeling from checkins").fetchall()
         assert checkin == [(session_id, "calm", "calm")]
+
+
+def test_on_a_phone_the_video_and_the_headline_are_in_view_together_and_why_opens_beside_it(
+    streamlit_server, browser_page, evidence
+):
+    page = browser_page
+    page.set_default_timeout(WAIT_MS)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{streamlit_server.url}/live_practice")
+    page.get_by_text("Press Start camera").wait_for()
+    page.frame_locator('iframe[title*="streamlit_webrtc"]').get_by_role("button", name="Start camera").click()
+    headline = page.get_by_role("heading", name=CARD).first
+    headline.wait_for()
+    page.get_by_text(CUES).first.wait_for()
+    page.screenshot(path="/tmp/live_phone.png")
+    video = page.locator('iframe[title*="streamlit_webrtc"]').first.bounding_box()
+    words = headline.bounding_box()
+    # Without scrolling: the whole video, and the headline under it, inside the 844 px tall screen.
+    assert page.evaluate("window.scrollY") == 0
+    assert video["y"] >= 0 and video["y"] + video["height"] <= words["y"]
+    assert words["y"] + words["height"] <= 844, (video, words)
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("button", name=re.compile("Why")).first.click()
+    panel = page.get_by_role("heading", name=re.compile(r"Why\? Face \d+:"))
+    panel.wait_for()
+    page.get_by_text(re.compile(r"The model looked")).first.wait_for()
+    video, heading = page.locator('iframe[title*="streamlit_webrtc"]').first.bounding_box(), panel.bounding_box()
+    # On a wide screen the panel opens beside the video, level with it, not below the fold.
+    assert heading["x"] >= video["x"] + video["width"]
+    assert video["y"] - 50 <= heading["y"] <= video["y"] + video["height"]
