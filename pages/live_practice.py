@@ -144,7 +144,13 @@ def checkin(session_id: int) -> None:
 # --- "Why?" ----------------------------------------------------------------------------------------
 
 
-def freeze(reading: FaceReading) -> None:
+def against_typical_face(live: LiveSession, reading: FaceReading) -> bool:
+    """Were this face's cues measured against a typical relaxed face (its own is not learned yet)?
+    The words then name only cues beyond what relaxed faces themselves vary (`xface.explain.show_at`)."""
+    return not live.baseline_ready(reading.face_id)
+
+
+def freeze(reading: FaceReading, typical: bool) -> None:
     """The "Why?" button's callback: keep this face (the aligned crop, in memory only) and explain
     where the model looked. A callback gets the reading the person saw when they clicked, even if
     that face has left the picture by the time the page reruns."""
@@ -155,11 +161,12 @@ def freeze(reading: FaceReading) -> None:
         st.session_state.live_why = {"reading": reading, "error": str(error), "at": datetime.now()}
         return
     try:
-        cues_picture = mesh_overlay(reading, size=240)
+        cues_picture = mesh_overlay(reading, size=240, typical=typical)
     except ValueError:  # no face mesh on this face: the heat map alone
         cues_picture = None
     st.session_state.live_why = {
         "reading": reading,
+        "typical": typical,
         "overlay": heatmap_overlay(reading.aligned, grid, size=240),
         "cues_picture": cues_picture,
         "sentence": region_sentence(grid),
@@ -191,7 +198,8 @@ def why_panel() -> None:
             big = np.asarray(Image.fromarray(reading.aligned).resize((240, 240), Image.Resampling.BICUBIC))
             parts.image(big, caption="The face the model saw (lined up, eyes level)")
         st.markdown(f"**{why['sentence']}**")
-        st.markdown(f"**What the face is doing:** {face_doing(explanation.emotion, reading.cues)}")
+        doing = face_doing(explanation.emotion, reading.cues, typical=why["typical"])
+        st.markdown(f"**What the face is doing:** {doing}")
         st.caption("The heat map shows where the model looked, not proof of what the person feels.")
         snapshot_controls(reading, why["overlay"], explanation.headline)
 
@@ -224,21 +232,22 @@ def status_line(snap: LiveSnapshot) -> str:
     return " · ".join(parts)
 
 
-def face_card(reading: FaceReading, explanation: Explanation) -> None:
-    """Glanceable: the headline and one line of measured cues; the rest folded under "More"."""
+def face_card(reading: FaceReading, explanation: Explanation, typical: bool) -> None:
+    """Glanceable: the headline and one line of measured cues; the rest folded under "More".
+    `typical`: the cues are measured against a typical relaxed face, not this person's own yet."""
     with st.container(border=True):
         st.markdown(f"#### {headline(reading.face_id, explanation.headline)}")
-        st.markdown(cue_line(reading.cues, most=CARD_CUES))
+        st.markdown(cue_line(reading.cues, most=CARD_CUES, typical=typical))
         st.button(
             "Why?",
             key=f"live_why_{reading.face_id}",
             icon=":material/help:",
             help="Freeze this face: see which part of the face the model looked at, and which parts moved",
             on_click=freeze,
-            args=(reading,),
+            args=(reading, typical),
         )
         with st.expander("More"):
-            note = face_doing(explanation.emotion, reading.cues)
+            note = face_doing(explanation.emotion, reading.cues, typical=typical)
             st.markdown(f"**What the face is doing:** {note}")
             st.markdown(f"**How sure:** {explanation.summary}")
             st.markdown(f"**What it often means:** {explanation.meaning}")
@@ -258,7 +267,11 @@ def guessed(live: LiveSession, reading: FaceReading) -> None:
     guess = st.session_state.get(f"live_guess_pick_{reading.face_id}")
     if guess is None:
         return
-    st.session_state.setdefault(GUESSES, {})[reading.face_id] = {"guess": guess, "reading": reading}
+    st.session_state.setdefault(GUESSES, {})[reading.face_id] = {
+        "guess": guess,
+        "reading": reading,
+        "typical": against_typical_face(live, reading),
+    }
     live.revealed.add(reading.face_id)
     journal = ui.journal()
     if journal is None:
@@ -308,7 +321,7 @@ def guess_card(live: LiveSession, reading: FaceReading) -> None:
         verdict = "Same as the model." if done["guess"] == answer.emotion else "The model sees it another way."
         st.markdown(f"#### {headline(answer.face_id, explanation.headline)}")
         st.markdown(f"You said **{emotion_word(done['guess'])}**. {verdict}")
-        st.markdown(cue_contrast(answer.emotion, done["guess"], answer.cues))
+        st.markdown(cue_contrast(answer.emotion, done["guess"], answer.cues, typical=done["typical"]))
         st.caption("The model is a hint, not the truth: it is wrong about one time in three.")
         st.button(
             "Guess again", key=f"live_guess_again_{reading.face_id}", on_click=guess_again, args=(live, reading.face_id)
@@ -363,7 +376,8 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
         if guessing:
             guess_card(live, reading)
         else:
-            face_card(reading, snap.explanations.get(reading.face_id) or reading_explanation(reading))
+            explanation = snap.explanations.get(reading.face_id) or reading_explanation(reading)
+            face_card(reading, explanation, against_typical_face(live, reading))
     if len(snap.readings) > MAX_CARDS:
         st.caption(f"{len(snap.readings) - MAX_CARDS} more face(s) in the picture: cards show the largest {MAX_CARDS}.")
     with st.expander("Details"):

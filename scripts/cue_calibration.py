@@ -8,7 +8,9 @@
 
 Calibration uses the training split only: the canonical face and the relaxed face come from faces
 that most FER+ annotators called neutral, "as strong as faces get" from the 98th percentile over
-all training faces. The AUCs are then measured on the validation split, which calibration never saw.
+all training faces, and each cue's "noticeable" intensity from the 90th percentile over the
+relaxed faces (the words name a cue measured against the typical face only beyond it). The AUCs
+are then measured on the validation split, which calibration never saw.
 FER2013's own labels are noisy (people agree with them about 65 % of the time); `--labels ferplus`
 checks the same faces against the FER+ crowd's majority (at least half of ten annotators agree on
 one emotion), a second, cleaner labelling.
@@ -23,6 +25,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +39,7 @@ from xface.landmarks import MIN_FACE_SCORE, MeshModel, tight_crop_to_mesh_input 
 
 OUT = Path(__file__).resolve().parents[1] / "xface" / cues.CALIBRATION_FILE
 STRONG_PERCENTILE = 98
+NOTICEABLE_PERCENTILE = 90
 
 SEPARATIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("lip_corner_pull", ("happy",), ()),
@@ -117,7 +121,11 @@ def calibrate(npz: Path, out: Path = OUT) -> cues.Calibration:
     raw = np.stack([cues.raw_measures(cues.fit_pose(p, canonical)) for p in points[ok]])
     relaxed = np.median(raw[relaxed_faces[ok]], axis=0)
     strong = np.percentile(raw - relaxed, STRONG_PERCENTILE, axis=0)
-    settings = cues.Calibration(canonical=canonical, relaxed=relaxed, strong=strong)
+    settings = cues.Calibration(
+        canonical=canonical, relaxed=relaxed, strong=strong, noticeable=np.zeros(len(cues.CUE_NAMES))
+    )
+    relaxed_intensities = cues.intensities(raw[relaxed_faces[ok]], settings=settings)  # against the typical face
+    settings = replace(settings, noticeable=np.percentile(relaxed_intensities, NOTICEABLE_PERCENTILE, axis=0))
     out.write_text(json.dumps(settings.to_json(), indent=1) + "\n", encoding="utf-8")
     print(f"{ok.sum()} of {len(ok)} training faces meshed, {relaxed_faces.sum()} relaxed; wrote {out}")
     return settings

@@ -145,16 +145,23 @@ def test_words_made_once_are_reused(frame):
 
 def test_mesh_overlay_marks_the_parts_that_moved(analyzer, portrait):
     from xface.draw import ACTIVE_COLOUR, mesh_overlay
+    from xface.explain import SHOW_CUE_AT, show_at
 
     (face,) = analyzer.analyze(portrait)
-    quiet = mesh_overlay(face, size=240, show_at=2.0)  # nothing counts as moving
+    face.cues = dict.fromkeys(face.cues, 0.0)
+    quiet = mesh_overlay(face, size=240)  # nothing moved
     assert quiet.shape == (240, 240, 3)
     assert not (quiet == ACTIVE_COLOUR).all(axis=-1).any()
-    face.cues = {**dict.fromkeys(face.cues, 0.0), "jaw_drop": 0.9}
+    face.cues["jaw_drop"] = 0.9
     moving = mesh_overlay(face, size=240)
     amber = np.argwhere((moving == ACTIVE_COLOUR).all(axis=-1))
     assert len(amber) > 50
     assert amber[:, 0].min() > 240 * 0.55  # only the mouth, in the lower part of the aligned face
+    # The amber follows the words: a cue too weak to name against a typical face, named against the person's own.
+    face.cues = {**dict.fromkeys(face.cues, 0.0), "lip_press": (SHOW_CUE_AT + show_at("lip_press")) / 2}
+    assert show_at("lip_press") > SHOW_CUE_AT
+    assert not (mesh_overlay(face, size=240) == ACTIVE_COLOUR).all(axis=-1).any()
+    assert (mesh_overlay(face, size=240, typical=False) == ACTIVE_COLOUR).all(axis=-1).any()
     face.mesh = None
     with pytest.raises(ValueError):
         mesh_overlay(face)

@@ -284,6 +284,11 @@ class Calibration:
     """Raw measures of a typical relaxed face (median over FER+ neutral-majority training faces)."""
     strong: np.ndarray
     """How far past `relaxed` each measure goes in faces that show it strongly (98th percentile)."""
+    noticeable: np.ndarray
+    """Per cue, the intensity against the typical relaxed face that only one relaxed face in ten
+    reaches (90th percentile over the same neutral-majority faces). Relaxed faces differ by build
+    (thin lips, low brows) and the mesh's noise, so against a typical face a weaker reading is not
+    yet news; against a person's own relaxed face it is (`xface.explain.show_at`)."""
 
     def to_json(self) -> dict:
         return {
@@ -291,6 +296,7 @@ class Calibration:
             "canonical": np.round(self.canonical, 5).tolist(),
             "relaxed": np.round(self.relaxed, 5).tolist(),
             "strong": np.round(self.strong, 5).tolist(),
+            "noticeable": np.round(self.noticeable, 3).tolist(),
         }
 
 
@@ -300,7 +306,9 @@ def calibration() -> Calibration:
     data = json.loads(resources.files("xface").joinpath(CALIBRATION_FILE).read_text(encoding="utf-8"))
     if tuple(data["cues"]) != CUE_NAMES:
         raise ValueError(f"{CALIBRATION_FILE} was made for other cues: {data['cues']}")
-    return Calibration(*(np.asarray(data[key], dtype=np.float64) for key in ("canonical", "relaxed", "strong")))
+    return Calibration(
+        **{key: np.asarray(data[key], dtype=np.float64) for key in ("canonical", "relaxed", "strong", "noticeable")}
+    )
 
 
 def measure(points: np.ndarray, settings: Calibration | None = None) -> np.ndarray:

@@ -17,7 +17,7 @@ from functools import cache, lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from xface.explain import Band, Explanation, describe
+from xface.explain import Band, Explanation, describe, show_at
 from xface.pipeline import FaceReading
 
 __all__ = ["BAND_DASHES", "draw_readings", "face_label", "heatmap_overlay", "mesh_overlay", "reading_explanation"]
@@ -201,11 +201,12 @@ ACTIVE_COLOUR = (255, 214, 10)  # the same amber as the boxes: "this part is mov
 QUIET_COLOUR = (120, 190, 255)
 
 
-def mesh_overlay(reading: FaceReading, size: int = 240, show_at: float = 0.25) -> np.ndarray:
+def mesh_overlay(reading: FaceReading, size: int = 240, typical: bool = True) -> np.ndarray:
     """The aligned face with the landmark groups that carry the cues drawn on it.
 
-    Groups whose cues are at least `show_at` are drawn thick in amber, the rest thin in blue, so a
-    person sees which parts of this face moved. Raises ValueError without an aligned face or a mesh.
+    Groups with a cue strong enough to be named in words (`xface.explain.show_at`; `typical`: measured
+    against a typical relaxed face, not the person's own) are drawn thick in amber, the rest thin in
+    blue, so a person sees which parts of this face moved. Raises ValueError without an aligned face or a mesh.
     """
     from xface.align import eye_transform
 
@@ -219,7 +220,7 @@ def mesh_overlay(reading: FaceReading, size: int = 240, show_at: float = 0.25) -
     image = image.resize((size, size), Image.Resampling.BICUBIC)
     draw = ImageDraw.Draw(image)
     cues = reading.cues or {}
-    active = {CUE_GROUP[name] for name, value in cues.items() if value >= show_at and name in CUE_GROUP}
+    active = {CUE_GROUP[name] for name, value in cues.items() if name in CUE_GROUP and value >= show_at(name, typical)}
     for group, chains in MESH_GROUPS.items():
         colour, line = (ACTIVE_COLOUR, 3) if group in active else (QUIET_COLOUR, 1)
         for chain in chains:

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from xface.cues import CUE_NAMES, EMOTION_CUES
+from xface.cues import CUE_NAMES, EMOTION_CUES, calibration
 from xface.emotions import EMOTIONS
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "cue_line",
     "face_doing",
     "SHOW_CUE_AT",
+    "show_at",
 ]
 
 CLEAR_AT = 0.60
@@ -77,9 +78,10 @@ EVEN_RATIO = 1.15
 """If the busiest region's mean attention is under this many times the face mean, no region stands out."""
 
 SHOW_CUE_AT = 0.25
-"""Cues weaker than this are not named: within the spread of relaxed faces."""
+"""Cues weaker than this are not named, whatever they are measured against (see `show_at`)."""
 STRONG_CUE_AT = 0.5
-"""Cues at least this strong are named without "a little", and can disagree with the label."""
+"""Cues this far past where they are named (0.25 past `show_at`) get no "a little", and can
+disagree with the label."""
 MISSING_BELOW = 0.15
 """When every cue of the label is below this, the label's usual signs are missing on this face."""
 
@@ -280,27 +282,46 @@ def _cue_words(name: str) -> dict[str, str]:
     return texts()["cues"][name]
 
 
-def _shown(cues: Mapping[str, float]) -> list[tuple[str, float]]:
+def show_at(name: str, typical: bool = True) -> float:
+    """The intensity from which a cue is named.
+
+    Against a person's own relaxed face (``typical=False``, a stream once its baseline is ready) a
+    change of SHOW_CUE_AT is news. Against a typical relaxed face (photos, the quiz, a stream's first
+    seconds) relaxed faces themselves differ by build and the mesh's noise, so a cue is named only
+    beyond what nine relaxed faces in ten reach (`Calibration.noticeable`): a neutral face is not
+    described as moving because its lips are thin.
+    """
+    if not typical:
+        return SHOW_CUE_AT
+    return max(SHOW_CUE_AT, float(calibration().noticeable[CUE_NAMES.index(name)]))
+
+
+def _shown(cues: Mapping[str, float], typical: bool = True) -> list[tuple[str, float]]:
     """Cues strong enough to name, strongest first (ties in CUE_NAMES order)."""
-    named = [(n, float(cues[n])) for n in CUE_NAMES if n in cues and float(cues[n]) >= SHOW_CUE_AT]
+    named = [(n, float(cues[n])) for n in CUE_NAMES if n in cues and float(cues[n]) >= show_at(n, typical)]
     return sorted(named, key=lambda item: -item[1])
 
 
-def _state(name: str, value: float) -> str:
+def _strong(name: str, value: float, typical: bool) -> bool:
+    return value >= show_at(name, typical) + STRONG_CUE_AT - SHOW_CUE_AT
+
+
+def _state(name: str, value: float, typical: bool) -> str:
     state = _cue_words(name)["state"]
-    return state if value >= STRONG_CUE_AT else f"{state} {texts()['cue_texts']['a_little']}"
+    return state if _strong(name, value, typical) else f"{state} {texts()['cue_texts']['a_little']}"
 
 
-def cue_line(cues: Mapping[str, float] | None, most: int | None = None) -> str:
+def cue_line(cues: Mapping[str, float] | None, most: int | None = None, typical: bool = True) -> str:
     """The measured cues on one line, strongest region first: "Brows: raised. Mouth: dropped open.".
 
-    `most` keeps only that many of the strongest cues (a live card has room for one line)."""
+    `most` keeps only that many of the strongest cues (a live card has room for one line);
+    `typical` says the cues were measured against a typical relaxed face, not the person's own (`show_at`)."""
     words = texts()["cue_texts"]
     if cues is None:
         return words["no_mesh"]
     regions: dict[str, list[str]] = {}
-    for name, value in _shown(cues)[:most]:
-        regions.setdefault(_cue_words(name)["region"], []).append(_state(name, value))
+    for name, value in _shown(cues, typical)[:most]:
+        regions.setdefault(_cue_words(name)["region"], []).append(_state(name, value, typical))
     if not regions:
         return words["none"]
     return " ".join(f"{region}: {' and '.join(states)}." for region, states in regions.items())
@@ -314,14 +335,15 @@ def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
-def _disagreement(emotion: str, cues: Mapping[str, float]) -> str | None:
+def _disagreement(emotion: str, cues: Mapping[str, float], typical: bool) -> str | None:
     """A sentence when the measured cues do not fit the label, or None."""
     words = texts()["cue_texts"]
-    if emotion == "happy" and cues.get("lip_corner_pull", 0.0) >= SHOW_CUE_AT and cues.get("cheek_raise", 0.0) < 0.15:
+    smile = cues.get("lip_corner_pull", 0.0) >= show_at("lip_corner_pull", typical)
+    if emotion == "happy" and smile and cues.get("cheek_raise", 0.0) < 0.15:
         return words["polite_smile"]
     own = EMOTION_CUES[emotion]
-    for name, value in _shown(cues):
-        if value < STRONG_CUE_AT or name in own:
+    for name, value in _shown(cues, typical):
+        if not _strong(name, value, typical) or name in own:
             continue
         other = next((e for e in EMOTIONS if e != emotion and EMOTION_CUES[e][:1] == (name,)), None)
         if other is not None:
@@ -331,16 +353,18 @@ def _disagreement(emotion: str, cues: Mapping[str, float]) -> str | None:
     return None
 
 
-def face_doing(emotion: str, cues: Mapping[str, float] | None) -> str:
-    """ "What the face is doing" for this face: its measured cues, and a note when they disagree with the label."""
-    line = cue_line(cues)
+def face_doing(emotion: str, cues: Mapping[str, float] | None, typical: bool = True) -> str:
+    """ "What the face is doing" for this face: its measured cues, and a note when they disagree with the label.
+
+    `typical`: the cues were measured against a typical relaxed face, not the person's own (`show_at`)."""
+    line = cue_line(cues, typical=typical)
     if cues is None:
         return line
-    note = _disagreement(emotion, cues)
+    note = _disagreement(emotion, cues, typical)
     return f"{line} {note}" if note else line
 
 
-def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None) -> str:
+def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typical: bool = True) -> str:
     """The quiz's teaching sentence: the cues that carry ``answer`` here, and the one that tells it from ``guess``.
 
     E.g. "Sad and angry faces can both pull the brows down and together. Here the lip corners turn
@@ -356,7 +380,7 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None) -> s
             return words["contrast_no_cues"]
         return f"{words['contrast_no_cues']} {_pair_text(answer, guess)}"
     names = {"answer": _label(answer), "guess": _label(guess)}
-    present = [n for n in EMOTION_CUES[answer] if cues.get(n, 0.0) >= SHOW_CUE_AT]
+    present = [n for n in EMOTION_CUES[answer] if cues.get(n, 0.0) >= show_at(n, typical)]
     present = sorted(present, key=lambda n: -float(cues[n]))[:3]
     if answer == guess:
         if not present:
@@ -384,7 +408,9 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None) -> s
     if telling and (len(sentences) > 1 or telling[0] != present[0]):
         sentences.append(words["contrast_tells"].format(clause=_clause(telling[0]), guess=names["guess"]))
     elif not telling:
-        missing = [n for n in EMOTION_CUES[guess] if n not in EMOTION_CUES[answer] and cues.get(n, 0.0) < SHOW_CUE_AT]
+        missing = [
+            n for n in EMOTION_CUES[guess] if n not in EMOTION_CUES[answer] and cues.get(n, 0.0) < show_at(n, typical)
+        ]
         if missing:
             sentences.append(words["contrast_lacks"].format(clause=_clause(missing[0]), guess=names["guess"]))
     return " ".join(sentences)
