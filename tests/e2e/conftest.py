@@ -185,3 +185,23 @@ def browser_page(fake_webcam: Path, tmp_path: Path):
         yield page
         context.close()
         browser.close()
+
+
+def start_camera(page, tries: int = 3, wait_ms: int = 20_000) -> None:
+    """Press Start camera, and press it again, as a person would, if the camera does not start.
+
+    streamlit-webrtc reruns the page once its component has mounted; a click that lands during that
+    rerun is lost (about one time in eight here), leaving the Start button as it was."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    camera = page.frame_locator('iframe[title*="streamlit_webrtc"]')
+    for attempt in range(tries):
+        start = camera.get_by_role("button", name="Start camera")
+        if start.is_visible():
+            start.click()
+        try:
+            camera.get_by_role("button", name="Stop camera").wait_for(timeout=wait_ms)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == tries - 1:
+                raise

@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from tests.e2e.conftest import start_camera
+
 pytestmark = pytest.mark.slow
 
 CARD = re.compile(r"Face \d+: (looks|might be|not sure|no clear reading)")
@@ -48,7 +50,7 @@ def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server
 
     camera = page.frame_locator('iframe[title*="streamlit_webrtc"]')
     start = time.monotonic()
-    camera.get_by_role("button", name="Start camera").click()
+    start_camera(page)
     page.get_by_role("heading", name=CARD).first.wait_for()
     latency = time.monotonic() - start
     page.get_by_role("button", name=re.compile("Why")).first.wait_for()  # rendered just after the heading
@@ -119,7 +121,7 @@ def test_on_a_phone_the_video_and_the_headline_are_in_view_together_and_why_open
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{streamlit_server.url}/live_practice")
     page.get_by_text("Press Start camera").wait_for()
-    page.frame_locator('iframe[title*="streamlit_webrtc"]').get_by_role("button", name="Start camera").click()
+    start_camera(page)
     headline = page.get_by_role("heading", name=CARD).first
     headline.wait_for()
     page.get_by_text(CUES).first.wait_for()

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import StreamlitServer
+from tests.e2e.conftest import StreamlitServer, start_camera
 from xface.journal import Journal
 
 pytestmark = pytest.mark.slow
@@ -93,7 +93,7 @@ def test_a_mirror_round_learns_the_resting_face_coaches_and_stores_what_was_trie
     page = browser_page
     page.goto(f"{streamlit_server.url}/mirror_practice")
     expect(page.get_by_text("Press Start camera")).to_be_visible(timeout=WAIT_MS)
-    page.frame_locator('iframe[title*="streamlit_webrtc"]').get_by_role("button", name="Start camera").click()
+    start_camera(page)
     expect(page.get_by_text("First, let your face rest")).to_be_visible(timeout=WAIT_MS)
     # Coaching starts once the stream has learnt this face at rest (15 measured frames, a few seconds).
     expect(page.get_by_text(re.compile(r"[12] of 7: Look"))).to_be_visible(timeout=CAMERA_WAIT_MS)

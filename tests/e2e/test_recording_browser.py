@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from tests.e2e.conftest import start_camera
+
 pytestmark = pytest.mark.slow
 
 SAVED = re.compile(r"Recording: (\d+) readings? saved")
@@ -36,8 +38,7 @@ def test_leaving_the_live_page_stops_the_recording(streamlit_server, browser_pag
     page.set_default_timeout(WAIT_MS)
     page.goto(f"{streamlit_server.url}/live_practice")
     page.get_by_role("heading", name="Live practice").wait_for()
-    camera = page.frame_locator('iframe[title*="streamlit_webrtc"]')
-    camera.get_by_role("button", name="Start camera").click()
+    start_camera(page)
     page.get_by_role("heading", name=re.compile(r"Face \d+:")).first.wait_for()
     page.get_by_role("button", name="Start recording").click()
     deadline = time.monotonic() + WAIT_MS / 1000
