@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import FACES
 from xface.journal import Journal
@@ -142,9 +143,16 @@ def test_a_checkin_reaches_its_mood_chart_and_its_note_loads_nothing(streamlit_s
     pleasant.press("ArrowRight")
     energy.focus()
     energy.press("ArrowRight")
-    page.locator('[data-test-script-state="notRunning"]').wait_for()
-    page.get_by_test_id("stButtonGroup").first.get_by_text("proud", exact=True).click()
-    page.get_by_text("Proud: You feel good about what you or someone close did.", exact=True).wait_for()
+    meaning = page.get_by_text("Proud: You feel good about what you or someone close did.", exact=True)
+    for _ in range(3):  # a click that lands while the sliders' last rerun redraws the words is lost: click again
+        page.locator('[data-test-script-state="notRunning"]').wait_for()
+        page.get_by_test_id("stButtonGroup").first.get_by_text("proud", exact=True).click()
+        try:
+            meaning.wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    meaning.wait_for()
     page.get_by_label("Note (optional)").fill(IMAGE_NOTE)
     page.get_by_role("button", name="Save check-in").click()
     page.get_by_text("Saved.").wait_for()
