@@ -144,13 +144,7 @@ def checkin(session_id: int) -> None:
 # --- "Why?" ----------------------------------------------------------------------------------------
 
 
-def against_typical_face(live: LiveSession, reading: FaceReading) -> bool:
-    """Were this face's cues measured against a typical relaxed face (its own is not learned yet)?
-    The words then name only cues beyond what relaxed faces themselves vary (`xface.explain.show_at`)."""
-    return not live.baseline_ready(reading.face_id)
-
-
-def freeze(reading: FaceReading, typical: bool) -> None:
+def freeze(reading: FaceReading) -> None:
     """The "Why?" button's callback: keep this face (the aligned crop, in memory only) and explain
     where the model looked. A callback gets the reading the person saw when they clicked, even if
     that face has left the picture by the time the page reruns."""
@@ -161,12 +155,11 @@ def freeze(reading: FaceReading, typical: bool) -> None:
         st.session_state.live_why = {"reading": reading, "error": str(error), "at": datetime.now()}
         return
     try:
-        cues_picture = mesh_overlay(reading, size=240, typical=typical)
+        cues_picture = mesh_overlay(reading, size=240, typical=reading.cues_against_typical)
     except ValueError:  # no face mesh on this face: the heat map alone
         cues_picture = None
     st.session_state.live_why = {
         "reading": reading,
-        "typical": typical,
         "overlay": heatmap_overlay(reading.aligned, grid, size=240),
         "cues_picture": cues_picture,
         "sentence": region_sentence(grid),
@@ -198,7 +191,7 @@ def why_panel() -> None:
             big = np.asarray(Image.fromarray(reading.aligned).resize((240, 240), Image.Resampling.BICUBIC))
             parts.image(big, caption="The face the model saw (lined up, eyes level)")
         st.markdown(f"**{why['sentence']}**")
-        doing = face_doing(explanation.emotion, reading.cues, typical=why["typical"])
+        doing = face_doing(explanation.emotion, reading.cues, typical=reading.cues_against_typical)
         st.markdown(f"**What the face is doing:** {doing}")
         st.caption("The heat map shows where the model looked, not proof of what the person feels.")
         snapshot_controls(reading, why["overlay"], explanation.headline)
@@ -232,9 +225,9 @@ def status_line(snap: LiveSnapshot) -> str:
     return " · ".join(parts)
 
 
-def face_card(reading: FaceReading, explanation: Explanation, typical: bool) -> None:
-    """Glanceable: the headline and one line of measured cues; the rest folded under "More".
-    `typical`: the cues are measured against a typical relaxed face, not this person's own yet."""
+def face_card(reading: FaceReading, explanation: Explanation) -> None:
+    """Glanceable: the headline and one line of measured cues; the rest folded under "More"."""
+    typical = reading.cues_against_typical
     with st.container(border=True):
         st.markdown(f"#### {headline(reading.face_id, explanation.headline)}")
         st.markdown(cue_line(reading.cues, most=CARD_CUES, typical=typical))
@@ -244,7 +237,7 @@ def face_card(reading: FaceReading, explanation: Explanation, typical: bool) -> 
             icon=":material/help:",
             help="Freeze this face: see which part of the face the model looked at, and which parts moved",
             on_click=freeze,
-            args=(reading, typical),
+            args=(reading,),
         )
         with st.expander("More"):
             note = face_doing(explanation.emotion, reading.cues, typical=typical)
@@ -267,11 +260,7 @@ def guessed(live: LiveSession, reading: FaceReading) -> None:
     guess = st.session_state.get(f"live_guess_pick_{reading.face_id}")
     if guess is None:
         return
-    st.session_state.setdefault(GUESSES, {})[reading.face_id] = {
-        "guess": guess,
-        "reading": reading,
-        "typical": against_typical_face(live, reading),
-    }
+    st.session_state.setdefault(GUESSES, {})[reading.face_id] = {"guess": guess, "reading": reading}
     live.revealed.add(reading.face_id)
     journal = ui.journal()
     if journal is None:
@@ -321,7 +310,7 @@ def guess_card(live: LiveSession, reading: FaceReading) -> None:
         verdict = "Same as the model." if done["guess"] == answer.emotion else "The model sees it another way."
         st.markdown(f"#### {headline(answer.face_id, explanation.headline)}")
         st.markdown(f"You said **{emotion_word(done['guess'])}**. {verdict}")
-        st.markdown(cue_contrast(answer.emotion, done["guess"], answer.cues, typical=done["typical"]))
+        st.markdown(cue_contrast(answer.emotion, done["guess"], answer.cues, typical=answer.cues_against_typical))
         st.caption("The model is a hint, not the truth: it is wrong about one time in three.")
         st.button(
             "Guess again", key=f"live_guess_again_{reading.face_id}", on_click=guess_again, args=(live, reading.face_id)
@@ -376,8 +365,7 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
         if guessing:
             guess_card(live, reading)
         else:
-            explanation = snap.explanations.get(reading.face_id) or reading_explanation(reading)
-            face_card(reading, explanation, against_typical_face(live, reading))
+            face_card(reading, snap.explanations.get(reading.face_id) or reading_explanation(reading))
     if len(snap.readings) > MAX_CARDS:
         st.caption(f"{len(snap.readings) - MAX_CARDS} more face(s) in the picture: cards show the largest {MAX_CARDS}.")
     with st.expander("Details"):

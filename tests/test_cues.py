@@ -214,9 +214,11 @@ def test_stream_measures_each_face_against_its_own_relaxed_face(analyzer, portra
     first = stream.process(portrait)[0]
     assert first.cues is not None and set(first.cues) == set(CUE_NAMES)
     assert not stream.baseline_ready(first.face_id)
+    assert first.cues_against_typical  # the words then use the typical face's thresholds
     for _ in range(cues.BASELINE_READY_AFTER):
         latest = stream.process(portrait)[0]
     assert stream.baseline_ready(latest.face_id)
+    assert not latest.cues_against_typical
     # Against its own relaxed face an unchanging face moves less, but a held expression does not vanish.
     assert sum(latest.cues.values()) < sum(first.cues.values())
     typical = dict(zip(CUE_NAMES, intensities(measure(latest.mesh)), strict=True))

@@ -162,7 +162,6 @@ def why_app(analyzer, portrait) -> tuple[AppTest, str]:
     at.switch_page(LIVE)
     at.session_state["live_why"] = {  # what the Why? button stores (pages/live_practice.py: freeze)
         "reading": reading,
-        "typical": True,
         "overlay": heatmap_overlay(reading.aligned, grid, size=240),
         "cues_picture": mesh_overlay(reading, size=240),
         "sentence": region_sentence(grid),

@@ -41,6 +41,9 @@ class FaceReading:
     cues: dict[str, float] | None = None
     """What the face is doing, measured: every name in `xface.cues.CUE_NAMES` → intensity in [0, 1]
     (0 = as in a relaxed face, 1 = as strong as faces get); None when no face mesh could be fitted."""
+    cues_against_typical: bool = True
+    """Whether `cues` were measured against a typical relaxed face (photos, a stream's first seconds)
+    rather than this face's own relaxed face, learned by the stream (`xface.explain.show_at`)."""
     fer2013_probs: dict[str, float] | None = None
     """The model's FER2013-label output (`probs` is the crowd's reading); photos only, not on video."""
 
@@ -341,6 +344,7 @@ class AnalyzerStream:
             if mesh is not None:
                 reading.mesh = mesh.points
                 reading.cues = self._cues(track.face_id, measures)
+                reading.cues_against_typical = not self._baselines[track.face_id].ready
             readings.append(reading)
         self.tracks = tracks
         self._baselines = {t.face_id: self._baselines[t.face_id] for t in tracks if t.face_id in self._baselines}
