@@ -1,20 +1,20 @@
 """Xface: the Streamlit entry point. Navigation and the passcode gates, nothing else.
 
 `streamlit run app.py` imports this file once as the server (`app`, an `st.App` with the passcode gate
-in front of every HTTP and WebSocket request: see xface/gate.py), then runs it as the page script for
+in front of every HTTP and WebSocket request: see xface/app/gate.py), then runs it as the page script for
 each browser session (`__name__ == "__main__"`): the navigation below.
 """
 
 import streamlit as st
 
-from xface import ui
+from xface.app import ui
 
 if __name__ != "__main__":  # imported by `streamlit run` as the web server, not run as a page script
     from pathlib import Path
 
     from starlette.middleware import Middleware
 
-    from xface.gate import PasscodeGate
+    from xface.app.gate import PasscodeGate
 
     app = st.App(
         Path(__file__),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xface import ui
+from xface.app import ui
 
 ui.enter_page()
 

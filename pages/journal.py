@@ -1,7 +1,7 @@
 """Journal: check in on how you feel, look back over sessions and check-ins, correct them, export, restore or delete.
 
-All of it comes from `xface.journal.Journal` and `xface.journal_io` (no SQL here) and the charts from
-`xface.charts`. What the person wrote (notes, feeling words, own words, file names) is shown with
+All of it comes from `xface.journal.store.Journal` and `xface.journal.files` (no SQL here) and the charts from
+`xface.journal.charts`. What the person wrote (notes, feeling words, own words, file names) is shown with
 `st.text`, so it can never format, link, load or run anything. Deleting always takes a second,
 explicit step. Journal failures (disk full, file held, damaged) show as a sentence, never a traceback.
 """
@@ -13,9 +13,10 @@ from datetime import date, datetime, timedelta
 
 import streamlit as st
 
-from xface import charts, journal_io, ui
-from xface.feelings import ENERGY, PLEASANTNESS
-from xface.journal import Journal, JournalError
+from xface.app import ui
+from xface.journal import charts, files
+from xface.journal.feelings import ENERGY, PLEASANTNESS
+from xface.journal.store import Journal, JournalError
 
 ui.enter_page()
 
@@ -298,7 +299,7 @@ def restore(journal: Journal) -> None:
         if upload is None or not st.button("Restore", key="journal_import", icon=":material/upload:"):
             return
         try:
-            result = journal_io.restore_zip(journal, upload.getvalue())
+            result = files.restore_zip(journal, upload.getvalue())
         except (ValueError, JournalError) as error:
             st.error(str(error))
             return
@@ -316,7 +317,7 @@ def your_data(journal: Journal, start: date, end: date) -> None:
     )
     st.download_button(
         "Export everything (zip with CSV and JSON)",
-        data=lambda: journal_io.export_zip(journal, include_photo_names=names),  # built when clicked
+        data=lambda: files.export_zip(journal, include_photo_names=names),  # built when clicked
         file_name=f"xface-journal-{date.today().isoformat()}.zip",
         mime="application/zip",
         on_click="ignore",
@@ -326,7 +327,7 @@ def your_data(journal: Journal, start: date, end: date) -> None:
     notes = st.checkbox("Include my notes in the summary", key="journal_summary_notes")
     st.download_button(
         f"One-page summary of {start:%d %b} to {end:%d %b} (to print or share)",
-        data=lambda: journal_io.summary_html(journal, start, end, include_notes=notes),
+        data=lambda: files.summary_html(journal, start, end, include_notes=notes),
         file_name=f"xface-summary-{start.isoformat()}-to-{end.isoformat()}.html",
         mime="text/html",
         on_click="ignore",

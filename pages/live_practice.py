@@ -1,7 +1,7 @@
 """Live practice: the camera picture with a box and words on each face, and plain-language cards beside it.
 
 The video runs through streamlit-webrtc; the frame callback only hands frames to
-`xface.live.LiveSession` (which never blocks the video and never touches Streamlit). The cards are
+`xface.app.live.LiveSession` (which never blocks the video and never touches Streamlit). The cards are
 a fragment that reads the session's latest snapshot twice a second, so the words update without
 reloading the page. Recording writes expression readings (never pictures) to the journal.
 """
@@ -14,14 +14,14 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from xface import ui
-from xface.draw import heatmap_overlay, mesh_overlay, reading_explanation
+from xface.app import ui
+from xface.app.draw import heatmap_overlay, mesh_overlay, reading_explanation
+from xface.app.live import LiveSession, LiveSnapshot, RecordingEnd, label_tone, parse_ice_servers
 from xface.emotions import EMOTIONS, emotion_word
-from xface.explain import Explanation, cue_contrast, cue_line, face_doing, region_sentence
-from xface.journal import JournalError
-from xface.live import LiveSession, LiveSnapshot, RecordingEnd, label_tone, parse_ice_servers
-from xface.pipeline import FaceReading
-from xface.snapshots import save_snapshot, snapshot_dir
+from xface.journal.snapshots import save_snapshot, snapshot_dir
+from xface.journal.store import JournalError
+from xface.teach.explain import Explanation, cue_contrast, cue_line, face_doing, region_sentence
+from xface.vision.pipeline import FaceReading
 
 ui.enter_page()
 

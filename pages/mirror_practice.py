@@ -1,8 +1,8 @@
 """Mirror practice: make each of the seven expressions with your own face, coached by what Xface measures.
 
 The camera runs through streamlit-webrtc as on the live page: the frame callback only hands frames
-to a `xface.live.LiveSession` (analysis off the video thread, never any st.* there). The coach
-(`xface.mirror.MirrorPractice`) reads the session's latest analysis from a fragment a few times a
+to a `xface.app.live.LiveSession` (analysis off the video thread, never any st.* there). The coach
+(`xface.teach.mirror.MirrorPractice`) reads the session's latest analysis from a fragment a few times a
 second. Results go to the journal as a "mirror" session (numbers only, never a picture).
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xface import ui
+from xface.app import ui
+from xface.app.live import LiveSession
 from xface.emotions import emotion_word
-from xface.journal import JournalError
-from xface.live import LiveSession
-from xface.mirror import MirrorPractice, MirrorStatus, store_results
+from xface.journal.store import JournalError
+from xface.teach.mirror import MirrorPractice, MirrorStatus, store_results
 
 ui.enter_page()
 

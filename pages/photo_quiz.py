@@ -4,7 +4,7 @@ Two ways to play: Xface's own practice faces (no upload; a level and, if wanted,
 or your own photos. Photos stay in memory (the face crops in this browser session only); the
 journal keeps the answers, never pixels. Nothing on screen names the answer before the guess:
 no file name in a caption or alt text until the answer is shown. Scoring rules are in
-`xface.quiz`. The round lives in session state under a plain key (not a widget's), so it survives
+`xface.teach.quiz`. The round lives in session state under a plain key (not a widget's), so it survives
 going to another page and coming back. After each step, focus moves to what comes next (the
 "Next face" button, then the next face's question), so a keyboard user goes on with one key.
 """
@@ -16,12 +16,13 @@ from random import Random
 
 import streamlit as st
 
-from xface import ui
+from xface.app import ui
+from xface.app.uploads import MAX_PHOTOS, UPLOAD_TYPES, quiz_batch
 from xface.emotions import EMOTIONS, emotion_word
-from xface.explain import describe, face_doing, texts
-from xface.journal import JournalError
-from xface.practice import LEVELS
-from xface.quiz import (
+from xface.journal.store import JournalError
+from xface.teach.explain import describe, face_doing, texts
+from xface.teach.practice import LEVELS
+from xface.teach.quiz import (
     Feedback,
     Question,
     bank_questions,
@@ -31,7 +32,6 @@ from xface.quiz import (
     score,
     top_confusions,
 )
-from xface.uploads import MAX_PHOTOS, UPLOAD_TYPES, quiz_batch
 
 ui.enter_page()
 

@@ -1,4 +1,4 @@
-"""Rebuild Xface's practice bank (xface/practice_bank/) from FER2013's training split and the FER+ votes.
+"""Rebuild Xface's practice bank (xface/teach/practice_bank/) from FER2013's training split and the FER+ votes.
 
     python scripts/build_practice_bank.py [--npz ../shared/data/fer2013.npz] [--seed 2013]
 
@@ -7,9 +7,9 @@ candidate when its FER+ row is known (not -1), its most-voted Xface emotion is u
 least half the votes, and neither "not a face" nor "unknown" got as many votes as that emotion.
 Contempt, unknown and not-a-face votes count as people who did not choose the emotion.
 
-Per emotion and level (see xface.practice.level_of) up to PER_CELL faces are drawn at random
+Per emotion and level (see xface.teach.practice.level_of) up to PER_CELL faces are drawn at random
 (seeded); disgust is rare, so every disgust face with at least 6 of 10 votes is kept. A face is
-left out when it is a near-duplicate (xface.practice.face_hash within NEAR_DUPLICATE bits, itself
+left out when it is a near-duplicate (xface.teach.practice.face_hash within NEAR_DUPLICATE bits, itself
 or mirrored) of a face already chosen or of any validation face, and when its pixels are exactly
 those of another chosen face. The PNGs keep the 48×48 originals; file names say nothing about the
 answer.
@@ -32,10 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's xface, whichever one is installed
 
 from xface.emotions import EMOTIONS  # noqa: E402
-from xface.practice import BANK_FOLDER, MANIFEST, face_hash, hash_distance, level_of  # noqa: E402
+from xface.teach.practice import BANK_FOLDER, MANIFEST, face_hash, hash_distance, level_of  # noqa: E402
 
 DEFAULT_NPZ = ROOT.parent / "shared" / "data" / "fer2013.npz"
-OUT = ROOT / "xface" / BANK_FOLDER
+OUT = ROOT / "xface" / "teach" / BANK_FOLDER
 PER_CELL = 24
 """Faces per emotion and level: 3 levels × 24 = 72 per emotion where the data has them."""
 NEAR_DUPLICATE = 28

@@ -1,6 +1,6 @@
 """Calibrate the facial cues on FER2013 training faces, and report how well each cue separates expressions.
 
-    python scripts/cue_calibration.py calibrate --npz ../shared/data/fer2013.npz   # writes xface/cue_calibration.json
+    python scripts/cue_calibration.py calibrate --npz ../shared/data/fer2013.npz  # writes the calibration file
     python scripts/cue_calibration.py auc --npz ../shared/data/fer2013.npz         # AUCs on the validation faces
     python scripts/cue_calibration.py auc --labels ferplus                         # same faces, FER+ majority labels
     python scripts/cue_calibration.py photos                                       # real photos, vs the model's label
@@ -33,9 +33,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xface import cues  # noqa: E402
 from xface.emotions import EMOTIONS  # noqa: E402
-from xface.landmarks import MIN_FACE_SCORE, MeshModel, tight_crop_to_mesh_input  # noqa: E402
+from xface.vision import cues  # noqa: E402
+from xface.vision.landmarks import MIN_FACE_SCORE, MeshModel, tight_crop_to_mesh_input  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "xface" / cues.CALIBRATION_FILE
 STRONG_PERCENTILE = 98
@@ -181,8 +181,8 @@ def photos(folder: Path) -> dict[str, float]:
     This measures agreement between two readings of the same face (cues from the mesh, the label
     from the classifier), not accuracy; it shows whether the cues behave on real, sharp faces too.
     """
-    from xface.images import ImageError
-    from xface.pipeline import Analyzer
+    from xface.vision.images import ImageError
+    from xface.vision.pipeline import Analyzer
 
     analyzer = Analyzer()
     values, labels = [], []
@@ -226,8 +226,8 @@ def mirror(folder: Path) -> dict[str, float]:
     is the detector's and the mesh's noise. This checks every cue on real faces, also those the
     photos have too few labelled faces for (surprise, disgust). Spearman's rank correlation over faces.
     """
-    from xface.images import ImageError, load_image
-    from xface.pipeline import Analyzer
+    from xface.vision.images import ImageError, load_image
+    from xface.vision.pipeline import Analyzer
 
     analyzer = Analyzer()
     original, mirrored = [], []

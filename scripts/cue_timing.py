@@ -17,10 +17,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import WITH_FACES, portrait_frame  # noqa: E402
-from xface.cues import as_dict, intensities, measure  # noqa: E402
-from xface.detect import FaceDetector  # noqa: E402
-from xface.images import load_image  # noqa: E402
-from xface.landmarks import MeshModel  # noqa: E402
+from xface.vision.cues import as_dict, intensities, measure  # noqa: E402
+from xface.vision.detect import FaceDetector  # noqa: E402
+from xface.vision.images import load_image  # noqa: E402
+from xface.vision.landmarks import MeshModel  # noqa: E402
 
 
 def main(repeats: int = 300) -> int:

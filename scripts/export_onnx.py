@@ -1,4 +1,4 @@
-"""Export the live path's networks to ONNX, for ONNX Runtime (`xface/runtime.py`).
+"""Export the live path's networks to ONNX, for ONNX Runtime (`xface/vision/runtime.py`).
 
     python scripts/export_onnx.py            # writes models/mtcnn/*.onnx and models/xface-vit/model.onnx
 
@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from facenet_pytorch import MTCNN  # noqa: E402
 
-from xface.classifier import DEFAULT_MODEL, ONNX_FILE  # noqa: E402
-from xface.model import XfaceViTForImageClassification, no_hub_progress_bars, rollout_grid  # noqa: E402
-from xface.mtcnn import MTCNN_EXPORTS, facenet_weights  # noqa: E402
-from xface.runtime import SOURCE_DIGEST_KEY, onnx_session, source_digest  # noqa: E402
+from xface.vision.classifier import DEFAULT_MODEL, ONNX_FILE  # noqa: E402
+from xface.vision.model import XfaceViTForImageClassification, no_hub_progress_bars, rollout_grid  # noqa: E402
+from xface.vision.mtcnn import MTCNN_EXPORTS, facenet_weights  # noqa: E402
+from xface.vision.runtime import SOURCE_DIGEST_KEY, onnx_session, source_digest  # noqa: E402
 
 OPSET = 18
 

@@ -24,7 +24,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xface import bench, classifier, detect, landmarks, live, mtcnn, pipeline  # noqa: E402
+from xface.app import live  # noqa: E402
+from xface.tools import bench  # noqa: E402
+from xface.vision import classifier, detect, landmarks, mtcnn, pipeline  # noqa: E402
 
 SPENT: defaultdict[str, float] = defaultdict(float)
 

@@ -59,7 +59,7 @@ def labelled_boxes() -> dict[str, list[tuple[float, float, float, float]]]:
 @pytest.fixture
 def journal(tmp_path: Path):
     """An empty journal in a real SQLite file of its own."""
-    from xface.journal import Journal
+    from xface.journal.store import Journal
 
     journal = Journal(tmp_path / "journal.db")
     yield journal
@@ -68,7 +68,7 @@ def journal(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def analyzer():
-    from xface.pipeline import Analyzer
+    from xface.vision.pipeline import Analyzer
 
     return Analyzer()
 

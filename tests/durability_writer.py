@@ -6,7 +6,7 @@ It stops by itself after ``LIMIT`` rows, so a test that fails to kill it leaves 
 
 import sys
 
-from xface.journal import Journal
+from xface.journal.store import Journal
 
 LIMIT = 50_000
 

@@ -64,17 +64,21 @@ def test_sqlite_utils_pin_starts_where_database_rollback_does() -> None:
 
 
 def test_every_data_file_in_the_package_is_installed_with_it() -> None:
-    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["xface"]
-    package = ROOT / "xface"
-    data = [p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file()]
-    data = [name for name in data if not name.endswith((".py", ".pyc"))]
-    missing = [name for name in data if not any(fnmatch(name, pattern) for pattern in patterns)]
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    missing = []
+    for path in (ROOT / "xface").rglob("*"):
+        if not path.is_file() or path.suffix in (".py", ".pyc"):
+            continue
+        package = next(p for p in path.parents if (p / "__init__.py").exists())  # the package that owns the file
+        name = ".".join(package.relative_to(ROOT).parts)
+        if not any(fnmatch(path.relative_to(package).as_posix(), pattern) for pattern in patterns.get(name, [])):
+            missing.append(path.relative_to(ROOT).as_posix())
     assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
 
 
 def test_the_readme_says_where_every_module_fits() -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## How it fits together", 1)[1].split("\n## ", 1)[0]
-    assert "detect → align → landmarks/cues → classify → explain → store" in section
-    modules = [p.name for p in (ROOT / "xface").glob("*.py") if p.name != "__init__.py"]
-    assert [name for name in modules if name not in section] == []
+    for layer in sorted(p.name for p in (ROOT / "xface").iterdir() if (p / "__init__.py").exists()):
+        assert f"xface/{layer}/" in section, f"the README's map leaves out xface/{layer}/"
+    assert "emotions.py" in section

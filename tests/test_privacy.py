@@ -17,10 +17,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
-from xface.journal import Journal
-from xface.live import LiveSession
-from xface.quiz import score
-from xface.uploads import quiz_batch
+from xface.app.live import LiveSession
+from xface.app.uploads import quiz_batch
+from xface.journal.store import Journal
+from xface.teach.quiz import score
 
 IMAGE_SIGNATURES = {
     b"\xff\xd8\xff": "JPEG",
@@ -213,7 +213,7 @@ def test_the_passcode_form_reads_easily_and_says_a_wrong_passcode_in_text() -> N
 
     import textstat
 
-    from xface.gate import passcode_form
+    from xface.app.gate import passcode_form
 
     page = passcode_form("/journal", wrong=True)
     sentences = re.findall(r"<p[^>]*>([^<]+)</p>", page)

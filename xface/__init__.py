@@ -6,7 +6,7 @@ explanations can be imported quickly by themselves.
 `transformers.AutoModelForImageClassification.from_pretrained("models/xface-vit")` works after a
 plain `import xface`. Registering the model with the Auto classes needs torch (transformers' config
 classes import it: 2.5 s), so it waits until transformers loads its Auto classes itself: then
-torch is there anyway, and the registration costs only `xface.model`.
+torch is there anyway, and the registration costs only `xface.vision.model`.
 """
 
 import sys
@@ -21,14 +21,14 @@ _AUTO_MODELS = "transformers.models.auto.modeling_auto"
 
 def __getattr__(name: str):
     if name in ("Analyzer", "FaceReading", "AnalyzerStream"):
-        from xface import pipeline
+        from xface.vision import pipeline
 
         return getattr(pipeline, name)
     raise AttributeError(name)
 
 
 class _RegisterWithAutoClasses:
-    """Import hook: once transformers has loaded its Auto model classes, import `xface.model`, whose
+    """Import hook: once transformers has loaded its Auto model classes, import `xface.vision.model`, whose
     import registers XfaceViT with them. Duck-typed: importlib.abc alone would triple `import xface`."""
 
     def find_spec(self, name, path, target=None):
@@ -42,13 +42,13 @@ class _RegisterWithAutoClasses:
 
         def exec_module(module) -> None:
             run_module(module)
-            import xface.model  # noqa: F401  (registers the Auto classes)
+            import xface.vision.model  # noqa: F401  (registers the Auto classes)
 
         spec.loader.exec_module = exec_module
         return spec
 
 
 if _AUTO_MODELS in sys.modules:
-    import xface.model  # noqa: F401  (transformers is loaded already: register now)
+    import xface.vision.model  # noqa: F401  (transformers is loaded already: register now)
 elif not any(isinstance(finder, _RegisterWithAutoClasses) for finder in sys.meta_path):
     sys.meta_path.insert(0, _RegisterWithAutoClasses())

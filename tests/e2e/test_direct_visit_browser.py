@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import StreamlitServer
-from xface.gate import COOKIE
-from xface.journal import Journal
+from xface.app.gate import COOKIE
+from xface.journal.store import Journal
 
 pytestmark = pytest.mark.slow
 

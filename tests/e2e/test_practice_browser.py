@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import StreamlitServer, start_camera
-from xface.journal import Journal
+from xface.journal.store import Journal
 
 pytestmark = pytest.mark.slow
 

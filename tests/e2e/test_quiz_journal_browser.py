@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import FACES
-from xface.journal import Journal
+from xface.journal.store import Journal
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,440 @@
+"""Tests for xface.teach.explain: bands, headlines, input checks, region sentences and reading ease."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from importlib import resources
+from itertools import permutations
+from pathlib import Path
+
+import numpy as np
+import pytest
+import textstat
+
+from xface.emotions import EMOTIONS
+from xface.teach import explain
+from xface.teach.explain import Explanation, describe, region_of, region_sentence
+from xface.vision.cues import CUE_NAMES, calibration
+
+MIN_EASE = 70.0
+TEXT_FIELDS = ("face", "meaning", "look_alikes", "respond", "caution", "summary")
+KEYS = ("label", "action_units", "face", "meaning", "look_alikes", "respond", "caution")
+
+
+def _label(emotion: str) -> str:
+    return explain.texts()["emotions"][emotion]["label"]
+
+
+def _probs(top: str, p_top: float, second: str | None = None, p_second: float = 0.0) -> dict[str, float]:
+    """A reading with `top` at p_top, `second` at p_second and the rest spread evenly."""
+    others = [e for e in EMOTIONS if e not in (top, second)]
+    rest = (1.0 - p_top - p_second) / len(others)
+    probs = dict.fromkeys(others, rest)
+    probs[top] = p_top
+    if second is not None:
+        probs[second] = p_second
+    return probs
+
+
+def _ease(text: str) -> float:
+    return textstat.flesch_reading_ease(text)
+
+
+def _all_explanations() -> list[Explanation]:
+    """One explanation per emotion and band, plus every close pair and every 'no clear reading'."""
+    out = []
+    for top in EMOTIONS:
+        out.append(describe({top: 1.0}))
+        out.append(describe(_probs(top, 0.5)))
+        out.append(describe(_probs(top, 0.22, _other(top), 0.20)))
+    for top, second in permutations(EMOTIONS, 2):
+        out.append(describe(_probs(top, 0.45, second, 0.40)))
+    return out
+
+
+def _other(emotion: str) -> str:
+    return next(e for e in EMOTIONS if e != emotion)
+
+
+# --- the JSON ------------------------------------------------------------------------------------
+
+
+def test_json_has_all_emotions_and_keys():
+    data = json.loads(resources.files("xface.teach").joinpath("explanations.json").read_text(encoding="utf-8"))
+    assert set(data["emotions"]) == set(EMOTIONS)
+    for name in EMOTIONS:
+        entry = data["emotions"][name]
+        for key in KEYS:
+            assert key in entry, (name, key)
+            if key != "action_units":
+                assert isinstance(entry[key], str) and entry[key].strip(), (name, key)
+        assert all(au.startswith("AU") for au in entry["action_units"])
+    for a, b in permutations(EMOTIONS, 2):
+        assert f"{a}|{b}" in data["pairs"] or f"{b}|{a}" in data["pairs"], (a, b)
+    assert set(data["bands"]) == {"clear", "likely", "unsure", "no_reading"}
+    assert set(data["headlines"]) == {"clear", "likely", "unsure", "no_reading"}
+    assert set(data["regions"]) == {"brows", "eyes", "nose", "mouth", "even"}
+
+
+def test_no_action_unit_codes_in_prose():
+    data = explain.texts()
+    for name in EMOTIONS:
+        for key in ("face", "meaning", "look_alikes", "respond", "caution"):
+            assert "AU" not in data["emotions"][name][key], (name, key)
+    for text in data["pairs"].values():
+        assert "AU" not in text
+
+
+def test_texts_loaded_once():
+    assert explain.texts() is explain.texts()
+
+
+def _prose(data: dict, path: str = "") -> list[tuple[str, str]]:
+    """Every text people read in the JSON (labels, headline templates and notes are too short to score)."""
+    found = []
+    for key, value in data.items():
+        where = f"{path}.{key}" if path else key
+        if key in ("_about", "label", "action_units", "headlines"):
+            continue
+        if isinstance(value, str):
+            found.append((where, value))
+        elif isinstance(value, dict):
+            found.extend(_prose(value, where))
+    return found
+
+
+def test_every_json_text_is_easy_to_read():
+    prose = _prose(explain.texts())
+    assert len(prose) > 60
+    low = [(where, _ease(text)) for where, text in prose if _ease(text) < MIN_EASE]
+    assert not low, low
+
+
+def test_every_composed_explanation_is_easy_to_read():
+    for ex in _all_explanations():
+        for field in TEXT_FIELDS:
+            text = getattr(ex, field)
+            assert _ease(text) >= MIN_EASE, (ex.emotion, ex.band, field, text)
+        assert _ease(ex.as_text()) >= MIN_EASE, (ex.emotion, ex.band, ex.second)
+
+
+def test_every_region_sentence_is_easy_to_read():
+    for text in explain.texts()["regions"].values():
+        assert _ease(text) >= MIN_EASE, text
+
+
+# --- bands and headlines -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_clear_band(emotion):
+    ex = describe(_probs(emotion, 0.8))
+    assert ex.emotion == emotion
+    assert ex.band == "clear"
+    assert ex.headline == f"Looks {_label(emotion)}"
+    assert ex.second is None
+    assert ex.short_label == _label(emotion)
+    assert ex.look_alikes == explain.texts()["emotions"][emotion]["look_alikes"]
+    assert math.isclose(ex.confidence, 0.8)
+
+
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_likely_band(emotion):
+    ex = describe(_probs(emotion, 0.5))
+    assert ex.band == "likely"
+    assert ex.headline == f"Might be {_label(emotion)}"
+    assert ex.second is None
+    assert ex.short_label == f"{_label(emotion)}?"
+
+
+@pytest.mark.parametrize(("top", "second"), list(permutations(EMOTIONS, 2)))
+def test_unsure_band_names_the_second_choice(top, second):
+    ex = describe(_probs(top, 0.45, second, 0.40))
+    assert ex.band == "unsure"
+    assert ex.emotion == top
+    assert ex.second == second
+    assert ex.headline == f"Not sure: {_label(top)} or {_label(second)}"
+    assert ex.short_label == f"{_label(top)} / {_label(second)}?"
+    assert ex.look_alikes.startswith(f"It could also be {_label(second)}.")
+    assert _label(second) in ex.summary
+
+
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_fields_come_from_the_top_emotion(emotion):
+    entry = explain.texts()["emotions"][emotion]
+    for probs in (_probs(emotion, 0.9), _probs(emotion, 0.5), _probs(emotion, 0.45, _other(emotion), 0.4)):
+        ex = describe(probs)
+        for field in ("face", "meaning", "respond", "caution"):
+            assert getattr(ex, field) == entry[field]
+        assert ex.action_units == tuple(entry["action_units"])
+
+
+def test_low_top_is_unsure_even_with_a_wide_margin():
+    ex = describe(_probs("fear", 0.38, "sad", 0.16))
+    assert ex.band == "unsure"
+    assert ex.second == "sad"
+    assert ex.headline == "Not sure: afraid or sad"
+
+
+def test_near_flat_reading_is_no_clear_reading():
+    ex = describe(_probs("sad", 0.2, "neutral", 0.18))
+    assert ex.band == "unsure"
+    assert ex.headline == "No clear reading"
+    assert ex.summary == explain.no_reading_text()
+    assert ex.short_label == "unclear?"
+
+
+@pytest.mark.parametrize(
+    ("top", "band"),
+    [(0.60, "clear"), (0.5999, "likely"), (0.40, "likely"), (0.3999, "unsure")],
+)
+def test_thresholds(top, band):
+    assert describe(_probs("happy", top, "surprise", 0.0)).band == band
+
+
+def test_close_margin_beats_a_high_top():
+    assert describe(_probs("happy", 0.5, "surprise", 0.36)).band == "unsure"
+    assert describe(_probs("happy", 0.5, "surprise", 0.34)).band == "likely"
+
+
+def test_short_labels_fit_and_show_the_band_in_text():
+    for ex in _all_explanations():
+        assert 0 < len(ex.short_label) <= 24, ex.short_label
+    for emotion in EMOTIONS:
+        labels = {
+            describe(_probs(emotion, 0.9)).short_label,
+            describe(_probs(emotion, 0.5)).short_label,
+            describe(_probs(emotion, 0.45, _other(emotion), 0.4)).short_label,
+            describe(_probs(emotion, 0.2, _other(emotion), 0.18)).short_label,
+        }
+        assert len(labels) == 4, labels
+
+
+# --- input checks --------------------------------------------------------------------------------
+
+
+def test_missing_emotions_count_as_zero():
+    ex = describe({"happy": 0.9, "neutral": 0.1})
+    assert ex.emotion == "happy" and ex.band == "clear"
+    assert describe({"sad": 1.0}).headline == "Looks sad"
+
+
+def test_probs_are_normalised():
+    ex = describe({"happy": 3.0, "neutral": 1.0})
+    assert math.isclose(ex.confidence, 0.75)
+    assert ex.band == "clear"
+    assert describe({"sad": 2.0, "neutral": 2.0}).band == "unsure"
+
+
+def test_ties_go_to_the_earlier_emotion():
+    ex = describe({"neutral": 0.5, "sad": 0.5})
+    assert ex.emotion == "sad" and ex.second == "neutral"
+
+
+@pytest.mark.parametrize(
+    "probs",
+    [
+        {"happy": -0.1, "sad": 1.0},
+        {"happy": float("nan")},
+        {"happy": float("inf")},
+        {"joy": 1.0},
+        {"Happy": 1.0},
+        {"happy": "lots"},
+        {"happy": None},
+        {},
+        {"happy": 0.0, "sad": 0.0},
+    ],
+)
+def test_bad_probs_raise(probs):
+    with pytest.raises(ValueError):
+        describe(probs)
+
+
+def test_explanation_is_frozen():
+    ex = describe({"happy": 1.0})
+    with pytest.raises(AttributeError):
+        ex.band = "unsure"  # type: ignore[misc]
+
+
+# --- regions -------------------------------------------------------------------------------------
+
+
+def _hot_rows(rows: list[int], size: int = 6) -> np.ndarray:
+    heat = np.full((size, size), 0.05)
+    heat[rows, :] = 1.0
+    return heat
+
+
+def test_region_mouth_for_bottom_rows():
+    assert region_of(_hot_rows([4, 5])) == "mouth"
+    assert region_sentence(_hot_rows([4, 5])) == explain.texts()["regions"]["mouth"]
+    assert "mouth" in region_sentence(_hot_rows([5]))
+
+
+def test_region_eyes_for_eye_rows():
+    assert region_of(_hot_rows([2])) == "eyes"
+    assert "eyes" in region_sentence(_hot_rows([2]))
+
+
+def test_region_brows_for_top_rows():
+    assert region_of(_hot_rows([0])) == "brows"
+    assert "brows" in region_sentence(_hot_rows([0]))
+
+
+def test_region_nose_for_middle_rows():
+    heat = np.full((20, 20), 0.05)
+    heat[11:13, :] = 1.0
+    assert region_of(heat) == "nose"
+
+
+def test_region_even_for_flat_or_empty_maps():
+    assert region_of(np.ones((6, 6))) == "even"
+    assert region_of(np.zeros((6, 6))) == "even"
+
+
+def test_region_ignores_columns():
+    heat = np.zeros((6, 6))
+    heat[5, 0] = 1.0
+    assert region_of(heat) == "mouth"
+
+
+@pytest.mark.parametrize("bad", [np.ones(6), np.ones((2, 2, 2)), np.zeros((0, 6)), np.array([[np.nan, 1.0]])])
+def test_region_rejects_bad_maps(bad):
+    with pytest.raises(ValueError):
+        region_sentence(bad)
+
+
+def test_import_stays_light():
+    code = "import sys, xface.teach.explain; sys.exit(bool({'torch', 'streamlit'} & set(sys.modules)))"
+    root = Path(explain.__file__).resolve().parents[2]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
+
+
+# --- measured cues in words --------------------------------------------------------------------
+
+
+def _cue_sets() -> list[dict[str, float]]:
+    """Many cue combinations: none, each cue alone at three strengths, every pair, and random faces."""
+    from xface.vision.cues import CUE_NAMES
+
+    sets: list[dict[str, float]] = [dict.fromkeys(CUE_NAMES, 0.0)]
+    for name in CUE_NAMES:
+        for value in (0.3, 0.6, 1.0):
+            sets.append({**dict.fromkeys(CUE_NAMES, 0.0), name: value})
+    for i, a in enumerate(CUE_NAMES):
+        for b in CUE_NAMES[i + 1 :]:
+            sets.append({**dict.fromkeys(CUE_NAMES, 0.05), a: 0.7, b: 0.35})
+    rng = np.random.default_rng(7)
+    for _ in range(150):
+        sets.append(dict(zip(CUE_NAMES, rng.uniform(0, 1, len(CUE_NAMES)) ** 2, strict=True)))
+    return sets
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in text.replace(":", ".").split(".") if len(s.strip().split()) >= 1]
+
+
+def test_every_generated_cue_sentence_is_easy_to_read():
+    """Every text made from measured cues (card line, "what the face is doing", quiz lesson), and
+    every sentence in it, reads at Flesch 70 or more."""
+    checked = 0
+    for cues in [*_cue_sets(), None]:
+        texts_made = []
+        for typical in (True, False):  # against a typical relaxed face, and against the person's own
+            texts_made += [explain.cue_line(cues, typical=typical), explain.cue_line(cues, most=2, typical=typical)]
+            texts_made += [explain.face_doing(emotion, cues, typical=typical) for emotion in EMOTIONS]
+            for answer in EMOTIONS:
+                texts_made += [explain.cue_contrast(answer, guess, cues, typical=typical) for guess in EMOTIONS]
+        for text in set(texts_made):
+            assert _ease(text) >= MIN_EASE, text
+            for sentence in text.split(". "):
+                assert _ease(sentence) >= MIN_EASE, sentence
+            checked += 1
+    assert checked > 5_000
+
+
+def test_cue_line_names_the_strongest_cues_first():
+    # Measured against the person's own relaxed face (typical=False): the plain thresholds.
+    line = explain.cue_line(
+        {"jaw_drop": 0.9, "brow_raise": 0.6, "upper_lid_raise": 0.3, "lip_press": 0.1}, typical=False
+    )
+    assert line == "Mouth: dropped open. Brows: raised. Eyes: wide open a little."
+    assert explain.cue_line({"jaw_drop": 0.9, "brow_raise": 0.6, "upper_lid_raise": 0.3}, most=1, typical=False) == (
+        "Mouth: dropped open."
+    )
+    assert "No part of the face moves much" in explain.cue_line({"jaw_drop": 0.1}, typical=False)
+    assert "could not be found" in explain.cue_line(None)
+
+
+def test_against_a_typical_face_only_cues_beyond_what_relaxed_faces_show_are_named():
+    settings = calibration()
+    for name in CUE_NAMES:
+        assert explain.show_at(name, typical=False) == explain.SHOW_CUE_AT
+        noticeable = float(settings.noticeable[CUE_NAMES.index(name)])
+        assert explain.show_at(name) == max(explain.SHOW_CUE_AT, noticeable)
+    # Thin lips read as "pressed" against the typical face, as in one relaxed face in ten or more:
+    # not news on a photo, but a change from this person's own relaxed face is.
+    press = (explain.SHOW_CUE_AT + explain.show_at("lip_press")) / 2
+    assert explain.show_at("lip_press") > explain.SHOW_CUE_AT
+    assert "No part of the face moves much" in explain.cue_line({"lip_press": press})
+    assert explain.cue_line({"lip_press": press}, typical=False).startswith("Mouth: lips pressed")
+    # Past where it is named, a cue still says "a little" until it is clearly strong.
+    at = explain.show_at("lip_press")
+    assert explain.cue_line({"lip_press": at}).endswith("a little.")
+    assert not explain.cue_line({"lip_press": min(1.0, at + 0.26)}).endswith("a little.")
+    # A neutral label with such lips: no "fits angry more than neutral".
+    assert "fits" not in explain.face_doing("neutral", {"lip_press": at + 0.1, "brow_lower": press})
+    assert "lips press tight" not in explain.cue_contrast("angry", "neutral", {"lip_press": press})
+
+
+def test_face_doing_flags_cues_that_disagree_with_the_label():
+    own = {"typical": False}
+    polite = explain.face_doing("happy", {"lip_corner_pull": 0.7, "cheek_raise": 0.0}, **own)
+    assert polite.startswith("Mouth: corners pulled up.") and "polite smile" in polite
+    assert "polite" not in explain.face_doing("happy", {"lip_corner_pull": 0.7, "cheek_raise": 0.5}, **own)
+    frown = explain.face_doing("neutral", {"brow_lower": 0.8}, **own)
+    assert "the inner ends of the brows pull down" in frown and "fits angry more than neutral" in frown
+    missing = explain.face_doing("surprise", {"lip_press": 0.3}, **own)
+    assert "usual signs of surprised do not show" in missing
+    both = explain.face_doing("surprise", {"jaw_drop": 0.8, "brow_raise": 0.6}, **own)
+    assert both == "Mouth: dropped open. Brows: raised."
+    # Against a typical face the same strong frown still disagrees with the label.
+    assert "fits angry more than neutral" in explain.face_doing("neutral", {"brow_lower": 0.95})
+
+
+def test_cue_contrast_names_this_faces_cues_and_what_tells_the_answer_apart():
+    own = {"typical": False}
+    sad_face = {"brow_lower": 0.5, "lip_corner_depress": 0.7}
+    lesson = explain.cue_contrast("sad", "angry", sad_face, **own)
+    assert lesson.startswith("Sad and angry faces can both pull the brows down.")
+    assert "the lip corners turn down and the inner ends of the brows pull down: that points to sad" in lesson
+    assert "What tells it from angry: the lip corners turn down." in lesson
+    # Against a typical face, brows this low are within what relaxed faces show: only the lip corners count.
+    typical_lesson = explain.cue_contrast("sad", "angry", sad_face)
+    assert "the lip corners turn down: that points to sad" in typical_lesson
+    assert "brows pull down: that points" not in typical_lesson
+    # The answer's cues are missing here: say what the guess would have shown instead.
+    rest = explain.cue_contrast("neutral", "happy", {"brow_raise": 0.1}, **own)
+    assert "no part of the face moves much" in rest and "the lip corners pull up. Here that sign is missing" in rest
+    # Only measured cues are named.
+    assert "jaw" not in explain.cue_contrast("surprise", "fear", {"brow_raise": 0.8, "jaw_drop": 0.0}, **own)
+    with pytest.raises(ValueError):
+        explain.cue_contrast("glee", "happy", sad_face)
+
+
+def test_held_label_leads_the_words():
+    held = describe({"happy": 0.40, "neutral": 0.45, "sad": 0.15}, top="happy")
+    assert (held.emotion, held.band, held.second) == ("happy", "unsure", "neutral")
+    assert describe({"happy": 0.9, "neutral": 0.1}, top="happy") == describe({"happy": 0.9, "neutral": 0.1})
+    with pytest.raises(ValueError):
+        describe({"happy": 1.0}, top="glee")
+
+
+def test_the_explanations_use_the_apps_one_word_for_each_emotion() -> None:
+    from xface.emotions import EMOTIONS, emotion_word
+    from xface.teach.explain import texts
+
+    assert {e: texts()["emotions"][e]["label"] for e in EMOTIONS} == {e: emotion_word(e) for e in EMOTIONS}

@@ -1,0 +1,312 @@
+"""The `xface` command, run as a person would run it (a real subprocess, real files)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tests.bad_inputs import corpus, text_bomb_png
+from tests.conftest import FER_NPZ
+from xface.tools.cli import _flat
+
+
+def xface(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "xface.tools.cli", "--no-progress", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=900,
+    )
+
+
+def own_lines(stderr: str) -> list[str]:
+    """Xface's own messages on stderr (libraries may log there too, e.g. the face mesh's runtime)."""
+    return [line for line in stderr.splitlines() if line.startswith("xface:")]
+
+
+def test_analyze_prints_json_per_face(group_photo: Path) -> None:
+    result = xface("analyze", str(group_photo))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) == 7
+    assert {"file", "face", "box", "landmarks", "emotion", "confidence", "probs", "detection_score"} <= set(rows[0])
+
+
+def test_analyze_writes_csv_for_a_folder_and_a_video(tmp_path: Path, portrait: np.ndarray, group_photo: Path) -> None:
+    import av
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "group.jpg").write_bytes(group_photo.read_bytes())
+    video = folder / "clip.mp4"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        for i in range(6):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.roll(portrait, 4 * i, axis=1)), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    out = tmp_path / "readings.csv"
+    result = xface("analyze", str(folder), "--csv", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    photo_rows = [r for r in rows if r["file"].endswith("group.jpg")]
+    video_rows = [r for r in rows if r["file"].endswith("clip.mp4")]
+    assert len(photo_rows) == 7
+    assert [int(r["frame"]) for r in video_rows] == list(range(6))
+    assert len({r["face_id"] for r in video_rows}) == 1
+    times = [float(r["time"]) for r in video_rows]
+    assert times == sorted(times) and times[-1] > 0
+    assert (
+        abs(
+            sum(
+                float(video_rows[0][f"p_{e}"])
+                for e in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+            )
+            - 1
+        )
+        < 1e-3
+    )
+
+
+def test_bad_files_in_a_batch_get_one_line_each_and_the_rest_is_processed(tmp_path: Path, group_photo: Path) -> None:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for name, (data, _) in corpus().items():
+        (folder / name).write_bytes(data)
+    (folder / "zz_group.jpg").write_bytes(group_photo.read_bytes())
+    (folder / "broken.mp4").write_bytes(b"not a video at all")
+    result = xface("analyze", str(folder))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    rows = json.loads(result.stdout)
+    errors = {Path(r["file"]).name for r in rows if "error" in r}
+    expected_errors = {n for n, (_, e) in corpus().items() if e == "error"} | {"broken.mp4"}
+    assert errors == expected_errors
+    assert len(own_lines(result.stderr)) == len(expected_errors)
+    assert sum(1 for r in rows if Path(r["file"]).name == "zz_group.jpg") == 7
+
+
+def test_file_names_that_are_not_utf8_are_escaped_alike_in_json_and_csv(tmp_path: Path, group_photo: Path) -> None:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    odd = folder / os.fsdecode(b"caf\xe9 \xff.jpg")  # Latin-1 é and a byte no encoding uses
+    odd.write_bytes(group_photo.read_bytes())
+    (folder / "plain.jpg").write_bytes(group_photo.read_bytes())
+    escaped = str(folder) + "/caf\\xe9 \\xff.jpg"
+
+    as_json = xface("analyze", str(folder))
+    assert as_json.returncode == 0, as_json.stderr
+    names = [row["file"] for row in json.loads(as_json.stdout)]
+    assert names == [escaped] * 7 + [str(folder / "plain.jpg")] * 7
+
+    out = tmp_path / "readings.csv"
+    as_csv = xface("analyze", str(folder), "--csv", str(out))
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert [row["file"] for row in csv.DictReader(out.open(encoding="utf-8"))] == names
+
+
+def test_a_failed_file_costs_only_itself_and_exits_1(tmp_path: Path, group_photo: Path) -> None:
+    """A PNG text bomb (Pillow: a bare ValueError) beside a good photo: the good rows are written, JSON or CSV."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "a_bomb.png").write_bytes(text_bomb_png())
+    (folder / os.fsdecode(b"b_\xff.png")).write_bytes(text_bomb_png(b"iTXt"))
+    (folder / "c_group.jpg").write_bytes(group_photo.read_bytes())
+
+    as_json = xface("analyze", str(folder))
+    assert as_json.returncode == 1
+    rows = json.loads(as_json.stdout)
+    assert [Path(r["file"]).name for r in rows if "error" in r] == ["a_bomb.png", "b_\\xff.png"]
+    assert sum(1 for r in rows if "error" not in r) == 7
+    assert own_lines(as_json.stderr) == [
+        "xface: a_bomb.png: the picture has too much hidden text to open safely",
+        "xface: b_\\xff.png: the picture has too much hidden text to open safely",
+    ]
+
+    out = tmp_path / "readings.csv"
+    as_csv = xface("analyze", str(folder), "--csv", str(out))
+    assert as_csv.returncode == 1 and "Traceback" not in as_csv.stderr
+    assert [Path(r["file"]).name for r in csv.DictReader(out.open())] == ["c_group.jpg"] * 7
+
+
+def test_every_nested_reading_dict_becomes_prefixed_csv_columns(tmp_path: Path, group_photo: Path) -> None:
+    """probs → p_<emotion>; any other dict (cues, once readings carry them) → <name>_<key>, with no code change."""
+    as_json = xface("analyze", str(group_photo))
+    out = tmp_path / "readings.csv"
+    as_csv = xface("analyze", str(group_photo), "--csv", str(out))
+    assert as_json.returncode == as_csv.returncode == 0
+    first_json = json.loads(as_json.stdout)[0]
+    first_csv = next(csv.DictReader(out.open()))
+    for key, value in first_json.items():
+        if isinstance(value, dict):
+            prefix = "p_" if key == "probs" else f"{key}_"
+            for name, number in value.items():
+                assert float(first_csv[f"{prefix}{name}"]) == pytest.approx(number), (key, name)
+    row = {"file": "a.jpg", "box": [1, 2, 3, 4], "probs": {"happy": 0.9}, "cues": {"jaw_drop": 0.25}}
+    flat = _flat(row)
+    assert (flat["p_happy"], flat["cues_jaw_drop"], flat["x2"], flat["y2"]) == (0.9, 0.25, 3, 4)
+
+
+def test_boxes_of_a_photo_read_at_reduced_size_are_in_its_own_pixels(tmp_path: Path, analyzer, portrait) -> None:
+    """A 3200×2400 JPEG is decoded at half size; the CLI still reports the box where the face is in the file."""
+    big = tmp_path / "big.jpg"
+    Image.fromarray(portrait).resize((3200, 2400), Image.Resampling.BICUBIC).save(big, quality=92)
+    result = xface("analyze", str(big))
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    (small,) = analyzer.analyze(portrait)
+    expected = [5 * value for value in small.box]
+    assert row["box"] == pytest.approx(expected, abs=0.04 * 3200)
+    assert np.asarray(row["landmarks"]) == pytest.approx(5 * small.landmarks, abs=0.04 * 3200)
+
+
+def test_missing_path_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    result = xface("analyze", str(tmp_path / "nothing-here"))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and len(own_lines(result.stderr)) == 1
+
+
+def test_evaluate_writes_report_json_and_confusion_pictures(tmp_path: Path) -> None:
+    data = np.load(FER_NPZ)
+    pick = np.random.default_rng(0).choice(len(data["y_val"]), 300, replace=False)
+    small = tmp_path / "small.npz"
+    np.savez(
+        small,
+        x_val=data["x_val"][pick],
+        y_val=data["y_val"][pick],
+        ferplus_votes_val=data["ferplus_votes_val"][pick],
+        ferplus_columns=data["ferplus_columns"],
+    )
+    result = xface(
+        "evaluate",
+        "--npz",
+        str(small),
+        "--split",
+        "val",
+        "--report",
+        str(tmp_path / "report"),
+        "--json",
+        str(tmp_path / "m.json"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "accuracy" in result.stdout and "macro_avg" in result.stdout
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["fer2013"]["count"] == 300
+    assert sum(map(sum, metrics["fer2013"]["confusion_matrix"])) == 300
+    assert 0.4 < metrics["fer2013"]["accuracy"] <= 1.0
+    assert set(metrics["fer2013"]["per_class"]) == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+    for name in ("confusion_fer2013.png", "confusion_ferplus_majority.png", "report.txt", "metrics.json"):
+        assert (tmp_path / "report" / name).stat().st_size > 0
+
+
+def test_evaluate_unknown_split_is_a_clear_error() -> None:
+    result = xface("evaluate", "--npz", str(FER_NPZ), "--split", "nosuch")
+    assert result.returncode == 2 and "x_nosuch" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_train_smoke_run_saves_a_loadable_model_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    first = xface(
+        "train", "--npz", str(FER_NPZ), "--out", str(out), "--epochs", "2", "--stop-after", "1", "--limit", "256"
+    )
+    assert first.returncode == 0, first.stderr
+    assert [json.loads(line)["epoch"] for line in first.stdout.splitlines() if line.startswith("{")] == [1]
+    second = xface("train", "--npz", str(FER_NPZ), "--out", str(out), "--epochs", "2", "--limit", "256")
+    assert second.returncode == 0, second.stderr
+    assert "resuming after epoch 1" in second.stdout
+    history = json.loads((out / "training_log.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    from xface.vision.classifier import load_classifier
+
+    classifier = load_classifier(out)
+    assert classifier.predict(np.zeros((1, 48, 48, 3), np.uint8)).shape == (1, 7)
+    tuned = xface(
+        "train",
+        "--npz",
+        str(FER_NPZ),
+        "--out",
+        str(tmp_path / "tuned"),
+        "--epochs",
+        "1",
+        "--limit",
+        "256",
+        "--init",
+        str(out),
+    )
+    assert tuned.returncode == 0, tuned.stderr
+    assert "resuming" not in tuned.stdout
+    tuned_size = load_classifier(tmp_path / "tuned").backend.model.config.hidden_size
+    assert tuned_size == classifier.backend.model.config.hidden_size
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [("abacus", 'unknown device "abacus"'), ("meta", 'not "meta"')]
+    + ([] if torch.cuda.is_available() else [("cuda", "no CUDA GPU on this machine")]),
+)
+def test_train_refuses_a_device_it_cannot_use_before_touching_anything(tmp_path: Path, device, message) -> None:
+    out = tmp_path / "run"
+    result = xface("train", "--npz", str(FER_NPZ), "--out", str(out), "--device", device)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def bundled_model_metrics(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """`xface evaluate` of the committed model on FER2013 PublicTest (3,589 faces)."""
+    path = tmp_path_factory.mktemp("evaluate") / "m.json"
+    result = xface("evaluate", "--npz", str(FER_NPZ), "--split", "val", "--json", str(path))
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(path.read_text())
+    assert metrics["fer2013"]["count"] == 3589
+    return metrics
+
+
+@pytest.mark.slow
+def test_bundled_model_reaches_the_papers_accuracy_on_the_validation_split(bundled_model_metrics: dict) -> None:
+    """The committed model against FER2013 PublicTest. FER2013 output: the ViT paper's 68.45 % is the bar
+    (measured: 69.74 %). Crowd output: floors just under the measured FER+ majority accuracy (83.45 %) and
+    KL to the crowd's votes (0.315), so no regression lands unnoticed."""
+    assert bundled_model_metrics["fer2013"]["accuracy"] >= 0.6845
+    assert bundled_model_metrics["ferplus_majority"]["accuracy"] >= 0.83
+    assert bundled_model_metrics["ferplus_kl"] <= 0.32
+    assert bundled_model_metrics["calibration"]["crowd"]["ece"] <= 0.01  # measured: 0.002
+
+
+@pytest.mark.slow
+def test_train_averages_the_last_epochs_with_the_regularization_asked_for(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = xface(
+        "train", "--npz", str(FER_NPZ), "--out", str(out), "--epochs", "3", "--limit", "256",
+        "--average-last", "2", "--drop-path", "0.02", "--dropout", "0", "--erase", "0", "--device", "cpu",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Writing model shards" not in result.stderr
+    log = json.loads((out / "training_log.json").read_text())
+    assert log["averaged"]["epochs"] == [2, 3]
+    assert sorted(p.name for p in (out / "epochs").iterdir()) == ["epoch_2.safetensors", "epoch_3.safetensors"]
+    from safetensors.torch import load_file
+
+    saved = load_file(out / "model.safetensors")
+    epochs = [load_file(out / "epochs" / f"epoch_{n}.safetensors") for n in (2, 3)]
+    name = "classifier.weight"
+    assert not torch.equal(epochs[0][name], epochs[1][name])
+    assert torch.allclose(saved[name], (epochs[0][name] + epochs[1][name]) / 2)
+    config = json.loads((out / "config.json").read_text())
+    assert (config["drop_path_rate"], config["hidden_dropout_prob"]) == (0.02, 0.0)
+    assert log["settings"]["device"] == "cpu"

@@ -1,0 +1,438 @@
+"""The thin Streamlit layer: cached resources, the passcode gate and the app's frame. Pages import from here.
+
+This is the only module in `xface` that imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+import runpy
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import streamlit as st
+
+from xface.journal.feelings import BODY_PLACES, ENERGY, GRID, PLEASANTNESS, words_near
+
+if TYPE_CHECKING:
+    from streamlit_webrtc import WebRtcStreamerContext
+
+    from xface.app.live import LiveSession
+    from xface.journal.store import Journal
+
+APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
+LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
+
+FOCUS_COLOUR = "#1d4e89"
+"""The theme's accent: 8.6:1 against the page (#fbfaf7) and 7.5:1 against the sidebar (#eceae4), over
+the 3:1 WCAG 2.2 asks of a focus indicator."""
+ERROR_COLOUR = "#9b1c1c"
+"""Dark red for error text: 7.7:1 on the page, over the 4.5:1 WCAG asks of text."""
+LOGO = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="28" viewBox="0 0 96 28" role="img" '
+    'aria-label="Xface"><title>Xface</title><text x="0" y="22" font-family="sans-serif" font-size="24" '
+    f'font-weight="700" fill="{FOCUS_COLOUR}">Xface</text></svg>'
+)
+"""The app's name as a small word mark, shown at the top of the menu and, with the menu closed, of the page."""
+FRAME_CSS = f"""
+/* A focus ring that is always visible on whatever has keyboard focus (WCAG 2.2: 2.4.7, 2.4.13). */
+:focus-visible, [data-baseweb] :focus-visible, button:focus-visible, a:focus-visible, [role="tab"]:focus-visible {{
+    outline: 3px solid {FOCUS_COLOUR} !important;
+    outline-offset: 2px !important;
+}}
+/* A file the uploader refuses says why in text beside it, not only in a tooltip on hover (WCAG 2.2: 3.3.1). */
+[data-testid="stFileChip"][aria-invalid="true"] {{
+    flex-wrap: wrap;
+    height: auto;
+}}
+[data-testid="stFileChip"][aria-invalid="true"] [role="alert"] {{
+    position: static !important;
+    flex-basis: 100%;
+    width: auto !important;
+    height: auto !important;
+    margin: 0.2rem 0 0 0 !important;
+    clip: auto !important;
+    clip-path: none !important;
+    overflow: visible !important;
+    white-space: normal !important;
+    color: {ERROR_COLOUR};
+    font-size: 0.85rem;
+}}
+/* The phone's menu button says what it is in words, not only with an arrow. */
+[data-testid="stExpandSidebarButton"]::after {{
+    content: "Menu";
+    margin-left: 0.25rem;
+    font-weight: 600;
+    color: {FOCUS_COLOUR};
+}}
+"""
+
+
+@st.cache_resource(show_spinner="Loading the expression model…")
+def analyzer():
+    """One Analyzer per server process: the model loads once and is shared by every page."""
+    from xface.app.live import APP_THREADS
+    from xface.vision.pipeline import Analyzer
+
+    return Analyzer(threads=APP_THREADS)
+
+
+FRAME_SCRIPT = """
+<script>
+/* Names that match what the eye sees (WCAG 2.2: 2.5.3 label in name, 1.1.1 text for images):
+   Streamlit calls the phone's menu button "Expand sidebar" and the word mark "Logo". Both are
+   drawn again when the menu opens or closes, so a watcher names each new one. */
+(() => {
+    const name = () => {
+        for (const button of document.querySelectorAll('[data-testid="stExpandSidebarButton"]')) {
+            if (button.getAttribute("aria-label") !== "Menu") button.setAttribute("aria-label", "Menu");
+        }
+        for (const logo of document.querySelectorAll('[data-testid$="Logo"] , img[data-testid$="Logo"]')) {
+            if (logo.tagName === "IMG" && logo.alt !== "Xface") logo.alt = "Xface";
+        }
+    };
+    name();
+    if (!window.xfaceNamer) {
+        window.xfaceNamer = new MutationObserver(name);
+        window.xfaceNamer.observe(document.body, {
+            childList: true, subtree: true, attributes: true, attributeFilter: ["aria-label", "alt"],
+        });
+    }
+})();
+</script>
+"""
+
+
+Loaded = TypeVar("Loaded")
+
+
+def models_or_stop(load: Callable[[], Loaded], activity: str) -> Loaded:
+    """What `load` makes from the models; if they can't be loaded, say so on the page and stop it there."""
+    try:
+        return load()
+    except (OSError, ValueError, RuntimeError) as error:
+        st.error(f"The expression model can't be loaded, so {activity} is not available: {error}")
+        st.stop()
+
+
+def app_frame() -> None:
+    """What every page shares: the app's name (top of the menu, or of the page while the menu is closed),
+    a visible keyboard focus ring and a menu button labelled in words. Called by app.py before any page."""
+    st.logo(LOGO, size="large")
+    st.html(f"<style>{FRAME_CSS}</style>")
+    st.html(FRAME_SCRIPT, unsafe_allow_javascript=True)  # our own fixed script: no user text goes into it
+
+
+def enter_page() -> None:
+    """Run the page through app.py when Streamlit opened it on its own; call first in every page.
+
+    A fresh server that is first asked for a page URL (a bookmark to /journal) runs that page file
+    directly in Streamlit's old `pages/` folder mode: no passcode gate, file names as navigation.
+    app.py's `st.navigation` then takes over and runs this same page, now inside the app.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+        st.stop()
+
+
+def journal() -> Journal | None:
+    """The journal for this browser session, or None after showing why it can't be opened.
+
+    The passcode gate is checked here too, at the only door to journal data, so a page reached
+    any way at all (even without the navigation in app.py) shows nothing private while locked.
+    """
+    if not unlocked():
+        st.stop()
+    if "journal" not in st.session_state:
+        from xface.journal.store import (  # here, not at the top: sqlite-utils takes 0.6 s to import
+            Journal,
+            JournalError,
+        )
+
+        try:
+            st.session_state.journal = Journal()
+        except JournalError as error:
+            st.error(f"The journal can't be opened: {error}")
+            return None
+    return st.session_state.journal
+
+
+def escape_markdown(text: object) -> str:
+    """Text that Streamlit's Markdown shows literally: a file name or note can't format, link or embed anything."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+
+
+def served_beyond_localhost() -> bool:
+    """True when other computers can reach this server (an empty address means every interface)."""
+    return (st.get_option("server.address") or "") not in LOCAL_ADDRESSES
+
+
+def configured_passcode() -> str | None:
+    if os.environ.get("XFACE_PASSCODE"):
+        return os.environ["XFACE_PASSCODE"]
+    try:
+        return st.secrets.get("passcode") or None
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return None
+
+
+def unlocked() -> bool:
+    """On localhost: always. Beyond it: only after the right passcode; without one set, never.
+
+    Behind app.py's server gate (xface/app/gate.py) the browser gave the passcode before the app loaded,
+    and its unlock cookie says so; the form below is the second lock for any other way in.
+    """
+    from xface.app.gate import is_unlock_token
+
+    if not served_beyond_localhost() or st.session_state.get("unlocked"):
+        return True
+    expected = configured_passcode()
+    if expected is not None and is_unlock_token(_unlock_cookie(), expected):
+        st.session_state.unlocked = True
+        return True
+    st.title("Xface")
+    if expected is None:
+        st.error(
+            "Xface is being served beyond this computer, but no passcode is set. Journal data stays "
+            "hidden. Set XFACE_PASSCODE (or `passcode` in .streamlit/secrets.toml) and restart."
+        )
+        return False
+    given = st.text_input("Passcode", type="password", help="Ask the person who runs this Xface.")
+    if given and hmac.compare_digest(given.encode(), expected.encode()):
+        st.session_state.unlocked = True
+        st.rerun()
+    elif given:
+        st.error("That passcode is not right.")
+    return False
+
+
+def _unlock_cookie() -> str:
+    """The browser's unlock cookie from the server gate, or "" (none, or outside a browser session as in AppTest)."""
+    from xface.app.gate import COOKIE
+
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except (AttributeError, RuntimeError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def open_checkin(prefix: str, session_id: int | None) -> None:
+    """Offer a fresh check-in for this session (None offers none); it stays until `forget_checkin`."""
+    forget_checkin(prefix)
+    st.session_state[f"{prefix}session"] = session_id
+
+
+def checkin_session(prefix: str) -> int | None:
+    """The session whose check-in is on offer, if any."""
+    return st.session_state.get(f"{prefix}session")
+
+
+def clear_checkin(prefix: str) -> None:
+    """Put a check-in form that stays on the page back to its start (call from a callback).
+
+    Widget values are set, not deleted: a deleted key lets the browser keep showing the old text.
+    """
+    state = st.session_state
+    for key in [k for k in state if str(k).startswith(f"{prefix}word_")]:
+        state[key] = None
+    state[f"{prefix}pleasantness"] = state[f"{prefix}energy"] = 0
+    state[f"{prefix}intensity"] = 3
+    state[f"{prefix}own_words"] = state[f"{prefix}note"] = ""
+    state[f"{prefix}body"] = []
+    state[f"{prefix}earlier"] = False
+
+
+def forget_checkin(prefix: str) -> None:
+    """Forget a check-in form, its session and what was typed in it, so the next one starts empty."""
+    for key in [k for k in st.session_state if str(k).startswith(prefix)]:
+        st.session_state.pop(key, None)
+
+
+INTENSITY = {1: "1 · barely", 2: "2 · a little", 3: "3 · clearly", 4: "4 · strongly", 5: "5 · very strongly"}
+MOST_WORDS = 12
+"""Words offered for one place on the grid: enough to choose from, few enough to read."""
+
+
+def offered_words(pleasantness: int, energy: int) -> list[str]:
+    """The wheel words at this place on the grid, then the nearest ones, at most MOST_WORDS."""
+    return words_near(pleasantness, energy, reach=1)[:MOST_WORDS]
+
+
+def fill_checkin(prefix: str, row: dict) -> None:
+    """Put a stored check-in into the form's widgets (to correct it); call from a button's callback."""
+    state = st.session_state
+    forget_checkin(prefix)
+    place = (row["pleasantness"], row["energy"])
+    if None in place:
+        place = (0, 0)
+    state[f"{prefix}pleasantness"], state[f"{prefix}energy"] = place
+    if row["feeling"] in offered_words(*place):
+        state[f"{prefix}word_{place[0]}_{place[1]}"] = row["feeling"]
+    state[f"{prefix}own_words"] = row["own_words"]
+    state[f"{prefix}intensity"] = row["intensity"]
+    state[f"{prefix}body"] = list(row["body"])
+    state[f"{prefix}note"] = row["note"]
+    local = datetime.fromisoformat(row["at"]).astimezone()
+    state[f"{prefix}earlier"] = True
+    state[f"{prefix}day"], state[f"{prefix}time"] = local.date(), local.time().replace(second=0, microsecond=0)
+
+
+def checkin_fields(prefix: str, *, with_time: bool = False) -> None:
+    """The check-in widgets: the Mood Meter's two questions, the words that sit there, strength, body, note.
+
+    Pills and sliders only: no widget here has a small clear button that Enter could press by mistake.
+    Every key starts with `prefix`; `checkin_values` reads them back.
+    """
+    from xface.journal.store import MAX_NOTE_CHARS, MAX_OWN_WORDS_CHARS
+
+    state = st.session_state
+    state.setdefault(f"{prefix}pleasantness", 0)
+    state.setdefault(f"{prefix}energy", 0)
+    state.setdefault(f"{prefix}intensity", 3)
+    left, right = st.columns(2)
+    pleasantness = left.select_slider(
+        "How pleasant does it feel?",
+        options=list(PLEASANTNESS),
+        format_func=PLEASANTNESS.get,
+        key=f"{prefix}pleasantness",
+    )
+    energy = right.select_slider(
+        "How much energy do you have?", options=list(ENERGY), format_func=ENERGY.get, key=f"{prefix}energy"
+    )
+    words = offered_words(pleasantness, energy)
+    word = st.pills("Words that sit here (pick one, or none)", words, key=f"{prefix}word_{pleasantness}_{energy}")
+    if word:
+        st.text(f"{word.capitalize()}: {GRID[word].means}")
+    with st.expander("What do these words mean?"):
+        st.text("\n".join(f"{w}: {GRID[w].means}" for w in words))
+    st.text_input("Or say it in your own words", key=f"{prefix}own_words", max_chars=MAX_OWN_WORDS_CHARS)
+    st.select_slider("How strong is it?", options=list(INTENSITY), format_func=INTENSITY.get, key=f"{prefix}intensity")
+    st.pills("Where do you notice it in your body?", BODY_PLACES, selection_mode="multi", key=f"{prefix}body")
+    st.text_area(
+        "Note (optional)", key=f"{prefix}note", max_chars=MAX_NOTE_CHARS, placeholder="What happened, what helped…"
+    )
+    if with_time and st.toggle("It was earlier", key=f"{prefix}earlier"):
+        now = datetime.now()
+        state.setdefault(f"{prefix}day", now.date())
+        state.setdefault(f"{prefix}time", now.time().replace(second=0, microsecond=0))
+        day, moment = st.columns(2)
+        day.date_input("Day", key=f"{prefix}day", max_value=now.date(), format="YYYY-MM-DD")
+        moment.time_input("Time", key=f"{prefix}time", step=timedelta(minutes=15))
+
+
+def checkin_values(prefix: str) -> dict:
+    """What the check-in widgets hold, as keyword arguments for `Journal.add_checkin` / `update_checkin`."""
+    state = st.session_state
+    pleasantness, energy = state.get(f"{prefix}pleasantness", 0), state.get(f"{prefix}energy", 0)
+    values = {
+        "feeling": state.get(f"{prefix}word_{pleasantness}_{energy}"),
+        "core": None,
+        "pleasantness": pleasantness,
+        "energy": energy,
+        "own_words": (state.get(f"{prefix}own_words") or "").strip(),
+        "intensity": int(state.get(f"{prefix}intensity", 3)),
+        "body": list(state.get(f"{prefix}body") or []),
+        "note": state.get(f"{prefix}note") or "",
+    }
+    if state.get(f"{prefix}earlier") and state.get(f"{prefix}day") and state.get(f"{prefix}time"):
+        values["at"] = datetime.combine(state[f"{prefix}day"], state[f"{prefix}time"])
+    return values
+
+
+def _save_session_checkin(journal: Journal, session_id: int, prefix: str) -> None:
+    from xface.journal.store import JournalError
+
+    values = checkin_values(prefix)
+    try:
+        journal.add_checkin(**values, session_id=session_id)
+    except (ValueError, JournalError) as error:
+        st.session_state[f"{prefix}error"] = str(error)
+        return
+    felt = values["own_words"] or values["feeling"] or "no word"
+    where = f" in: {', '.join(values['body'])}" if values["body"] else ""
+    text = f"Felt: {felt} ({PLEASANTNESS[values['pleasantness']]}, {ENERGY[values['energy']]} energy){where}"
+    st.session_state[f"{prefix}saved"] = text + (f"\nNote: {values['note']}" if values["note"] else "")
+
+
+def session_checkin(journal: Journal, session_id: int, prefix: str) -> None:
+    """ "How did you feel?" after a live recording or a quiz round, saved linked to that session.
+
+    Every key (widgets, the offered session) starts with `prefix`, so each page keeps its own
+    check-in; Skip and Done forget it.
+    """
+    if saved := st.session_state.get(f"{prefix}saved"):
+        st.success("Your check-in is saved in the journal.")
+        st.text(saved)
+        st.button("Done", key=f"{prefix}done", on_click=forget_checkin, args=(prefix,))
+        return
+    st.markdown("**How did you feel?** Naming it, even roughly, is the practice. You can skip this.")
+    checkin_fields(prefix)
+    if error := st.session_state.pop(f"{prefix}error", None):
+        st.error(error)
+    with st.container(horizontal=True):
+        st.button(
+            "Save check-in",
+            type="primary",
+            key=f"{prefix}save",
+            on_click=_save_session_checkin,
+            args=(journal, session_id, prefix),
+        )
+        st.button("Skip", key=f"{prefix}skip", on_click=forget_checkin, args=(prefix,))
+
+
+CAMERA_WORDS = {
+    "start": "Start camera",
+    "stop": "Stop camera",
+    "select_device": "Choose camera",
+    "device_ask_permission": "Please allow Xface to use your camera: look for a question near the address bar.",
+    "device_access_denied": "The camera is blocked for this page. Allow it in the browser's site settings "
+    "(the camera or lock icon by the address bar), then reload the page.",
+    "device_not_available": "No camera found, or another program is using it. Close video-call apps, "
+    "check the cable, then try again.",
+    "media_api_not_available": "This browser can't share a camera here. Open Xface at http://localhost "
+    "in Chrome, Edge or Firefox.",
+}
+"""streamlit-webrtc's button and error texts, in the app's plain words."""
+
+
+def env_ice_servers() -> list[dict]:
+    """ICE servers from XFACE_ICE_SERVERS (none on localhost); a bad value is said on the page and ignored."""
+    from xface.app.live import ice_servers
+
+    try:
+        return ice_servers()
+    except ValueError as error:
+        st.error(f"XFACE_ICE_SERVERS is not usable: {error} Using none.")
+        return []
+
+
+def camera(key: str, live: LiveSession, servers: list[dict]) -> WebRtcStreamerContext:
+    """The webcam for a page, analysed by `live` (a `LiveSession`); returns streamlit-webrtc's context.
+
+    The frame callback runs on the video thread: no st.* there, only `live.process`, which never blocks.
+    """
+    import av
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
+        image = live.process(frame.to_ndarray(format="rgb24"))
+        return av.VideoFrame.from_ndarray(image, format="rgb24")
+
+    return webrtc_streamer(
+        key=key,
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration={"iceServers": servers},
+        media_stream_constraints={"video": True, "audio": False},
+        video_frame_callback=video_frame_callback,
+        on_video_ended=live.stream_ended,
+        async_processing=True,
+        translations=CAMERA_WORDS,
+    )

@@ -1,0 +1,95 @@
+"""The feelings wheel used by check-ins, placed on the Mood Meter grid.
+
+Seven labels are enough to describe a face, but not to name what one feels inside; a wheel of core
+feelings, each with more specific words, gives people with alexithymia a vocabulary to choose from.
+Each word also sits on the Mood Meter (How We Feel) grid: how pleasant it is and how much energy it
+carries, each from -2 to +2. Two plain questions ("how pleasant?", "how much energy?") are easier to
+answer than "which word?", and the grid then offers the words that sit near the answer, each with a
+one-line meaning. The words live in feelings.json beside this file, so they can be reviewed and
+translated without touching code. Every word belongs to exactly one core feeling, so ``core_of`` is
+unambiguous. Most core feelings also map onto an expression label through
+``xface.emotions.canonical_emotion`` (scared → fear, calm → neutral...); "tired" deliberately has no expression.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import NamedTuple
+
+__all__ = [
+    "BODY_PLACES",
+    "ENERGY",
+    "FEELINGS_WHEEL",
+    "GRID",
+    "PLEASANTNESS",
+    "GridPlace",
+    "core_of",
+    "place_of",
+    "words_near",
+]
+
+_DATA = json.loads(resources.files(__package__).joinpath("feelings.json").read_text(encoding="utf-8"))
+
+FEELINGS_WHEEL: dict[str, list[str]] = {core: list(words) for core, words in _DATA["wheel"].items()}
+"""Core feeling → more specific words, in the order the check-in form shows them."""
+
+BODY_PLACES: tuple[str, ...] = tuple(_DATA["body_places"])
+"""Where a feeling can be noticed in the body, head to toe."""
+
+PLEASANTNESS: dict[int, str] = {
+    -2: "very unpleasant",
+    -1: "unpleasant",
+    0: "neither",
+    1: "pleasant",
+    2: "very pleasant",
+}
+"""The pleasantness scale, as the check-in form and the charts name its steps."""
+
+ENERGY: dict[int, str] = {-2: "very low", -1: "low", 0: "medium", 1: "high", 2: "very high"}
+"""The energy scale, as the check-in form and the charts name its steps."""
+
+
+class GridPlace(NamedTuple):
+    """Where a feeling word sits on the Mood Meter, and what it means."""
+
+    pleasantness: int
+    energy: int
+    means: str
+
+
+GRID: dict[str, GridPlace] = {word: GridPlace(**place) for word, place in _DATA["grid"].items()}
+"""Every wheel word (cores included) → its place on the grid and a short meaning."""
+
+_CORE_OF: dict[str, str] = {word: core for core, words in FEELINGS_WHEEL.items() for word in (core, *words)}
+
+
+def core_of(word: str) -> str | None:
+    """The core feeling a wheel word belongs to (a core is its own core), or None for other words."""
+    return _CORE_OF.get(word.strip().lower())
+
+
+def place_of(word: str | None) -> GridPlace | None:
+    """Where a wheel word sits on the grid, or None for words not on the wheel."""
+    return GRID.get((word or "").strip().lower())
+
+
+def words_near(pleasantness: int, energy: int, reach: int = 1) -> list[str]:
+    """Wheel words within ``reach`` steps of a grid point on both axes: closest first, cores first, then wheel order.
+
+    Core words come first among equally close ones because they are the most familiar names.
+    """
+    order = {word: index for index, word in enumerate(_CORE_OF)}
+    near = [
+        word
+        for word, place in GRID.items()
+        if abs(place.pleasantness - pleasantness) <= reach and abs(place.energy - energy) <= reach
+    ]
+    return sorted(
+        near,
+        key=lambda word: (
+            abs(GRID[word].pleasantness - pleasantness) + abs(GRID[word].energy - energy),
+            word not in FEELINGS_WHEEL,
+            order[word],
+        ),
+    )

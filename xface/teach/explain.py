@@ -1,0 +1,416 @@
+"""Turn the model's seven probabilities into plain words a person can act on.
+
+People with alexithymia asked for more than a label: what the face is doing, what it often
+means, what it is mixed up with, and what they could say back, together with an honest
+sign of how sure the model is. The texts live in ``explanations.json`` (data, not code) so
+they can be edited and checked for reading ease without touching this module.
+
+Confidence bands (on probabilities normalised to sum to 1):
+
+* ``clear``  - top >= CLEAR_AT (0.60) and at least CLOSE_MARGIN ahead of the second choice:
+  "Looks happy", short label ``happy``.
+* ``likely`` - LIKELY_AT (0.40) <= top < 0.60 and at least CLOSE_MARGIN ahead: "Might be
+  surprised", short label ``surprised?``.
+* ``unsure`` - top < 0.40, or the top two within CLOSE_MARGIN (0.15): "Not sure: sad or
+  neutral", short label ``sad / neutral?``; ``second`` is then always set. When even the top
+  is below NO_READING_BELOW (0.25; a flat guess over seven is 0.14) the headline is "No clear
+  reading" and the short label ``unclear?``.
+
+This module must stay light: no streamlit, no torch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import numpy as np
+
+from xface.emotions import EMOTIONS
+from xface.vision.cues import CUE_NAMES, EMOTION_CUES, calibration
+
+__all__ = [
+    "CLEAR_AT",
+    "CLOSE_MARGIN",
+    "LIKELY_AT",
+    "NO_READING_BELOW",
+    "REGIONS",
+    "Band",
+    "Explanation",
+    "describe",
+    "no_reading_text",
+    "region_of",
+    "region_sentence",
+    "texts",
+    "cue_contrast",
+    "cue_line",
+    "face_doing",
+    "SHOW_CUE_AT",
+    "show_at",
+]
+
+CLEAR_AT = 0.60
+"""Top probability at or above which the reading is 'clear' (if not close to the second)."""
+LIKELY_AT = 0.40
+"""Top probability at or above which the reading is 'likely'; below it is 'unsure'."""
+CLOSE_MARGIN = 0.15
+"""Top two closer than this are too close to call: the band is 'unsure' and both are named."""
+NO_READING_BELOW = 0.25
+"""Below this top probability the guess is near flat, so we say 'no clear reading'."""
+SHORT_LABEL_MAX = 24
+"""Longest label we draw on video, so it fits above a face box."""
+
+Band = Literal["clear", "likely", "unsure"]
+
+REGIONS: tuple[tuple[str, float, float], ...] = (
+    ("brows", 0.00, 0.25),
+    ("eyes", 0.25, 0.50),
+    ("nose", 0.50, 0.65),
+    ("mouth", 0.65, 1.00),
+)
+"""Face regions as fractions of height in the aligned crop (eyes ~35-40 %, mouth ~75-80 % down)."""
+EVEN_RATIO = 1.15
+"""If the busiest region's mean attention is under this many times the face mean, no region stands out."""
+
+SHOW_CUE_AT = 0.25
+"""Cues weaker than this are not named, whatever they are measured against (see `show_at`)."""
+STRONG_CUE_AT = 0.5
+"""Cues this far past where they are named (0.25 past `show_at`) get no "a little", and can
+disagree with the label."""
+MISSING_BELOW = 0.15
+"""When every cue of the label is below this, the label's usual signs are missing on this face."""
+
+_FIELDS = ("label", "action_units", "face", "meaning", "look_alikes", "respond", "caution")
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything the UI shows for one reading; the band is in the words, not only in a colour."""
+
+    emotion: str
+    """Top emotion (one of EMOTIONS)."""
+    band: Band
+    headline: str
+    """E.g. "Looks happy", "Might be surprised", "Not sure: sad or neutral"."""
+    second: str | None
+    """The model's second choice when the band is 'unsure', else None."""
+    face: str
+    meaning: str
+    look_alikes: str
+    respond: str
+    caution: str
+    short_label: str
+    """At most 24 characters for drawing on video: "happy", "happy?", "sad / neutral?"."""
+    summary: str
+    """One short text on how sure the model is, in words."""
+    confidence: float
+    """Normalised probability of the top emotion."""
+    action_units: tuple[str, ...]
+    """FACS action units behind the top emotion (for the curious; kept out of the prose)."""
+
+    def as_text(self) -> str:
+        """The whole explanation as plain paragraphs (for screen readers, copying, or the journal)."""
+        parts = (
+            f"{self.headline}.",
+            self.summary,
+            self.face,
+            self.meaning,
+            self.look_alikes,
+            self.respond,
+            self.caution,
+        )
+        return "\n\n".join(parts)
+
+
+@cache
+def texts() -> dict[str, Any]:
+    """The explanation texts, read once from the JSON that ships beside this module."""
+    raw = resources.files(__package__).joinpath("explanations.json").read_text(encoding="utf-8")
+    data = json.loads(raw)
+    missing = [e for e in EMOTIONS if e not in data["emotions"]]
+    if missing:
+        raise ValueError(f"explanations.json lacks emotions: {missing}")
+    for name in EMOTIONS:
+        lacking = [f for f in _FIELDS if f not in data["emotions"][name]]
+        if lacking:
+            raise ValueError(f"explanations.json: {name} lacks {lacking}")
+    return data
+
+
+def _label(emotion: str) -> str:
+    return texts()["emotions"][emotion]["label"]
+
+
+def _pair_text(a: str, b: str) -> str:
+    pairs = texts()["pairs"]
+    return pairs.get(f"{a}|{b}") or pairs[f"{b}|{a}"]
+
+
+def _normalise(probs: Mapping[str, float]) -> dict[str, float]:
+    """Check and normalise probs; missing emotions count as 0 so partial outputs still work."""
+    unknown = [k for k in probs if k not in EMOTIONS]
+    if unknown:
+        raise ValueError(f"unknown emotion names: {unknown}; expected some of {EMOTIONS}")
+    clean: dict[str, float] = {}
+    for name in EMOTIONS:
+        value = probs.get(name, 0.0)
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"probability for {name!r} is not a number: {value!r}") from exc
+        if not math.isfinite(number) or number < 0:
+            raise ValueError(f"probability for {name!r} must be finite and >= 0, got {value!r}")
+        clean[name] = number
+    total = sum(clean.values())
+    if total <= 0:
+        raise ValueError("probabilities are all zero; there is nothing to describe")
+    return {name: value / total for name, value in clean.items()}
+
+
+def _band(top: float, margin: float) -> Band:
+    if top < LIKELY_AT or margin < CLOSE_MARGIN:
+        return "unsure"
+    return "clear" if top >= CLEAR_AT else "likely"
+
+
+def describe(probs: Mapping[str, float], top: str | None = None) -> Explanation:
+    """Explain a probability reading in plain words, with an honest confidence band.
+
+    ``probs`` maps emotion names (from EMOTIONS) to scores; missing names count as 0 and the
+    rest are normalised. Raises ValueError for unknown names, negative, NaN or infinite
+    values, or an all-zero reading. Ties go to the earlier emotion in EMOTIONS.
+
+    ``top`` names the emotion to explain when it is not the most likely one: a video stream
+    holds its label until a newcomer has led for a few frames, and the words must follow the
+    label on screen. The band then compares ``top`` with the strongest other emotion, so a held
+    label that has fallen behind reads "Not sure: happy or neutral".
+    """
+    p = _normalise(probs)
+    if top is not None and top not in EMOTIONS:
+        raise ValueError(f"unknown emotion name: {top!r}; expected one of {EMOTIONS}")
+    ranked = sorted(EMOTIONS, key=lambda e: (-p[e], EMOTIONS.index(e)))
+    top = top or ranked[0]
+    runner_up = next(e for e in ranked if e != top)
+    band = _band(p[top], p[top] - p[runner_up])
+    second = runner_up if band == "unsure" else None
+
+    data = texts()
+    entry = data["emotions"][top]
+    words = {"label": _label(top), "second": _label(runner_up)}
+    key = "no_reading" if p[top] < NO_READING_BELOW else band
+
+    if key == "no_reading":
+        short_label = "unclear?"
+    elif band == "unsure":
+        short_label = f"{words['label']} / {words['second']}?"
+    elif band == "likely":
+        short_label = f"{words['label']}?"
+    else:
+        short_label = words["label"]
+
+    if second is not None:
+        look_alikes = f"{data['second_intro'].format(**words)} {_pair_text(top, second)}"
+    else:
+        look_alikes = entry["look_alikes"]
+
+    return Explanation(
+        emotion=top,
+        band=band,
+        headline=data["headlines"][key].format(**words),
+        second=second,
+        face=entry["face"],
+        meaning=entry["meaning"],
+        look_alikes=look_alikes,
+        respond=entry["respond"],
+        caution=entry["caution"],
+        short_label=short_label[:SHORT_LABEL_MAX],
+        summary=data["bands"][key].format(**words),
+        confidence=p[top],
+        action_units=tuple(entry["action_units"]),
+    )
+
+
+def no_reading_text() -> str:
+    """What to show when there is no reading at all (e.g. no face found)."""
+    return texts()["bands"]["no_reading"]
+
+
+def region_of(heatmap: np.ndarray) -> str:
+    """Name the face region ('brows', 'eyes', 'nose', 'mouth') with the most attention per unit height.
+
+    Rows of the map are spread over the regions by how much of each row falls in each region,
+    and each region's share is divided by its height, so tall regions (the mouth) are not
+    favoured. Returns 'even' when no region stands out. Negative values (some saliency
+    methods give them) are treated as 0.
+    """
+    arr = np.asarray(heatmap, dtype=float)
+    if arr.ndim != 2 or arr.size == 0:
+        raise ValueError(f"heatmap must be a non-empty 2-D array, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("heatmap has NaN or infinite values")
+    rows = np.clip(arr, 0.0, None).sum(axis=1)
+    total = float(rows.sum())
+    if total <= 0:
+        return "even"
+    n = len(rows)
+    edges = np.arange(n + 1) / n
+    density: dict[str, float] = {}
+    for name, lo, hi in REGIONS:
+        overlap = np.clip(np.minimum(edges[1:], hi) - np.maximum(edges[:-1], lo), 0.0, None) * n
+        density[name] = float((rows * overlap).sum()) / total / (hi - lo)
+    best = max(density, key=density.__getitem__)
+    return best if density[best] >= EVEN_RATIO else "even"
+
+
+def region_sentence(heatmap: np.ndarray) -> str:
+    """One plain sentence on where the model looked, so people learn which part of a face to watch.
+
+    ``heatmap`` is a small 2-D attention map (e.g. 6x6) over the aligned, upright face crop.
+    """
+    return texts()["regions"][region_of(heatmap)]
+
+
+# --- measured cues in words ------------------------------------------------------------------------
+
+
+def _cue_words(name: str) -> dict[str, str]:
+    return texts()["cues"][name]
+
+
+def show_at(name: str, typical: bool = True) -> float:
+    """The intensity from which a cue is named.
+
+    Against a person's own relaxed face (``typical=False``, a stream once its baseline is ready) a
+    change of SHOW_CUE_AT is news. Against a typical relaxed face (photos, the quiz, a stream's first
+    seconds) relaxed faces themselves differ by build and the mesh's noise, so a cue is named only
+    beyond what nine relaxed faces in ten reach (`Calibration.noticeable`): a neutral face is not
+    described as moving because its lips are thin.
+    """
+    if not typical:
+        return SHOW_CUE_AT
+    return max(SHOW_CUE_AT, float(calibration().noticeable[CUE_NAMES.index(name)]))
+
+
+def _shown(cues: Mapping[str, float], typical: bool = True) -> list[tuple[str, float]]:
+    """Cues strong enough to name, strongest first (ties in CUE_NAMES order)."""
+    named = [(n, float(cues[n])) for n in CUE_NAMES if n in cues and float(cues[n]) >= show_at(n, typical)]
+    return sorted(named, key=lambda item: -item[1])
+
+
+def _strong(name: str, value: float, typical: bool) -> bool:
+    return value >= show_at(name, typical) + STRONG_CUE_AT - SHOW_CUE_AT
+
+
+def _state(name: str, value: float, typical: bool) -> str:
+    state = _cue_words(name)["state"]
+    return state if _strong(name, value, typical) else f"{state} {texts()['cue_texts']['a_little']}"
+
+
+def cue_line(cues: Mapping[str, float] | None, most: int | None = None, typical: bool = True) -> str:
+    """The measured cues on one line, strongest region first: "Brows: raised. Mouth: dropped open.".
+
+    `most` keeps only that many of the strongest cues (a live card has room for one line);
+    `typical` says the cues were measured against a typical relaxed face, not the person's own (`show_at`)."""
+    words = texts()["cue_texts"]
+    if cues is None:
+        return words["no_mesh"]
+    regions: dict[str, list[str]] = {}
+    for name, value in _shown(cues, typical)[:most]:
+        regions.setdefault(_cue_words(name)["region"], []).append(_state(name, value, typical))
+    if not regions:
+        return words["none"]
+    return " ".join(f"{region}: {' and '.join(states)}." for region, states in regions.items())
+
+
+def _clause(name: str) -> str:
+    return _cue_words(name)["clause"]
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def _disagreement(emotion: str, cues: Mapping[str, float], typical: bool) -> str | None:
+    """A sentence when the measured cues do not fit the label, or None."""
+    words = texts()["cue_texts"]
+    smile = cues.get("lip_corner_pull", 0.0) >= show_at("lip_corner_pull", typical)
+    if emotion == "happy" and smile and cues.get("cheek_raise", 0.0) < 0.15:
+        return words["polite_smile"]
+    own = EMOTION_CUES[emotion]
+    for name, value in _shown(cues, typical):
+        if not _strong(name, value, typical) or name in own:
+            continue
+        other = next((e for e in EMOTIONS if e != emotion and EMOTION_CUES[e][:1] == (name,)), None)
+        if other is not None:
+            return words["fits_other"].format(clause=_clause(name), other=_label(other), label=_label(emotion))
+    if own and all(cues.get(name, 0.0) < MISSING_BELOW for name in own):
+        return words["missing"].format(label=_label(emotion))
+    return None
+
+
+def face_doing(emotion: str, cues: Mapping[str, float] | None, typical: bool = True) -> str:
+    """ "What the face is doing" for this face: its measured cues, and a note when they disagree with the label.
+
+    `typical`: the cues were measured against a typical relaxed face, not the person's own (`show_at`)."""
+    line = cue_line(cues, typical=typical)
+    if cues is None:
+        return line
+    note = _disagreement(emotion, cues, typical)
+    return f"{line} {note}" if note else line
+
+
+def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typical: bool = True) -> str:
+    """The quiz's teaching sentence: the cues that carry ``answer`` here, and the one that tells it from ``guess``.
+
+    E.g. "Sad and angry faces can both pull the brows down and together. Here the lip corners turn
+    down: that points to sad." Only measured cues are named; when the answer's cues are absent the
+    sentence says what the guess would have shown instead.
+    """
+    for name in (answer, guess):
+        if name not in EMOTIONS:
+            raise ValueError(f"unknown emotion name: {name!r}; expected one of {EMOTIONS}")
+    words = texts()["cue_texts"]
+    if not cues:
+        if answer == guess:
+            return words["contrast_no_cues"]
+        return f"{words['contrast_no_cues']} {_pair_text(answer, guess)}"
+    names = {"answer": _label(answer), "guess": _label(guess)}
+    present = [n for n in EMOTION_CUES[answer] if cues.get(n, 0.0) >= show_at(n, typical)]
+    present = sorted(present, key=lambda n: -float(cues[n]))[:3]
+    if answer == guess:
+        if not present:
+            return (
+                words["contrast_rest"].format(**names)
+                if answer == "neutral"
+                else words["missing"].format(label=names["answer"])
+            )
+        return words["contrast_same"].format(clauses=_join([_clause(n) for n in present]), **names)
+    sentences = []
+    shared = [n for n in EMOTION_CUES[answer] if n in EMOTION_CUES[guess]]
+    telling = [n for n in present if n not in EMOTION_CUES[guess]]
+    if shared and shared[0] in present:
+        sentences.append(
+            words["contrast_shared"].format(
+                Answer=names["answer"].capitalize(), guess=names["guess"], verb=_cue_words(shared[0])["verb"]
+            )
+        )
+    if present:
+        sentences.append(words["contrast_answer"].format(clauses=_join([_clause(n) for n in present]), **names))
+    elif answer == "neutral":
+        sentences.append(words["contrast_rest"].format(**names))
+    else:
+        sentences.append(words["missing"].format(label=names["answer"]))
+    if telling and (len(sentences) > 1 or telling[0] != present[0]):
+        sentences.append(words["contrast_tells"].format(clause=_clause(telling[0]), guess=names["guess"]))
+    elif not telling:
+        missing = [
+            n for n in EMOTION_CUES[guess] if n not in EMOTION_CUES[answer] and cues.get(n, 0.0) < show_at(n, typical)
+        ]
+        if missing:
+            sentences.append(words["contrast_lacks"].format(clause=_clause(missing[0]), guess=names["guess"]))
+    return " ".join(sentences)
