@@ -16,7 +16,8 @@ import streamlit as st
 from xface.app import ui
 from xface.journal import charts, files
 from xface.journal.feelings import ENERGY, PLEASANTNESS
-from xface.journal.store import Journal, JournalError
+from xface.journal.schema import JournalError
+from xface.journal.store import Journal
 
 ui.enter_page()
 

@@ -18,8 +18,8 @@ from xface.app import ui
 from xface.app.draw import heatmap_overlay, mesh_overlay, reading_explanation
 from xface.app.live import LiveSession, LiveSnapshot, RecordingEnd, label_tone, parse_ice_servers
 from xface.emotions import EMOTIONS, emotion_word
+from xface.journal.schema import JournalError
 from xface.journal.snapshots import save_snapshot, snapshot_dir
-from xface.journal.store import JournalError
 from xface.teach.explain import Explanation, cue_contrast, cue_line, face_doing, region_sentence
 from xface.vision.pipeline import FaceReading
 

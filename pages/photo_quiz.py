@@ -19,7 +19,7 @@ import streamlit as st
 from xface.app import ui
 from xface.app.uploads import MAX_PHOTOS, UPLOAD_TYPES, quiz_batch
 from xface.emotions import EMOTIONS, emotion_word
-from xface.journal.store import JournalError
+from xface.journal.schema import JournalError
 from xface.teach.explain import describe, face_doing, texts
 from xface.teach.practice import LEVELS
 from xface.teach.quiz import (

@@ -15,7 +15,8 @@ import xface.teach.quiz
 from tests.bad_inputs import corpus
 from tests.conftest import NO_FACES, ROOT, WITH_FACES
 from xface.app.uploads import MAX_UPLOAD_BYTES
-from xface.journal.store import TABLES, Journal
+from xface.journal.schema import TABLES
+from xface.journal.store import Journal
 
 PAGE = str(ROOT / "pages" / "photo_quiz.py")
 TWO_FACES = WITH_FACES / "2009_004587.jpg"

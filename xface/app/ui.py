@@ -151,10 +151,8 @@ def journal() -> Journal | None:
     if not unlocked():
         st.stop()
     if "journal" not in st.session_state:
-        from xface.journal.store import (  # here, not at the top: sqlite-utils takes 0.6 s to import
-            Journal,
-            JournalError,
-        )
+        from xface.journal.schema import JournalError  # here, not at the top: sqlite-utils takes 0.6 s to import
+        from xface.journal.store import Journal
 
         try:
             st.session_state.journal = Journal()
@@ -291,7 +289,7 @@ def checkin_fields(prefix: str, *, with_time: bool = False) -> None:
     Pills and sliders only: no widget here has a small clear button that Enter could press by mistake.
     Every key starts with `prefix`; `checkin_values` reads them back.
     """
-    from xface.journal.store import MAX_NOTE_CHARS, MAX_OWN_WORDS_CHARS
+    from xface.journal.schema import MAX_NOTE_CHARS, MAX_OWN_WORDS_CHARS
 
     state = st.session_state
     state.setdefault(f"{prefix}pleasantness", 0)
@@ -348,7 +346,7 @@ def checkin_values(prefix: str) -> dict:
 
 
 def _save_session_checkin(journal: Journal, session_id: int, prefix: str) -> None:
-    from xface.journal.store import JournalError
+    from xface.journal.schema import JournalError
 
     values = checkin_values(prefix)
     try:
