@@ -1,6 +1,6 @@
 """The thin Streamlit layer: cached resources, the passcode gate and the app's frame. Pages import from here.
 
-This is the only module in `xface` that imports Streamlit.
+This package is the only place in `xface` that imports Streamlit; `ui.widgets` holds the camera pages' widgets.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from xface.app.live import LiveSession
     from xface.journal.store import Journal
 
-APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
+APP_SCRIPT = Path(__file__).resolve().parents[3] / "app.py"
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
 
