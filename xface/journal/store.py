@@ -231,8 +231,7 @@ class Journal:
         listed = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
         return (
             f"{len(named)} entr{'y' if len(named) == 1 else 'ies'} in the journal can't be read and "
-            f"{'is' if len(named) == 1 else 'are'} not shown ({listed}). The export keeps them as they are; "
-            "deleting them stops this note."
+            f"{'is' if len(named) == 1 else 'are'} not shown ({listed}). The export keeps them as they are."
         )
 
     def _forget(self) -> bool:
