@@ -136,3 +136,16 @@ def test_many_guesses_at_once_are_checked_no_faster_than_one_wait_after_another(
     assert checked and all("That passcode is not right." in page for page in checked)
     assert all("Too many tries. Wait" in page for page in waited)
     assert elapsed >= FIRST_WAIT_S * (2 ** (len(checked) - 1) - 1)  # guess n came after the n-1 waits before it
+
+
+def test_as_shipped_a_forged_host_gets_nothing(tmp_path: Path) -> None:
+    """The default settings (localhost, server.allowedHosts unset), where the rebinding probe got a check-in."""
+    server = Served(StreamlitServer(tmp_path / "journal.db"), tmp_path / "no lookups recorded")
+    try:
+        forged = f"attacker.example:{server.port}"
+        assert server.http_status(forged) == 403
+        assert server.http_status(forged, "/media/anything") == 403
+        assert server.websocket_status(forged, origin=f"http://{forged}") == 403
+        assert server.websocket_status(f"localhost:{server.port}", origin=f"http://localhost:{server.port}") == 101
+    finally:
+        server.server.stop()
