@@ -45,7 +45,8 @@ def test_an_unlock_never_leads_to_another_site(given: str) -> None:
 
 def test_an_unlock_path_is_read_as_a_browser_reads_it() -> None:
     assert _safe_next("/jour\tnal") == "/journal"
-    assert _safe_next("/journal\r\nSet-Cookie: x=1") == "/journalSet-Cookie: x=1"  # no header of its own
+    assert _safe_next("/journal\r\nSet-Cookie: x=1") == "/journalSet-Cookie:%20x=1"  # no header of its own
+    assert _safe_next("/\uff0f\uff0felsewhere.example") == "/%EF%BC%8F%EF%BC%8Felsewhere.example"  # a path here
 
 
 @pytest.mark.parametrize("given", ["/", "/journal", "/journal?a=1&b=2", "/live_practice#top", "/%2F%2Fx", "/a//b"])

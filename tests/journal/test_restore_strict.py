@@ -156,3 +156,25 @@ def test_rows_already_in_a_journal_that_pages_cant_show_are_skipped_with_a_note(
         fresh.close()
     monkeypatch.undo()
     time.tzset()
+
+
+def test_a_quiz_summary_as_the_first_release_wrote_it_is_restored_and_shown(journal, exported) -> None:
+    """Before journal version 3 the quiz page stored its own summary: asked, correct, per-emotion counts, a message."""
+    quiz = next(row for row in exported["tables"]["sessions"] if row["kind"] == "quiz")
+    quiz["summary"] = json.dumps(
+        {
+            "asked": 2,
+            "correct": 1,
+            "per_emotion": {"happy": {"asked": 1, "correct": 1}, "fear": {"asked": 1, "correct": 0}},
+            "message": "You read 1 of 2 faces the same way as their answer.",
+        }
+    )
+    restore_zip(journal, zipped(json.dumps(exported)))
+    assert [row["kind"] for row in journal.sessions()] == ["live", "quiz", "mirror"]
+    assert journal.unreadable_note() is None
+    quiz["summary"] = json.dumps({"asked": 2, "per_emotion": {"happy": {"asked": "one"}}})
+    quiz["id"] += 100
+    for table in ("quiz_answers",):
+        for row in exported["tables"][table]:
+            row["session_id"] = quiz["id"]
+    assert "count for happy" in refused(journal, exported)

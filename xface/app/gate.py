@@ -32,7 +32,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 COOKIE = "xface_unlock"
 UNLOCK_PATH = "/_xface/unlock"
@@ -120,6 +120,7 @@ def _duration(seconds: float) -> str:
 _URL_WHITESPACE = re.compile(r"[\t\n\r]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_PRINTABLE_ASCII = "".join(map(chr, range(0x21, 0x7F)))
 
 
 def _safe_next(path: str) -> str:
@@ -134,7 +135,7 @@ def _safe_next(path: str) -> str:
     parts = urlsplit(url)
     if parts.scheme or parts.netloc:
         return "/"
-    return url
+    return quote(url, safe=_PRINTABLE_ASCII)  # spaces and other letters as %XX: the Location header is plain ASCII
 
 
 def host_is_allowed(host: str, arrived_at: str | None, configured: Iterable[str] = ()) -> bool:

@@ -32,12 +32,13 @@ LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 at 1970 and 3000; Python's at years 1 and 9999, which a time zone east of UTC passes from 9999-12-31)."""
 SUMMARY_COUNTS = {
     "live": ("observations", "faces"),
-    "quiz": ("answers", "scored", "right", "shared"),
+    "quiz": ("answers", "scored", "right", "shared", "asked", "correct"),
     "mirror": ("tries", "succeeded"),
 }
-"""The whole numbers ``Journal.end_session`` stores in each kind of session's summary."""
-SUMMARY_REQUIRED = {"live": ("duration_s", "observations", "faces", "emotion_share"), "quiz": ("answers", "right")}
-"""What an ended session's summary must hold (quiz answers before version 3 had no 'scored' and 'shared')."""
+"""The whole numbers ``Journal.end_session`` stores in each kind of session's summary ('asked' and 'correct':
+quiz rounds before journal version 3, whose summaries the quiz page wrote, with per-emotion counts)."""
+SUMMARY_REQUIRED = {"live": ("duration_s", "observations", "faces", "emotion_share")}
+"""What an ended session's summary must hold: a live one is listed by its length and expressions."""
 MAX_SUMMARY_KEYS = 20
 
 
@@ -151,6 +152,13 @@ def _summary(kind: str, text: object) -> str:
             _number("summary's duration_s", value, 0.0, 1e7)
         elif key in SUMMARY_COUNTS.get(kind, ()):
             _whole(f"summary's {key}", value, 0, 2**62)
+        elif key == "per_emotion" and kind == "quiz":  # before version 3: {"happy": {"asked": 2, "correct": 1}}
+            if not isinstance(value, dict) or not all(isinstance(counts, dict) for counts in value.values()):
+                raise ValueError("The summary's per_emotion must give counts for each emotion.")
+            for emotion, counts in value.items():
+                _emotion("summary's emotion", emotion)
+                for name, count in counts.items():
+                    _whole(f"summary's {str(name)[:20]} count for {emotion}", count, 0, 2**62)
         elif key == "emotion_share" and kind == "live":
             if not isinstance(value, dict):
                 raise ValueError("The summary's emotion_share must name emotions with their shares.")
