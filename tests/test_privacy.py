@@ -253,3 +253,24 @@ def test_a_passcode_that_is_not_text_stops_the_server_with_a_sentence(tmp_path: 
     )
     assert done.returncode != 0
     assert "must be text in quotes" in done.stdout + done.stderr
+
+
+def test_the_app_loads_its_models_without_onnx_runtime_telemetry(tmp_path: Path) -> None:
+    """The live page, run by Streamlit's AppTest in a fresh interpreter and HOME that never set
+    ORT_DISABLE_TELEMETRY: the analyzer loads, and ONNX Runtime writes no device id (it would at import)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    script = """
+import os, sys
+from streamlit.testing.v1 import AppTest
+app = AppTest.from_file("app.py", default_timeout=600)
+app.switch_page("pages/live_practice.py").run()
+print(os.environ.get("ORT_DISABLE_TELEMETRY"), "onnxruntime" in sys.modules)  # (the camera needs a browser)
+"""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ORT_", "XDG_"))}
+    env |= {"HOME": str(home), "PYTHONPATH": str(ROOT), "XFACE_DB": str(tmp_path / "journal.db")}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-2:] == ["1", "True"], done.stdout[-2000:]
+    written = [str(path.relative_to(home)) for path in home.rglob("*")]
+    assert not [name for name in written if "Microsoft" in name], written
