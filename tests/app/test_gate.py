@@ -136,6 +136,6 @@ def test_a_wrong_passcode_from_anyone_makes_everyone_wait() -> None:
 
 def test_the_form_says_that_guessing_is_slowed_down() -> None:
     assert "wait a little longer before each new try" in passcode_form("/")
-    page = passcode_form("/journal", wait_s=3.2)
+    page = passcode_form("/journal", wait_s=2.2)
     assert "Too many tries. Wait 3 seconds, then try again." in page and 'role="alert"' in page
     assert "Wait 5 minutes" in passcode_form("/", wait_s=300)

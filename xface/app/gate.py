@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import html
 import ipaddress
+import math
 import re
 import secrets
 import time
@@ -111,7 +112,7 @@ button {{ margin-top: .8rem; background: #1d4e89; color: #fff; border: 0; border
 
 
 def _duration(seconds: float) -> str:
-    whole = max(1, round(seconds))
+    whole = math.ceil(seconds)  # never "wait 1 second" when 1.4 are left
     if whole < 120:
         return f"{whole} second{'s' * (whole != 1)}"
     return f"{round(whole / 60)} minutes"
@@ -325,7 +326,7 @@ class PasscodeGate:
         wait_s = self.throttle.wait_s(client)
         if wait_s > 0:  # not checked at all: a guess sent too early tells nothing
             form = passcode_form(next_path, wait_s=wait_s).encode()
-            await _respond(send, 429, form, "text/html", [(b"retry-after", str(max(1, round(wait_s))).encode())])
+            await _respond(send, 429, form, "text/html", [(b"retry-after", str(math.ceil(wait_s)).encode())])
             return
         if hmac.compare_digest(given.encode(), expected.encode()):
             self.throttle.right(client)
