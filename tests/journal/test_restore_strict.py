@@ -97,6 +97,11 @@ def test_a_time_local_time_cant_show_is_refused(journal, exported, at) -> None:
     assert "between the years 1970 and 3000" in refused(journal, exported)
 
 
+def test_a_time_in_the_future_is_refused(journal, exported) -> None:
+    exported["tables"]["checkins"][0]["at"] = "2999-12-31T00:00:00+00:00"
+    assert "can't be in the future" in refused(journal, exported)
+
+
 def test_deeply_nested_json_is_a_plain_refusal(journal, exported) -> None:
     assert refused(journal, "[" * 200_000 + "]" * 200_000) == NOT_AN_EXPORT
     live_session(exported)["summary"] = "[" * 200_000 + "]" * 200_000

@@ -30,6 +30,9 @@ EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 """Stored times lie in [EARLIEST, LATEST): every platform can show them in local time (Windows' local time stops
 at 1970 and 3000; Python's at years 1 and 9999, which a time zone east of UTC passes from 9999-12-31)."""
+FUTURE_SLACK = timedelta(days=1)
+"""Everything is written with the time it happened: a time later than this ahead of now is refused (a day of
+slack for a computer whose clock was off when it made an export)."""
 SUMMARY_COUNTS = {
     "live": ("observations", "faces"),
     "quiz": ("answers", "scored", "right", "shared", "asked", "correct"),
@@ -117,6 +120,8 @@ def _time(name: str, value: object, *, optional: bool = False) -> str | None:
         in_range = False
     if not in_range:
         raise ValueError(f"The {name} must lie between the years 1970 and 3000, not {value!r}.")
+    if moment > datetime.now(UTC) + FUTURE_SLACK:
+        raise ValueError(f"The {name} can't be in the future ({value!r}).")
     return iso(moment)
 
 
