@@ -74,6 +74,9 @@ def test_localhost_and_the_address_a_request_arrived_at_are_answered(host: str) 
         "localhost:notaport",
         "user@localhost",
         "localhost/path",
+        "localhost#x",
+        "localhost:8501@attacker.example",
+        "attacker.example#.localhost",
         "[::1",
     ],
 )

@@ -151,7 +151,7 @@ def host_is_allowed(host: str, arrived_at: str | None, configured: Iterable[str]
         name, _ = parts.hostname, parts.port  # .port checks that a given port is a number in range
     except ValueError:
         return False
-    if not name or parts.username is not None or parts.password is not None or parts.path or parts.query:
+    if not name or parts.username is not None or parts.password is not None or parts.path or parts.query or "#" in host:
         return False
     name = name.rstrip(".")
     if name in LOCAL_NAMES:
