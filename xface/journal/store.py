@@ -559,5 +559,3 @@ def _summary(db: Database, session_id: int, kind: str, started_at: str, ended_at
         "faces": faces,
         "emotion_share": {e: round(n / count, 3) for e, n in sorted(per_emotion.items()) if count},
     }
-
-
