@@ -7,6 +7,7 @@ panel. The quiz and journal interactions are tested in their own files.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,11 @@ def test_the_start_page_is_the_default_and_says_what_trust_and_privacy_mean(db_p
         assert f"**{choice}**" in text
     assert "7 times in 10" in text and "cannot see what someone feels inside" in text
     assert "stays on this computer" in text
+    menu = re.findall(r'st\.Page\("pages/\w+\.py", title="([^"]+)"', (ROOT / "app.py").read_text())
+    listed = re.findall(r"^- \*\*([^*]+)\*\*", text.replace(" - ", "\n- "), re.M)
+    assert listed == [title for title in menu if title in listed] and len(listed) == 4, (listed, menu)  # menu order
+    (first_step,) = at.get("page_link")
+    assert first_step.proto.page == "photo_quiz" and first_step.proto.label == "Begin with the photo quiz"
     for block in at.markdown:
         if not block.value.startswith("<style>"):
             assert textstat.flesch_reading_ease(block.value.replace("*", "")) >= 70, block.value
