@@ -47,17 +47,19 @@ def recording_ended(end: RecordingEnd | None) -> None:
         st.session_state.live_record_message = end.message
 
 
-def recording_controls(live: LiveSession) -> None:
+def recording_controls(live: LiveSession, camera_on: bool) -> None:
+    """Start and Stop recording. Start waits for the camera: a recording without a picture would hold nothing."""
     journal_ok = ui.journal() is not None
     recording_ended(live.recording_ended_on_its_own())  # the camera stopped, or the person left the page
     with st.container(horizontal=True):
         st.button(
             "Start recording",
             icon=":material/fiber_manual_record:",
-            disabled=live.recording or not journal_ok,
+            disabled=live.recording or not journal_ok or not camera_on,
             on_click=start_recording,
             args=(live,),
-            help="Saves which expressions were seen, once a second, in your journal. No pictures are saved.",
+            help="Saves which expressions were seen, once a second, in your journal. No pictures are saved."
+            + ("" if camera_on else " Start the camera first."),
         )
         st.button(
             "Stop recording",
