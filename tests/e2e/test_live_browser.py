@@ -45,14 +45,15 @@ def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server
     page.get_by_role("heading", name="Live practice").wait_for()
     page.get_by_text("Press Start camera").wait_for()
 
-    page.get_by_role("button", name="Start recording").click()
-    page.get_by_text(re.compile(r"Recording: \d+ readings? saved")).wait_for()
+    assert page.get_by_role("button", name="Start recording").is_disabled()  # nothing to record yet
 
     camera = page.frame_locator('iframe[title*="streamlit_webrtc"]')
     start = time.monotonic()
     start_camera(page)
     page.get_by_role("heading", name=CARD).first.wait_for()
     latency = time.monotonic() - start
+    page.get_by_role("button", name="Start recording").click()
+    page.get_by_text(re.compile(r"Recording: \d+ readings? saved")).wait_for()
     page.get_by_role("button", name=re.compile("Why")).first.wait_for()  # rendered just after the heading
     # A glanceable card: the headline, one line of measured cues, the rest folded under "More".
     page.get_by_text(CUES).first.wait_for()
