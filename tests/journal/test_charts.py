@@ -274,3 +274,12 @@ def test_charts_name_each_emotion_with_the_apps_one_word() -> None:
     spec = json.dumps(quiz_accuracy_by_emotion(answers).to_dict())
     assert "afraid" in spec and "surprised" in spec
     assert '"fear"' not in spec and '"surprise"' not in spec
+
+
+def test_an_empty_chart_is_as_wide_as_its_message():
+    """The calendar is drawn at its own width: without check-ins it was 20 px wide and showed "o cl"."""
+    empty = charts.mood_calendar([]).to_dict()
+    message = empty["data"]["values"][0]["message"]
+    assert message == "No check-ins placed on the mood grid yet."
+    assert empty["width"] >= 7 * len(message)  # 14 px sans serif: about 7 px a character
+    assert (empty["mark"]["align"], empty["mark"]["x"]) == ("left", 0)  # begins at the chart's left edge

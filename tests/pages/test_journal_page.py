@@ -330,7 +330,23 @@ def test_deleting_everything_takes_a_confirmation(db):
     at = run(at)
     with Journal(db) as journal:
         assert all(rows == [] for rows in journal.export().values())
-    assert any("Everything in your journal was deleted." in alert.value for alert in at.success)
+    said = [i for i, e in enumerate(in_page_order(at)) if "Everything in your journal was deleted." in str(e.value)]
+    headings = [str(e.value) for e in in_page_order(at) if e.type in ("subheader", "heading")]
+    (where,) = said
+    your_data = next(i for i, e in enumerate(in_page_order(at)) if str(getattr(e, "value", "")) == "Your data")
+    assert where > your_data, ("said where the person pressed Delete, under Your data, not at the top", headings)
+
+
+def in_page_order(at: AppTest) -> list:
+    """Every element on the page, top to bottom."""
+
+    def walk(node) -> list:
+        children = getattr(node, "children", None)
+        if not children:
+            return [node]
+        return [leaf for child in children.values() for leaf in walk(child)]
+
+    return walk(at.main)
 
 
 def restore_upload(at: AppTest, name: str, data: bytes) -> AppTest:

@@ -106,13 +106,18 @@ def _feeling_scale() -> alt.Scale:
     return alt.Scale(domain=cores, range=[feeling_colour(None if core == "own words" else core) for core in cores])
 
 
+NO_DATA_CHAR_WIDTH = 9
+"""Pixels a character of a no-data message may take at 14 px (sans serif averages about 7): a chart drawn
+at its own width ("content") was 20 px wide without data, and showed "o cl" of "No check-ins…"."""
+
+
 def _no_data(message: str) -> alt.Chart:
     """A chart that says why it is empty, so an empty journal is not an error or a blank space."""
     return (
         alt.Chart(alt.Data(values=[{"message": message}]))
-        .mark_text(size=14, color="gray")
+        .mark_text(size=14, color="gray", align="left", x=0)
         .encode(text="message:N")
-        .properties(height=80)
+        .properties(height=80, width=NO_DATA_CHAR_WIDTH * len(message))  # its own width: the text is not cut
     )
 
 

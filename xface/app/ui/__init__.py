@@ -13,7 +13,7 @@ import runpy
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 import streamlit as st
 
@@ -161,6 +161,19 @@ def journal() -> Journal | None:
             st.error(f"The journal can't be opened: {error}")
             return None
     return st.session_state.journal
+
+
+def say(place: str, kind: Literal["success", "warning", "error"], text: str) -> None:
+    """Keep a message for the page's next run (callbacks run before the page draws), to be shown by
+    `show_said(place)` where the person was looking: after "Delete everything" at the bottom of a long
+    page, a message at its top was 1,300 px away."""
+    st.session_state[f"said_{place}"] = (kind, text)
+
+
+def show_said(place: str) -> None:
+    """The message kept for ``place``, once."""
+    if message := st.session_state.pop(f"said_{place}", None):
+        {"success": st.success, "warning": st.warning, "error": st.error}[message[0]](message[1])
 
 
 def escape_markdown(text: object) -> str:
