@@ -241,3 +241,24 @@ def test_a_file_the_uploader_refuses_says_why_in_visible_text(streamlit_server, 
     assert "not allowed" in reason.inner_text()
     box = reason.bounding_box()
     assert box is not None and box["width"] > 50 and box["height"] > 8, box  # laid out, not clipped to 1 px
+
+
+def test_a_sliders_keyboard_focus_is_a_solid_ring(streamlit_server, browser_page) -> None:
+    """Streamlit's own halo round a focused slider's thumb is its accent at half strength: 2.46:1 on the page."""
+    page = browser_page
+    page.goto(f"{streamlit_server.url}/journal")
+    page.get_by_text("How do I feel?").first.wait_for()
+    page.locator('[data-test-script-state="notRunning"]').wait_for()
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowLeft")
+    ring = page.evaluate(
+        """() => {
+            const thumb = document.activeElement.parentElement.parentElement;
+            const app = getComputedStyle(document.querySelector('[data-testid="stApp"]'));
+            return {shadow: getComputedStyle(thumb).boxShadow, background: app.backgroundColor};
+        }"""
+    )
+    colours = re.findall(r"rgba?\([^)]*\)", ring["shadow"])
+    assert colours and all(colour.startswith("rgb(") for colour in colours), ring  # solid, no transparency
+    assert max(contrast(colour, ring["background"]) for colour in colours) >= 3, ring

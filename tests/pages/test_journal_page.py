@@ -150,6 +150,15 @@ def test_the_checkin_form_has_no_clear_buttons_to_press_by_mistake(db):
     assert {"journal_ci_body", "journal_ci_word_0_0"} <= keys
 
 
+def test_the_checkin_sliders_name_their_ends():
+    """Streamlit shows a slider's ends only while hovered or focused: the labels say them."""
+    at = run()
+    labels = {key: at.select_slider(key=f"journal_ci_{key}").label for key in ("pleasantness", "energy", "intensity")}
+    assert labels["pleasantness"] == "How pleasant does it feel? (very unpleasant to very pleasant)"
+    assert labels["energy"] == "How much energy do you have? (very low to very high)"
+    assert "barely" in labels["intensity"] and "very strongly" in labels["intensity"]
+
+
 def test_a_checkin_is_saved_from_the_form(db):
     at = run()
     at.select_slider(key="journal_ci_pleasantness").set_value(-1)
