@@ -111,6 +111,16 @@ NO_DATA_CHAR_WIDTH = 9
 at its own width ("content") was 20 px wide without data, and showed "o cl" of "No check-ins…"."""
 
 
+FEELING_SHAPES = (
+    "circle", "square", "cross", "diamond", "triangle-up", "triangle-down", "triangle-right", "triangle-left", "wedge"
+)  # fmt: skip
+"""One symbol per core feeling and "own words" (the wheel's eight and one), so shape tells them apart too."""
+
+
+def _feeling_shapes() -> alt.Scale:
+    return alt.Scale(domain=_feeling_scale().domain, range=list(FEELING_SHAPES))
+
+
 def _no_data(message: str) -> alt.Chart:
     """A chart that says why it is empty, so an empty journal is not an error or a blank space."""
     return (
@@ -246,7 +256,9 @@ def _mood_panel(rows: list[dict], axis: str, period: str, days: list[date]) -> a
             x=x,
             y=y,
             color=alt.Color("core:N", scale=_feeling_scale(), title="Feeling"),
-            shape=alt.Shape("core:N", title="Feeling"),
+            # The same domain as the colours: a shape scale of its own took only the feelings in the data,
+            # and the merged legend then listed 4 of the 9.
+            shape=alt.Shape("core:N", scale=_feeling_shapes(), title="Feeling"),
             tooltip=[
                 alt.Tooltip("time:N", title="When"),
                 alt.Tooltip("feeling:N", title="Feeling"),
