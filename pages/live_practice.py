@@ -206,8 +206,8 @@ video, cards = st.columns([3, 2], gap="medium")
 with video:
     video_area = st.container()
 with cards:
-    widgets.why_panel()
     cards_area = st.container()
+    widgets.why_panel()  # under the cards: above them it pushed them below the fold
 st.toggle(
     "Guess first",
     key="live_guess_first",

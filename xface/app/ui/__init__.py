@@ -485,12 +485,13 @@ def date_span(key: str, days: int = 30) -> DateSpan:
     return DateSpan(picked[0], picked[-1])
 
 
-def move_focus(selector: str, step: int, show: str | None = None) -> None:
+def move_focus(selector: str, step: int, show: str | None = None, block: Literal["start", "nearest"] = "start") -> None:
     """Put the keyboard focus on the element ``selector`` once it is drawn (a tiny script in the page).
 
     ``show`` is scrolled to the top of the screen (default: the focused element), so on a phone the
-    feedback is read from its start. ``step`` changes with every answer and every next face, so the
-    script runs again each time; it waits up to 3 s for the element to be drawn.
+    feedback is read from its start; ``block="nearest"`` scrolls only as far as needed to show it, so
+    what is above stays in view where it can. ``step`` changes with every answer and every next face,
+    so the script runs again each time; it waits up to 3 s for the element to be drawn.
     """
     script = (
         f"<script>/* step {step} */(function () {{"
@@ -502,7 +503,7 @@ def move_focus(selector: str, step: int, show: str | None = None) -> None:
         f"const shown = find({json.dumps(show or selector)}) || target;"
         "if (target) { if (!target.matches('button')) target.setAttribute('tabindex', '-1');"
         "target.focus({preventScroll: true}); shown.style.scrollMarginTop = '4.5rem';"
-        "shown.scrollIntoView({block: 'start'}); return; }"
+        f"shown.scrollIntoView({{block: {json.dumps(block)}}}); return; }}"
         "if (Date.now() < deadline) setTimeout(go, 100); }"
         "go(); })();</script>"
     )
