@@ -81,6 +81,9 @@ _RANK = {emotion: rank for rank, emotion in enumerate(EMOTIONS)}
 _MIN_LABELLED_SHARE = 0.12
 _DODGE = 0.18
 """How far apart (in scale steps) check-ins at the same level on the same day are drawn."""
+FEELING_SHAPES = ("circle", "square", "cross", "diamond", "triangle-up", "triangle-down", "triangle-right",
+                  "triangle-left", "wedge")  # fmt: skip
+"""A symbol per core feeling and "own words" (a shape scale from the data listed 4 of 9 in the legend)."""
 
 
 def _word(emotion: str) -> str:
@@ -101,34 +104,17 @@ def feeling_colour(core: str | None) -> str:
     return PALETTE.get(canonical_emotion(core) or core, PALETTE["own words"])
 
 
-def _feeling_scale() -> alt.Scale:
+def _feeling_scale(shapes: bool = False) -> alt.Scale:
+    """Colours (or symbols) of every core feeling: the whole domain, so the legend lists all, not those in the data."""
     cores = [*FEELINGS_WHEEL, "own words"]
-    return alt.Scale(domain=cores, range=[feeling_colour(None if core == "own words" else core) for core in cores])
-
-
-NO_DATA_CHAR_WIDTH = 9
-"""Pixels a character of a no-data message may take at 14 px (sans serif averages about 7): a chart drawn
-at its own width ("content") was 20 px wide without data, and showed "o cl" of "No check-ins…"."""
-
-
-FEELING_SHAPES = (
-    "circle", "square", "cross", "diamond", "triangle-up", "triangle-down", "triangle-right", "triangle-left", "wedge"
-)  # fmt: skip
-"""One symbol per core feeling and "own words" (the wheel's eight and one), so shape tells them apart too."""
-
-
-def _feeling_shapes() -> alt.Scale:
-    return alt.Scale(domain=_feeling_scale().domain, range=list(FEELING_SHAPES))
+    colours = [feeling_colour(None if core == "own words" else core) for core in cores]
+    return alt.Scale(domain=cores, range=list(FEELING_SHAPES) if shapes else colours)
 
 
 def _no_data(message: str) -> alt.Chart:
     """A chart that says why it is empty, so an empty journal is not an error or a blank space."""
-    return (
-        alt.Chart(alt.Data(values=[{"message": message}]))
-        .mark_text(size=14, color="gray", align="left", x=0)
-        .encode(text="message:N")
-        .properties(height=80, width=NO_DATA_CHAR_WIDTH * len(message))  # its own width: the text is not cut
-    )
+    chart = alt.Chart(alt.Data(values=[{"message": message}])).mark_text(size=14, color="gray", align="left", x=0)
+    return chart.encode(text="message:N").properties(height=80, width=9 * len(message))  # was 20 px wide: "o cl"
 
 
 def _local(at: str) -> datetime:
@@ -256,9 +242,7 @@ def _mood_panel(rows: list[dict], axis: str, period: str, days: list[date]) -> a
             x=x,
             y=y,
             color=alt.Color("core:N", scale=_feeling_scale(), title="Feeling"),
-            # The same domain as the colours: a shape scale of its own took only the feelings in the data,
-            # and the merged legend then listed 4 of the 9.
-            shape=alt.Shape("core:N", scale=_feeling_shapes(), title="Feeling"),
+            shape=alt.Shape("core:N", scale=_feeling_scale(shapes=True), title="Feeling"),
             tooltip=[
                 alt.Tooltip("time:N", title="When"),
                 alt.Tooltip("feeling:N", title="Feeling"),
