@@ -104,6 +104,10 @@ def test_what_needs_torch_says_so_in_one_sentence_without_torch(tmp_path: Path) 
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert result.stderr.strip().splitlines() == [f"xface: error: xface {command[0]} {hint} (about 5 GB)"]
     assert not (tmp_path / "run").exists()
+    detection = _without_torch("-m", "xface.tools.cli", "evaluate", "--detection", str(WITH_FACES))
+    assert detection.returncode == 2 and detection.stderr.strip().splitlines() == [
+        f"xface: error: xface evaluate --detection (plain MTCNN, to compare with) {hint} (about 5 GB)"
+    ]  # evaluate --npz runs on ONNX Runtime: only the comparison needs torch
     # A checkpoint without an ONNX export of its weights runs on torch: here the bundled model without model.onnx.
     other = tmp_path / "other-model"
     shutil.copytree(ROOT / "models" / "xface-vit", other, ignore=shutil.ignore_patterns("*.onnx"))
