@@ -200,7 +200,7 @@ class HostGate:
 
     REFUSAL = (
         b"This Xface answers only at its own address, such as http://localhost:8501. To open it under another "
-        b"name, add that name to server.allowedHosts (see the README, Privacy)."
+        b"name, add that name to server.allowedHosts (see docs/privacy.md)."
     )
 
     def __init__(
