@@ -136,3 +136,22 @@ def development_photos(analyzer) -> dict[str, dict]:
         pytest.skip(f"needs the development photo sets in {DATA}")
     return {name: evaluate_photos(analyzer, labelled_photos(path), progress=False)
             for name, path in (("web_expressions", WEB_EXPRESSIONS), ("ckplus_dev", CKPLUS_DEV))}  # fmt: skip
+
+
+PHOTO_FLOORS = {
+    # set: output -> (least accuracy of all photos, most share of expressive faces read neutral); measured in ()
+    "web_expressions": {"fer2013": (0.63, 0.07), "shown": (0.80, 0.15)},  # (64.4 %, 5.8 %), (81.5 %, 13.6 %)
+    "ckplus_dev": {"fer2013": (0.70, 0.11), "shown": (0.65, 0.23)},  # (71.2 %, 9.4 %), (66.2 %, 21.4 %)
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PHOTO_FLOORS)
+def test_both_outputs_hold_their_floors_on_photos_that_are_not_fer2013(development_photos, name: str) -> None:
+    """Issue 21: the pipeline (detect, align, crop) or the crowd head drifting away from real photos fails here,
+    though FER2013 crops would not notice. Floors just under what the committed model measures."""
+    results = development_photos[name]
+    assert results["faces_found"] >= 0.98 * results["photos"]
+    for key, (accuracy, read_neutral) in PHOTO_FLOORS[name].items():
+        assert results[key]["accuracy_all_photos"] >= accuracy, key
+        assert results[key]["non_neutral_read_neutral"] <= read_neutral, key
