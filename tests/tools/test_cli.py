@@ -212,6 +212,12 @@ def test_evaluate_writes_report_json_and_confusion_pictures(tmp_path: Path) -> N
         assert (tmp_path / "report" / name).stat().st_size > 0
 
 
+def test_evaluate_photos_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    result = xface("evaluate", "--photos", str(tmp_path / "nosuch"))
+    assert result.returncode == 2 and "no such folder or labels file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_evaluate_unknown_split_is_a_clear_error() -> None:
     result = xface("evaluate", "--npz", str(FER_NPZ), "--split", "nosuch")
     assert result.returncode == 2 and "x_nosuch" in result.stderr and "Traceback" not in result.stderr
