@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import FER_NPZ
-from xface.tools.evaluate import evaluate_npz, write_report
+from tests.conftest import DATA, FER_NPZ, NO_FACES, WITH_FACES
+from xface.tools.evaluate import evaluate_npz, evaluate_photos, format_photos, labelled_photos, write_report
 from xface.tools.metrics import calibration, crowd_shares, mean_kl
 from xface.vision.classifier import load_classifier
 
@@ -75,3 +76,82 @@ def test_evaluate_writes_kl_calibration_and_a_reliability_picture(small_split: P
     saved = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert saved["ferplus_kl"] == pytest.approx(results["ferplus_kl"])
     assert "Mean KL" in (tmp_path / "report" / "report.txt").read_text()
+
+
+WEB_EXPRESSIONS = DATA / "faces" / "web_expressions"
+CKPLUS_DEV = DATA / "faces" / "ckplus_dev"
+
+
+def test_labelled_photos_from_emotion_folders_or_a_labels_csv(tmp_path: Path) -> None:
+    source = WITH_FACES / "2008_007676.jpg"
+    for folder in ("happy", "contempt", "Sadness"):
+        (tmp_path / "folders" / folder).mkdir(parents=True)
+        shutil.copy(source, tmp_path / "folders" / folder / "a.jpg")
+    (tmp_path / "folders" / "happy" / "notes.txt").write_text("not a photo")
+    photos = labelled_photos(tmp_path / "folders")
+    assert photos.emotions == ["sad", "happy"] and photos.left_out == {"contempt": 1}
+    (tmp_path / "labels.csv").write_text("file,emotion,person\nfolders/happy/a.jpg,surprise,x\nb.jpg,contempt,y\n")
+    listed = labelled_photos(tmp_path / "labels.csv")
+    assert listed.paths == [tmp_path / "folders" / "happy" / "a.jpg"] and listed.emotions == ["surprise"]
+    assert listed.left_out == {"contempt": 1}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such folder"),
+        ("file,label\na.jpg,happy\n", "columns file and emotion"),
+        ("file,emotion\n", "no photos"),
+    ],
+)
+def test_labelled_photos_refuse_what_they_cannot_read(tmp_path: Path, content: str | None, message: str) -> None:
+    path = tmp_path / "labels.csv"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        labelled_photos(path)
+
+
+def test_evaluate_photos_reads_both_outputs_of_the_largest_face(analyzer, tmp_path: Path) -> None:
+    """A group photo labelled happy, and a photo without a face: one face found, both outputs scored."""
+    (tmp_path / "happy").mkdir()
+    shutil.copy(WITH_FACES / "2008_007676.jpg", tmp_path / "happy" / "group.jpg")
+    shutil.copy(NO_FACES / sorted(p.name for p in NO_FACES.iterdir())[0], tmp_path / "happy" / "none.jpg")
+    results = evaluate_photos(analyzer, labelled_photos(tmp_path), progress=False)
+    assert (results["photos"], results["faces_found"]) == (2, 1)
+    largest = analyzer.analyze(WITH_FACES / "2008_007676.jpg")[0]
+    for key, probs in (("shown", largest.probs), ("fer2013", largest.fer2013_probs)):
+        report = results[key]
+        assert report["count"] == 1 and report["per_class"]["happy"]["support"] == 1
+        assert report["accuracy"] == float(max(probs, key=probs.get) == "happy")
+        assert report["accuracy_all_photos"] == report["accuracy"] / 2
+        assert report["non_neutral_read_neutral"] == float(max(probs, key=probs.get) == "neutral")
+    assert "shown (crowd) output: accuracy" in format_photos(results)
+
+
+@pytest.fixture(scope="module")
+def development_photos(analyzer) -> dict[str, dict]:
+    """Both outputs on the development photo sets through the whole pipeline (about 2 min)."""
+    if not DATA.is_dir():
+        pytest.skip(f"needs the development photo sets in {DATA}")
+    return {name: evaluate_photos(analyzer, labelled_photos(path), progress=False)
+            for name, path in (("web_expressions", WEB_EXPRESSIONS), ("ckplus_dev", CKPLUS_DEV))}  # fmt: skip
+
+
+PHOTO_FLOORS = {
+    # set: output -> (least accuracy of all photos, most share of expressive faces read neutral); measured in ()
+    "web_expressions": {"fer2013": (0.63, 0.07), "shown": (0.80, 0.15)},  # (64.4 %, 5.8 %), (81.5 %, 13.6 %)
+    "ckplus_dev": {"fer2013": (0.70, 0.11), "shown": (0.65, 0.23)},  # (71.2 %, 9.4 %), (66.2 %, 21.4 %)
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PHOTO_FLOORS)
+def test_both_outputs_hold_their_floors_on_photos_that_are_not_fer2013(development_photos, name: str) -> None:
+    """Issue 21: the pipeline (detect, align, crop) or the crowd head drifting away from real photos fails here,
+    though FER2013 crops would not notice. Floors just under what the committed model measures."""
+    results = development_photos[name]
+    assert results["faces_found"] >= 0.98 * results["photos"]
+    for key, (accuracy, read_neutral) in PHOTO_FLOORS[name].items():
+        assert results[key]["accuracy_all_photos"] >= accuracy, key
+        assert results[key]["non_neutral_read_neutral"] <= read_neutral, key

@@ -268,6 +268,19 @@ def command_evaluate(args: argparse.Namespace) -> int:
     from xface.tools.evaluate import evaluate_detection, evaluate_npz, format_detection, format_report, write_report
     from xface.vision.classifier import load_classifier
 
+    if args.photos:
+        from xface.tools.evaluate import evaluate_photos, format_photos, labelled_photos
+        from xface.vision.pipeline import Analyzer
+
+        try:
+            photos = labelled_photos(args.photos)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        results = evaluate_photos(Analyzer(args.model, flip_average=not args.no_flip), photos, progress=args.progress)
+        print(format_photos(results))
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+        return 0
     if args.detection:
         if not Path(args.detection).is_dir():
             raise CommandError(f"no such folder: {args.detection}")
@@ -277,7 +290,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
             Path(args.json).write_text(json.dumps(results, indent=2))
         return 0
     if not args.npz:
-        raise CommandError("say what to evaluate: --npz FILE (expressions) or --detection DIR (faces)")
+        raise CommandError("say what to evaluate: --npz FILE, --photos DIR (labelled photos) or --detection DIR")
     if not Path(args.npz).is_file():
         raise CommandError(f"no such file: {args.npz}")
     classifier = load_classifier(args.model, flip_average=not args.no_flip)
@@ -392,6 +405,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--npz", metavar="FILE", help="expression accuracy on this .npz (FER2013 with FER+ votes)")
     evaluate.add_argument(
         "--detection", metavar="DIR", help="face detection recall on photos with a boxes.csv, against plain MTCNN"
+    )
+    evaluate.add_argument(
+        "--photos",
+        metavar="DIR",
+        help="both outputs on labelled photos through the whole pipeline (folders named by emotion, or a labels CSV)",
     )
     evaluate.add_argument("--split", default="val", metavar="NAME", help="which split of the .npz: train or val")
     evaluate.add_argument(

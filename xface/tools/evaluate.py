@@ -1,5 +1,6 @@
 """`xface evaluate`: accuracy, per-class precision/recall/F1, confusion matrices, and how well the
-shown probabilities match the crowd (KL divergence, calibration); plus detection recall on photos.
+shown probabilities match the crowd (KL divergence, calibration); the same on labelled photos read through
+the whole pipeline (detect, align, classify; `evaluate_photos`); plus detection recall on photos.
 
 The metrics are a few lines of NumPy (scikit-learn would add ~100 MB for them). Besides the
 FER2013 labels, the FER+ crowd is scored too: its majority is the cleaner of the two label sets,
@@ -8,14 +9,16 @@ and its vote shares are what the app's words promise ("70 % happy": about 7 of 1
 
 from __future__ import annotations
 
+import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from xface.emotions import EMOTIONS
+from xface.emotions import EMOTIONS, canonical_emotion
 from xface.tools.metrics import calibration, classification_report, crowd_shares, ferplus_majority, mean_kl
 from xface.vision.classifier import ExpressionClassifier, Probabilities
 from xface.vision.runtime import TorchMissing
@@ -67,6 +70,127 @@ def evaluate_npz(classifier: ExpressionClassifier, npz: str | Path, split: str =
     return results
 
 
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+OUTPUTS = {"fer2013": "FER2013 output", "shown": "shown (crowd) output"}
+"""The two readings of every face: the FER2013-label output, and what the app shows."""
+
+
+@dataclass(frozen=True)
+class LabelledPhotos:
+    """Photos with the emotion each shows (one of EMOTIONS), and how many were left out for a label that is not."""
+
+    paths: list[Path]
+    emotions: list[str]
+    left_out: dict[str, int]
+
+
+def labelled_photos(source: str | Path) -> LabelledPhotos:
+    """Photos from a folder of folders named by emotion, or from a labels CSV (`file,emotion`; files relative to
+    the CSV). A folder without emotion folders but with a `labels.csv` is read from that file. Labels outside the
+    seven emotions (contempt...) are left out and counted."""
+    source = Path(source)
+    if source.is_dir():
+        folders = sorted(p for p in source.iterdir() if p.is_dir())
+        if not folders and (source / "labels.csv").is_file():
+            return labelled_photos(source / "labels.csv")
+        pairs = [(path, folder.name) for folder in folders for path in sorted(folder.iterdir()) if _is_photo(path)]
+    elif source.is_file():
+        with source.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        if rows and not {"file", "emotion"} <= set(rows[0]):
+            raise ValueError(f"{source.name} needs the columns file and emotion")
+        pairs = [(source.parent / row["file"], row["emotion"]) for row in rows]
+    else:
+        raise ValueError(f"no such folder or labels file: {source}")
+    paths, emotions, left_out = [], [], {}
+    for path, label in pairs:
+        emotion = canonical_emotion(label)
+        if emotion is None:
+            left_out[label] = left_out.get(label, 0) + 1
+        else:
+            paths.append(path)
+            emotions.append(emotion)
+    if not paths:
+        raise ValueError(f"no photos labelled with one of {', '.join(EMOTIONS)} in {source}")
+    return LabelledPhotos(paths, emotions, left_out)
+
+
+def _is_photo(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES
+
+
+def evaluate_photos(analyzer, photos: LabelledPhotos, progress: bool = True) -> dict:
+    """Both outputs on the largest face of each labelled photo, through the app's whole photo path
+    (`xface.vision.pipeline.Analyzer`: detect, align, classify).
+
+    Per output: the classification report over the photos where a face was found, `accuracy_all_photos` (a photo
+    without a face counts as wrong) and `non_neutral_read_neutral`, the share of faces labelled with an
+    expression that the output reads as neutral (the crowd prior's drift, issue 21)."""
+    from xface.vision.images import ImageError
+
+    truth, found, readings = [], [], {key: [] for key in OUTPUTS}
+    unreadable = 0
+    for path, emotion in tqdm(
+        zip(photos.paths, photos.emotions, strict=True), total=len(photos.paths), desc="reading", disable=not progress
+    ):
+        try:
+            faces = analyzer.analyze(path, cues=False)
+        except ImageError:
+            unreadable += 1
+            faces = []
+        found.append(bool(faces))
+        if faces:
+            truth.append(EMOTIONS.index(emotion))
+            readings["shown"].append(EMOTIONS.index(faces[0].emotion))
+            readings["fer2013"].append(int(np.argmax([faces[0].fer2013_probs[name] for name in EMOTIONS])))
+    truth_array = np.array(truth, dtype=np.int64)
+    results: dict = {
+        "photos": len(photos.paths),
+        "faces_found": int(sum(found)),
+        "unreadable": unreadable,
+        "left_out": photos.left_out,
+    }
+    expressive = truth_array != EMOTIONS.index("neutral")
+    for key in OUTPUTS:
+        predicted = np.array(readings[key], dtype=np.int64)
+        report = classification_report(truth_array, predicted)
+        report["accuracy_all_photos"] = float((predicted == truth_array).sum() / max(len(photos.paths), 1))
+        read_neutral = predicted[expressive] == EMOTIONS.index("neutral")
+        report["non_neutral_read_neutral"] = float(read_neutral.mean()) if expressive.any() else None
+        results[key] = report
+    return results
+
+
+def format_photos(results: dict) -> str:
+    """The photo evaluation as text: for each output its accuracy, the share read neutral and the per-class table."""
+    lines = [
+        f"{results['photos']} labelled photos, a face found on {results['faces_found']}"
+        + (f", {results['unreadable']} unreadable" if results["unreadable"] else "")
+        + "".join(f"; left out: {count} {label}" for label, count in results["left_out"].items())
+    ]
+    for key, title in OUTPUTS.items():
+        report = results[key]
+        neutral = report["non_neutral_read_neutral"]
+        lines.append(
+            f"{title}: accuracy {report['accuracy']:.2%} of faces found ({report['accuracy_all_photos']:.2%} of all "
+            f"photos); faces with an expression read neutral: {'-' if neutral is None else f'{neutral:.1%}'}"
+        )
+        lines += _class_table(report)
+    return "\n".join(lines)
+
+
+def _class_table(report: dict) -> list[str]:
+    lines = [f"  {'emotion':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+    for name, row in report["per_class"].items():
+        lines.append(
+            f"  {name:<10}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>10}"
+        )
+    for avg in ("macro_avg", "weighted_avg"):
+        row = report[avg]
+        lines.append(f"  {avg:<10}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}")
+    return lines
+
+
 def format_report(results: dict) -> str:
     lines = []
     for key, title in (("fer2013", "FER2013 labels"), ("ferplus_majority", "FER+ majority labels")):
@@ -74,14 +198,7 @@ def format_report(results: dict) -> str:
             continue
         report = results[key]
         lines.append(f"{title} ({results['split']}, {report['count']} faces): accuracy {report['accuracy']:.2%}")
-        lines.append(f"  {'emotion':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
-        for name, row in report["per_class"].items():
-            lines.append(
-                f"  {name:<10}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>10}"
-            )
-        for avg in ("macro_avg", "weighted_avg"):
-            row = report[avg]
-            lines.append(f"  {avg:<10}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}")
+        lines += _class_table(report)
     if "ferplus_kl" in results:
         kl, faces = results["ferplus_kl"], results["ferplus_kl_faces"]
         lines.append(f"Mean KL(crowd votes ‖ shown probabilities): {kl:.3f} ({faces} faces)")

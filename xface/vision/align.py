@@ -36,6 +36,11 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int] =
     Big faces are first shrunk by averaging whole pixel blocks (to at most twice the crop's
     resolution), so that small crops do not alias. Only the face's surroundings go to Pillow
     (a whole 48 MP photo would be copied for each face).
+
+    Weighed against a77b3a8's crop (an antialiased resize to exactly twice the resolution) for issue 21, the
+    model's FER2013 output on 600 web_expressions faces shrunk to eye distances of 132, 66, 53, 40 and 29 px:
+    this crop 63.3 / 66.0 / 65.7 / 65.3 / 63.5 %, a77b3a8's 62.3 / 62.5 / 62.8 / 62.5 / 63.0 %, an exact area
+    filter to twice the resolution 62.7-64.0 %, an 8x supersampled crop (nearest to exact) 59.7-61.7 %.
     """
     matrix = eye_transform(np.asarray(landmarks, dtype=np.float64), size)
     inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]  # crop point → image point

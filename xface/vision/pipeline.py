@@ -117,14 +117,15 @@ class Analyzer:
         """The face mesh of each detected face (None where the mesh model sees no face)."""
         return [self.mesh.fit(image, d.box, d.landmarks) for d in detections]
 
-    def analyze(self, image: str | Path | bytes | Image.Image | np.ndarray) -> list[FaceReading]:
-        """Readings for every face, largest first; cues against a typical relaxed face. Bad input: `ImageError`."""
+    def analyze(self, image: str | Path | bytes | Image.Image | np.ndarray, cues: bool = True) -> list[FaceReading]:
+        """Readings for every face, largest first; cues against a typical relaxed face (`cues=False`: expressions
+        only, as `xface evaluate --photos` reads them). Bad input: `ImageError`."""
         pixels = load_image(image)
         with self.inference_lock:
             detections = self.detector.detect(pixels)
             crops = self.align(pixels, detections)
             outputs = self.classifier.predict_outputs(crops)
-            meshes = self.meshes(pixels, detections)
+            meshes = self.meshes(pixels, detections) if cues else [None] * len(detections)
         readings = [_reading(d, p, c) for d, p, c in zip(detections, outputs.shown, crops, strict=True)]
         for reading, fer2013, mesh in zip(readings, outputs.fer2013, meshes, strict=True):
             reading.fer2013_probs = {name: float(p) for name, p in zip(EMOTIONS, fer2013, strict=True)}
