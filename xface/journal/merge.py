@@ -18,7 +18,6 @@ class MergeCounts(NamedTuple):
     already_there: int
 
 
-
 MERGE_BATCH = 500
 """Rows looked up or inserted per statement while merging (SQLite allows 32,766 parameters per statement)."""
 

@@ -52,6 +52,11 @@ __all__ = [
     "face_doing",
     "SHOW_CUE_AT",
     "show_at",
+    "named_cues",
+    "sure_word",
+    "accuracy_statement",
+    "card_line",
+    "more_text",
 ]
 
 CLEAR_AT = 0.60
@@ -229,10 +234,28 @@ def describe(probs: Mapping[str, float], top: str | None = None) -> Explanation:
         respond=entry["respond"],
         caution=entry["caution"],
         short_label=short_label[:SHORT_LABEL_MAX],
-        summary=data["bands"][key].format(**words),
+        summary=data["bands"][key].format(**words, sure=sure_word(p[top])),
         confidence=p[top],
         action_units=tuple(entry["action_units"]),
     )
+
+
+def sure_word(confidence: float) -> str:
+    """How sure, in words that follow the number: "very sure" from 90 %, "fairly sure" from 75 %, and so on."""
+    return next(word for at, word in texts()["sure_words"] if confidence >= at)
+
+
+ACCURACY_MEASURED_ON = (
+    "FER2013 validation faces with a clear FER+ majority (3,354 faces): the crowd output against that majority, "
+    "83 % (`xface evaluate --npz ../shared/data/fer2013.npz --split val`)"
+)
+"""What `accuracy_statement` was measured on, for people who want the details (Help shows it)."""
+
+
+def accuracy_statement() -> str:
+    """The one statement of how often Xface is right, in plain words (every page says the same; the details are in
+    ACCURACY_MEASURED_ON)."""
+    return texts()["accuracy"].format(**texts()["accuracy_measured"])
 
 
 def no_reading_text() -> str:
@@ -300,6 +323,11 @@ def _shown(cues: Mapping[str, float], typical: bool = True) -> list[tuple[str, f
     """Cues strong enough to name, strongest first (ties in CUE_NAMES order)."""
     named = [(n, float(cues[n])) for n in CUE_NAMES if n in cues and float(cues[n]) >= show_at(n, typical)]
     return sorted(named, key=lambda item: -item[1])
+
+
+def named_cues(cues: Mapping[str, float], typical: bool = True) -> list[str]:
+    """The cues the words name for this face, strongest first."""
+    return [name for name, _ in _shown(cues, typical)]
 
 
 def _strong(name: str, value: float, typical: bool) -> bool:
@@ -414,3 +442,43 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typi
         if missing:
             sentences.append(words["contrast_lacks"].format(clause=_clause(missing[0]), guess=names["guess"]))
     return " ".join(sentences)
+
+
+# --- the card and its "More" ------------------------------------------------------------------------
+
+MORE_WORDS = 60
+"""At most this many words under "More": people asked for fewer, truer words."""
+
+
+def card_line(explanation: Explanation, cues: Mapping[str, float] | None, typical: bool = True) -> str:
+    """The card's one line: the headline and the strongest measured cue ("Looks happy. Mouth: corners pulled up.").
+
+    Without a clear reading the line says only that: no cue is tied to an emotion it may not show."""
+    if explanation.confidence < NO_READING_BELOW:
+        return f"{explanation.headline}."
+    if cues is None or not named_cues(cues, typical):
+        return f"{explanation.headline}."
+    return f"{explanation.headline}. {cue_line(cues, most=1, typical=typical)}"
+
+
+def more_text(explanation: Explanation, cues: Mapping[str, float] | None, typical: bool = True) -> str:
+    """What "More" adds to the card, in at most MORE_WORDS words: how sure, what the face is doing, and the
+    look-alike when Xface can't tell (else what the look often means)."""
+    if explanation.confidence < NO_READING_BELOW:
+        parts = [explanation.summary]
+    else:
+        doing = face_doing(explanation.emotion, cues, typical) if cues is not None else ""
+        extra = _pair_text(explanation.emotion, explanation.second) if explanation.second else explanation.meaning
+        parts = [explanation.summary, doing, extra]
+    text = ""
+    for part in parts:
+        for sentence in _split_sentences(part):
+            longer = f"{text} {sentence}".strip()
+            if len(longer.split()) > MORE_WORDS:
+                return text
+            text = longer
+    return text
+
+
+def _split_sentences(text: str) -> list[str]:
+    return [f"{s.strip()}." if not s.strip().endswith((".", "?", "!")) else s.strip() for s in text.split(". ") if s]

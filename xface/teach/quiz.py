@@ -6,10 +6,10 @@ Answers and scores. A face has one of three kinds of answer, and each is scored 
   the 10 FER+ people chose. A guess that a sizeable minority chose (``SHARED_AT``, 3 of 10) is
   "shared": some people see it that way too, so it is not wrong.
 * ``label``: an upload whose name gives the emotion (``label_from_name``). Right or wrong.
-* ``model``: an upload without a label. It is scored against Xface's reading only when that
-  reading is clear (``xface.teach.explain``'s "clear" band: at least 60 % and 15 points ahead of the
-  next). Otherwise the guess is practice without a score ("unscored"): the feedback says what
-  Xface reads and how sure it is, never right or wrong.
+* ``model``: an upload without a label. It is never scored: Xface's reading is wrong often enough
+  (about one face in three) that marking a person against it would teach its mistakes. The guess is
+  practice without a score ("unscored"): the feedback shows what Xface reads and how sure it is, as
+  information, never right or wrong, and it does not count in the round's score.
 
 Mix-ups and order learn only from answers that had a real answer: a label or the crowd, never
 Xface's own reading (which is wrong about one time in three). A mix-up is named only once the
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xface.emotions import EMOTIONS, canonical_emotion, emotion_word
-from xface.teach.explain import cue_contrast, describe
+from xface.teach.explain import cue_contrast
 from xface.teach.practice import BankFace, crowd_sentence, crowd_verdict, load_bank
 from xface.vision.align import grey_to_rgb
 
@@ -135,10 +135,8 @@ class Question:
 
     @property
     def scored(self) -> bool:
-        """Crowd and labelled faces always count; the model's reading only when it is clear."""
-        if self.answer_source != "model":
-            return True
-        return bool(self.probs) and describe(self.probs).band == "clear"
+        """Only a real answer counts: the crowd's or a label, never Xface's own reading."""
+        return self.answer_source != "model"
 
 
 @dataclass(frozen=True)
@@ -191,8 +189,8 @@ def score(question: Question, guess: str) -> Feedback:
     you, word = emotion_word(chosen), emotion_word(answer)
     if not question.scored:
         message = (
-            f"You chose {you}. This face has no label, and Xface is not sure about it: it reads it as "
-            f"{word}{_sure(question)}. So there is no score this time. It is practice, and that counts too."
+            f"You chose {you}. This photo has no label, so there is no score. "
+            f"For your information, Xface reads it as {word}{_sure(question)}, and it can be wrong."
         )
         return Feedback(question, chosen, None, "model", "unscored", message)
     if question.crowd is not None:
@@ -209,10 +207,7 @@ def score(question: Question, guess: str) -> Feedback:
         lesson = cue_contrast(answer, chosen, question.cues)
         return Feedback(question, chosen, answer, "crowd", verdict, message, crowd_sentence(question.crowd), lesson)
     verdict = "right" if chosen == answer else "wrong"
-    if question.label:
-        source = f"This photo is labelled {word}"
-    else:
-        source = f"Xface reads this face as {word}{_sure(question)}, and it can be wrong too"
+    source = f"This photo is labelled {word}"
     message = f"Yes. {source}." if verdict == "right" else f"{source}; you chose {you}."
     return Feedback(
         question,

@@ -266,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--record", action="store_true", help="record the soak into a temporary journal")
     bench.add_argument("--soak-fps", type=float, default=30.0, help="camera rate for the soak (0: as fast as taken)")
     bench.set_defaults(run=lambda args: __import__("xface.tools.bench", fromlist=["main"]).main(args))
+    __import__("xface.tools.teaching_check", fromlist=["add_parser"]).add_parser(commands)
     return parser
 
 

@@ -35,6 +35,8 @@ import numpy as np
 
 __all__ = [
     "CUE_NAMES",
+    "CUE_MEASURED_FROM",
+    "ALLOWED_WITH",
     "EMOTION_CUES",
     "Calibration",
     "CueBaseline",
@@ -70,6 +72,9 @@ EMOTION_CUES: dict[str, tuple[str, ...]] = {
 """For each emotion, the cues that carry it, strongest first (Ekman and Friesen's prototypes:
 anger AU4+5+23/24, disgust AU9+10+15, fear AU1+2+4+5+20+26, happiness AU6+12, sadness AU1+4+15,
 surprise AU1+2+5+26)."""
+
+ALLOWED_WITH: dict[str, tuple[str, ...]] = {emotion: () for emotion in EMOTION_CUES}
+"""For each emotion, cues that often go with it without speaking against it."""
 
 BASELINE_WINDOW = 300
 """Analysed frames a stream remembers per face for its running baseline (about a minute)."""
@@ -239,6 +244,23 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
             jaw_opening,
         ]
     )
+
+
+_EYE_LINE = (33, 133, 263, 362)
+CUE_MEASURED_FROM: dict[str, tuple[int, ...]] = {
+    "brow_raise": _EYE_LINE + BROWS + BROWS_UPPER,
+    "brow_lower": (133, 362, *INNER_BROWS),
+    "upper_lid_raise": (159, 145, 386, 374),
+    "cheek_raise": _EYE_LINE + CHEEKS,
+    "nose_wrinkle": _EYE_LINE + NOSTRILS + (13, 14) + LIP_CORNERS,
+    "lip_corner_pull": (13, 14, *LIP_CORNERS, 33, 263),
+    "lip_corner_depress": LIP_CORNERS + UPPER_LIP_SIDES + (2, 17),
+    "lip_stretch": LIP_CORNERS + (13, 14),
+    "lip_press": UPPER_LIP + LOWER_LIP,
+    "jaw_drop": (2, 17, *LIP_CORNERS),
+}
+"""Per cue, exactly the mesh points its raw measure reads (once the pose is fitted): the "Why?" picture marks
+these, so a person can check the measure on the face (a test moves every other point and sees no change)."""
 
 
 CUE_POINTS: dict[str, str] = {
