@@ -9,6 +9,7 @@ import textstat
 from xface.app.live import LiveSession
 from xface.emotions import EMOTIONS
 from xface.journal.store import Journal
+from xface.teach.explain import describe
 from xface.teach.mirror import (
     HOLD,
     HOLD_S,
@@ -23,7 +24,6 @@ from xface.teach.mirror import (
     prompt,
     store_results,
 )
-from xface.teach.explain import describe
 from xface.teach.practice import load_bank
 from xface.vision.cues import ALLOWED_WITH, CUE_NAMES, EMOTION_CUES
 
