@@ -320,7 +320,7 @@ def test_deleting_everything_takes_a_confirmation(db):
     at = run()
     at.button(key="journal_delete_all").click()
     at = run(at)
-    at.button(key="journal_cancel_delete_all").click()
+    at.button(key="journal_keep_all").click()
     at = run(at)
     with Journal(db) as journal:
         assert journal.sessions()
