@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from xface.app.cards import WHY_SIZE, end_guessing, headline, status_line, store_live_guess, why_pictures
+from xface.app.cards import WHY_SIZE, end_guessing, headline, status_line, why_pictures
 from xface.app.live import LiveSnapshot
 from xface.journal.store import Journal
+from xface.teach.guessing import GuessFirst, store_guess
 
 
 @pytest.mark.parametrize(
@@ -21,8 +22,7 @@ def test_status_line_says_how_fast_labels_come() -> None:
     snap = LiveSnapshot(analysis_fps=4.0, video_fps=30.0, stream_started=10.0, first_face_at=11.5)
     snap.timings["total"] = 0.012
     assert status_line(snap) == (
-        "labels update 4.0 times a second · video 30 frames a second · first label after 1.5 s · "
-        "12 ms to read a frame"
+        "labels update 4.0 times a second · video 30 frames a second · first label after 1.5 s · 12 ms to read a frame"
     )
     assert status_line(LiveSnapshot()) == "labels update 0.0 times a second · video 0 frames a second"
 
@@ -36,14 +36,18 @@ def test_why_pictures_show_where_the_model_looked_and_the_face_points(analyzer, 
     assert why.sentence.endswith(".")
 
 
-def test_live_guesses_share_one_session_and_are_answered_by_the_reading(tmp_path, analyzer, group_photo) -> None:
+def test_live_guesses_share_one_guess_session_unscored_and_end_with_guess_first(
+    tmp_path, analyzer, group_photo
+) -> None:
     journal = Journal(tmp_path / "journal.db")
     readings = analyzer.analyze(group_photo)[:2]
-    session_id = store_live_guess(journal, None, readings[0], "happy")
-    assert store_live_guess(journal, session_id, readings[1], "sad") == session_id
+    guessing = GuessFirst()
+    session_id = store_guess(journal, None, guessing.guess(readings[0], "happy", at=0.0))
+    assert store_guess(journal, session_id, guessing.guess(readings[1], "sad", at=1.0)) == session_id
     rows = journal.quiz_answers()
-    assert [row["answer"] for row in rows] == [reading.emotion for reading in readings]
-    assert {row["face_source"] for row in rows} == {"live"}
+    assert [row["model_emotion"] for row in rows] == [reading.emotion for reading in readings]
+    assert {(row["face_source"], row["verdict"], row["answer"]) for row in rows} == {("live", "unscored", None)}
+    assert journal.session(session_id)["kind"] == "guess"
     end_guessing(journal, session_id)
     assert journal.session(session_id)["summary"]["answers"] == 2
     end_guessing(journal, 999)  # deleted meanwhile: nothing to close, no error

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,8 +60,9 @@ def labelled_pictures(data: Path, source: str) -> list[tuple[str, str, np.ndarra
         majority = ferplus_majority(votes, columns)
         top_share = votes.clip(0).max(1) / np.maximum(votes.clip(0).sum(1), 1)
         keep = (majority >= 0) & (top_share >= CLEAR_MAJORITY)
+        faces = npz["x_val"]  # read once: each npz["x_val"] reads the whole array again
         return [
-            (f"val_{index}", EMOTIONS[majority[index]], np.repeat(npz["x_val"][index][..., None], 3, -1))
+            (f"val_{index}", EMOTIONS[majority[index]], np.repeat(faces[index][..., None], 3, -1))
             for index in np.flatnonzero(keep)
         ]
     folder = data / "faces" / source
@@ -80,7 +82,9 @@ def read_faces(data: Path, sources: tuple[str, ...] = SETS, every: int = 1) -> l
     analyzer = Analyzer(threads=1)
     faces = []
     for source in sources:
-        for name, label, picture in labelled_pictures(data, source)[::every]:
+        pictures = labelled_pictures(data, source)[::every]
+        print(f"{source}: reading {len(pictures)} pictures", file=sys.stderr, flush=True)
+        for name, label, picture in pictures:
             readings = analyzer.analyze(picture)
             if readings:
                 faces.append(Face(source, name, label, readings[0].emotion, readings[0].mesh))
