@@ -438,3 +438,36 @@ def test_the_explanations_use_the_apps_one_word_for_each_emotion() -> None:
     from xface.teach.explain import texts
 
     assert {e: texts()["emotions"][e]["label"] for e in EMOTIONS} == {e: emotion_word(e) for e in EMOTIONS}
+
+
+def test_card_is_one_line_and_more_holds_at_most_60_words():
+    rng = np.random.default_rng(7)
+    for explanation in _all_explanations():
+        for _ in range(20):
+            cues = dict(zip(CUE_NAMES, rng.random(len(CUE_NAMES)) ** 2, strict=True))
+            for typical in (True, False):
+                line = explain.card_line(explanation, cues, typical=typical)
+                assert line.startswith(f"{explanation.headline}.") and "\n" not in line
+                assert len(line.split(". ")) <= 3  # the headline and one region's cue
+                more = explain.more_text(explanation, cues, typical=typical)
+                assert 0 < len(more.split()) <= explain.MORE_WORDS, more
+    flat = describe(dict.fromkeys(EMOTIONS, 1.0))  # no clear reading: say so, and tie no cue to an emotion
+    assert explain.card_line(flat, {"jaw_drop": 0.9, "brow_raise": 0.9}) == "No clear reading."
+    assert "surprise" not in explain.more_text(flat, {"jaw_drop": 0.9}).lower()
+
+
+@pytest.mark.parametrize(
+    ("confidence", "word"), [(0.97, "very sure"), (0.9, "very sure"), (0.8, "fairly sure"), (0.62, "somewhat sure")]
+)
+def test_confidence_words_follow_the_number(confidence, word):
+    explanation = describe(_probs("happy", confidence))
+    assert explanation.band == "clear" and word in explanation.summary
+    assert "fairly" not in describe(_probs("sad", 0.97)).summary
+    assert "not sure" in describe(_probs("sad", 0.5)).summary
+
+
+def test_one_statement_of_accuracy():
+    statement = explain.accuracy_statement()
+    assert "8 times in 10" in statement and "2 times in 10" in statement and "3,354" in statement
+    assert "3,354" in explain.ACCURACY_MEASURED_ON and "FER2013" in explain.ACCURACY_MEASURED_ON
+    assert _ease(statement) >= MIN_EASE

@@ -1,12 +1,13 @@
 from collections import Counter
 from random import Random
 
+import numpy as np
 import pytest
 import textstat
 
 from xface.emotions import EMOTIONS
 from xface.journal.store import Journal
-from xface.teach.practice import load_bank
+from xface.teach.practice import crowd_sentence, load_bank
 from xface.teach.quiz import (
     Mixup,
     Question,
@@ -235,3 +236,25 @@ def test_round_summary_is_calm():
     )
     assert "streak" not in str(summary).lower()
     assert round_summary([]).asked == 0
+
+
+def test_feedback_is_at_most_70_words_a_face_with_the_crowd_split_first():
+    from xface.teach.quiz import FEEDBACK_WORDS, feedback_lines
+    from xface.vision.cues import CUE_NAMES
+
+    rng = np.random.default_rng(3)
+    checked = 0
+    for face in load_bank(3)[::4]:
+        item = bank_question(face)
+        cues = dict(zip(CUE_NAMES, rng.random(len(CUE_NAMES)), strict=True))
+        probs = dict(zip(EMOTIONS, rng.dirichlet(np.ones(len(EMOTIONS))), strict=True))
+        item = Question(key=item.key, photo=item.photo, probs=probs, cues=cues, crowd=face)
+        for guess in EMOTIONS:
+            lines = feedback_lines(score(item, guess))
+            assert sum(len(line.split()) for line in lines) <= FEEDBACK_WORDS, lines
+            assert lines[0] == crowd_sentence(face)  # how people read it comes first
+            checked += 1
+    unlabelled = score(question("x.jpg#0", model="happy", confidence=0.97), "sad")
+    lines = feedback_lines(unlabelled)
+    assert lines[0] == unlabelled.message and "97% sure" in lines[0] and "no score" in lines[0]
+    assert checked > 50
