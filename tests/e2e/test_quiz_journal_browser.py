@@ -71,8 +71,7 @@ def test_quiz_answer_reaches_the_journal_chart_and_export(streamlit_server, brow
     assert face.evaluate("img => img.complete && img.naturalWidth > 20")  # the crop really rendered
 
     page.get_by_role("button", name="Happy", exact=True).click()
-    page.get_by_text("Xface's reading:").wait_for()
-    page.get_by_text("What the face is doing.").wait_for()
+    page.get_by_text("For your information, Xface reads it as").wait_for()  # no label: information, no score
     page.get_by_role("button", name="Next face").wait_for()
     screenshot(page, shots / "quiz.png")
 
