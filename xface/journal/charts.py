@@ -45,6 +45,7 @@ __all__ = [
     "mirror_practice",
     "mood_calendar",
     "mood_over_time",
+    "live_guesses",
     "quiz_accuracy_by_emotion",
     "quiz_accuracy_over_time",
 ]
@@ -560,8 +561,25 @@ def confusion_matrix(answers: Iterable[dict]) -> alt.Chart | alt.LayerChart:
         for row in _scored(answers)
         if row.get("answer_source", "label") in ("label", "crowd")
     )
+    return _guess_grid(counts, "Answer", "No scored quiz answers yet.")
+
+
+def live_guesses(answers: Iterable[dict]) -> alt.Chart | alt.LayerChart:
+    """Live guesses, their own kind: what Xface read (rows) and what the person said (columns). Not a score: a live
+    face has no answer, and Xface's reading can be wrong."""
+    counts = Counter(
+        (row["model_emotion"], row["guess"])
+        for row in answers
+        if row.get("face_source") == "live" and row.get("model_emotion")
+    )
+    chart = _guess_grid(counts, "Xface read", "No live guesses yet.")
+    return chart.properties(title="Live guesses: what you said and what Xface read then (not a score)")
+
+
+def _guess_grid(counts: Counter, rows_title: str, empty: str) -> alt.Chart | alt.LayerChart:
+    """A grid of (row emotion, guess) counts, the count written in every cell used."""
     if not counts:
-        return _no_data("No scored quiz answers yet.")
+        return _no_data(empty)
     emotions = list(EMOTIONS) + sorted({e for pair in counts for e in pair} - set(EMOTIONS))
     values = [
         {
@@ -577,11 +595,11 @@ def confusion_matrix(answers: Iterable[dict]) -> alt.Chart | alt.LayerChart:
     words = [_word(emotion) for emotion in emotions]
     base = alt.Chart(alt.Data(values=values)).encode(
         x=alt.X("guess:N", title="Your guess", sort=words),
-        y=alt.Y("answer:N", title="Answer", sort=words),
+        y=alt.Y("answer:N", title=rows_title, sort=words),
     )
     cells = base.mark_rect().encode(
         color=alt.Color("count:Q", title="Times", scale=alt.Scale(scheme="blues", domainMin=0)),
-        tooltip=["answer:N", "guess:N", "count:Q"],
+        tooltip=[alt.Tooltip("answer:N", title=rows_title), "guess:N", "count:Q"],
     )
     text = base.mark_text().encode(
         text="label:N",
