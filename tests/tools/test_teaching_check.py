@@ -46,8 +46,9 @@ def test_saved_readings_measure_the_same(tmp_path, analyzer, portrait):
 
 @pytest.mark.slow
 def test_teaching_truth_on_held_out_photos_through_the_whole_pipeline():
-    """Every third labelled face of web_expressions, ckplus_dev and FER2013 validation (clear crowd majority)."""
-    results = measure_all(read_faces(DATA, SETS, every=3))
+    """Every labelled face of web_expressions, ckplus_dev and FER2013 validation (clear crowd majority): the
+    figures of `xface teaching-check` (the pipeline is deterministic, so they are the ones in the report)."""
+    results = measure_all(read_faces(DATA, SETS))
     total = results["all"]
     assert total.read_right > 1000
     assert set(FLOORS) == set(TARGETS)
