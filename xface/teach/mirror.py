@@ -13,7 +13,7 @@ expressions in ``ORDER``:
 
    a. while Xface reads *another* expression, what makes the face look like it: the strongest cue of
       that expression that the asked one does not need ("Let your smile go"), or, when no single cue
-      stands out, "Let your whole face rest" (for a neutral target) ;
+      stands out, "Let your whole face rest" (for a neutral target);
    b. a cue of the asked expression that is missing gets "Raise your brows", one on its way "Raise
       your brows higher", and once the first cue is there the next one reads "Now let your cheeks rise"
       ("Good." before it only while Xface reads the asked expression or nothing in particular);
@@ -128,8 +128,7 @@ def coaching_tips(target: str, cues: Mapping[str, float] | None, reads: str | No
     if cues is None:
         return ["Xface can't see the points of your face right now. Face the camera, in good light."]
     other = reads is not None and reads != target
-    keep = set(EMOTION_CUES[target]) | set(ALLOWED_WITH[target])
-    """Cues the asked expression needs or often shows: never told to rest."""
+    keep = set(EMOTION_CUES[target]) | set(ALLOWED_WITH[target])  # needed or often shown: never told to rest
     tips: list[str] = []
     if other:
         away = sorted(
