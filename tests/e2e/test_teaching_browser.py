@@ -125,7 +125,9 @@ def test_mirror_coaching_towards_a_neutral_face(streamlit_server: StreamlitServe
     expect(page.get_by_text("7 of 7: Look neutral: let your whole face rest")).to_be_visible(timeout=WAIT_MS)
     reads = page.get_by_text(re.compile(r"^Xface reads: "))
     expect(reads).to_be_visible(timeout=CAMERA_WAIT_MS)
-    tips = page.get_by_text(re.compile(r"^(Let your whole face rest|Let your smile go|Let your cheeks drop|Close your"))
+    tips = page.get_by_text(
+        re.compile(r"^(Let your whole face rest|Let your smile go|Let your cheeks drop|Close your mouth)")
+    )
     expect(tips.first).to_be_visible(timeout=CAMERA_WAIT_MS)
     for _ in range(6):  # a few refreshes: never "Good" while another expression is read
         if "Looks neutral" not in reads.inner_text() and "neutral" not in reads.inner_text().split("(")[0]:
