@@ -89,6 +89,7 @@ def test_a_new_guess_is_asked_for_each_new_expression(
         sessions, answers = journal.sessions(), journal.quiz_answers()
     assert [s["kind"] for s in sessions] == ["guess"]  # live guesses are their own kind, not "Photo quiz"
     assert len(answers) == guesses and {(a["face_source"], a["verdict"]) for a in answers} == {("live", "unscored")}
+    assert answers[0]["model_emotion"] != answers[1]["model_emotion"]  # asked again because the expression changed
 
 
 def test_an_unlabelled_upload_is_not_scored(streamlit_server: StreamlitServer, browser_page: Page, evidence: None):
