@@ -35,6 +35,8 @@ else:
         st.Page("pages/journal.py", title="Journal", icon=":material/menu_book:"),
         st.Page("pages/help.py", title="Help", icon=":material/help:"),
     ]
-    page = st.navigation(pages)
+    # At the top on a desk (the page keeps its whole width); on a phone Streamlit turns it into the menu
+    # behind the Menu button, which closes by itself once a page is chosen.
+    page = st.navigation(pages, position="top")
     if ui.unlocked():
         page.run()

@@ -9,6 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.conftest import TORCH_MISSING
+
+pytest.importorskip("torch", reason=TORCH_MISSING)
+
 import torch
 from safetensors.torch import load_file, save_file
 

@@ -34,6 +34,7 @@ from xface.journal.checks import check_row
 from xface.journal.feelings import ENERGY, PLEASANTNESS
 from xface.journal.schema import SCHEMA_VERSION, TABLES
 from xface.journal.store import Journal
+from xface.journal.timeline import duration_words
 
 __all__ = [
     "MAX_IMPORT_BYTES",
@@ -82,8 +83,7 @@ def _summary_words(text: str | None) -> str:
     parts = []
     for key, value in summary.items():
         if key == "duration_s":
-            minutes, seconds = divmod(round(value), 60)
-            parts.append(f"duration {minutes} min {seconds} s")
+            parts.append(f"duration {duration_words(value)}")
         elif isinstance(value, dict):
             shares = ", ".join(f"{name} {share:.0%}" for name, share in value.items() if isinstance(share, int | float))
             parts.append(f"{key.replace('_', ' ')}: {shares}" if shares else key.replace("_", " "))
@@ -314,8 +314,8 @@ def summary_html(journal: Journal, start: date, end: date, include_notes: bool =
         parts.append("</table>")
     parts.append("<h2>Practice</h2><ul>")
     live = [row for row in sessions if row["kind"] == "live"]
-    minutes = sum((row["summary"] or {}).get("duration_s", 0) for row in live) / 60
-    parts.append(f"<li>Live practice: {len(live)} session{'s' * (len(live) != 1)}, {minutes:.0f} min.</li>")
+    seconds = sum((row["summary"] or {}).get("duration_s", 0) for row in live)
+    parts.append(f"<li>Live practice: {len(live)} session{'s' * (len(live) != 1)}, {duration_words(seconds)}.</li>")
     right = sum(row["correct"] for row in answers)
     if answers:
         parts.append(f"<li>Photo quiz: {right} of {len(answers)} faces read the same way as their answer.</li>")

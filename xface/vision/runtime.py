@@ -17,8 +17,23 @@ from pathlib import Path
 
 import onnxruntime
 
+TORCH_MODULES = frozenset({"torch", "torchvision", "transformers", "facenet_pytorch", "safetensors"})
+"""What the `train` extra brings. The base install (`pip install -e .`) leaves them out: the app and
+`xface.Analyzer` run the bundled networks on ONNX Runtime and LiteRT."""
+
 SOURCE_DIGEST_KEY = "xface_source_sha256"
 """Metadata key in each exported `.onnx` file: the SHA-256 of the weight files it was exported from."""
+
+
+class TorchMissing(ModuleNotFoundError):
+    """Something that runs on torch was asked for in a base install; the message says what to install."""
+
+    def __init__(self, what: str, name: str = "torch") -> None:
+        super().__init__(
+            f"{what} needs torch, which the base install leaves out: install the train extra with "
+            "`.venv/bin/pip install -e '.[train]'` (about 5 GB)",
+            name=name,
+        )
 
 
 def source_digest(paths: Iterable[str | Path]) -> str:

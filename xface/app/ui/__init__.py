@@ -13,7 +13,7 @@ import runpy
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 import streamlit as st
 
@@ -32,6 +32,8 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
 FOCUS_COLOUR = "#1d4e89"
 """The theme's accent: 8.6:1 against the page (#fbfaf7) and 7.5:1 against the sidebar (#eceae4), over
 the 3:1 WCAG 2.2 asks of a focus indicator."""
+PAGE_COLOUR = "#fbfaf7"
+"""The theme's page background (.streamlit/config.toml)."""
 ERROR_COLOUR = "#9b1c1c"
 """Dark red for error text: 7.7:1 on the page, over the 4.5:1 WCAG asks of text."""
 LOGO = (
@@ -63,6 +65,11 @@ FRAME_CSS = f"""
     white-space: normal !important;
     color: {ERROR_COLOUR};
     font-size: 0.85rem;
+}}
+/* A slider's keyboard focus: Streamlit draws a half-transparent halo round the thumb (2.46:1 on the page);
+   this one is solid, with a gap of page colour so it stands apart from the thumb (WCAG 2.2: 1.4.11, 2.4.13). */
+[data-testid="stSlider"] div:has(> div > input[type="range"]:focus-visible) {{
+    box-shadow: 0 0 0 2px {PAGE_COLOUR}, 0 0 0 5px {FOCUS_COLOUR} !important;
 }}
 /* The phone's menu button says what it is in words, not only with an arrow. */
 [data-testid="stExpandSidebarButton"]::after {{
@@ -161,6 +168,19 @@ def journal() -> Journal | None:
             st.error(f"The journal can't be opened: {error}")
             return None
     return st.session_state.journal
+
+
+def say(place: str, kind: Literal["success", "warning", "error"], text: str) -> None:
+    """Keep a message for the page's next run (callbacks run before the page draws), to be shown by
+    `show_said(place)` where the person was looking: after "Delete everything" at the bottom of a long
+    page, a message at its top was 1,300 px away."""
+    st.session_state[f"said_{place}"] = (kind, text)
+
+
+def show_said(place: str) -> None:
+    """The message kept for ``place``, once."""
+    if message := st.session_state.pop(f"said_{place}", None):
+        {"success": st.success, "warning": st.warning, "error": st.error}[message[0]](message[1])
 
 
 def escape_markdown(text: object) -> str:
@@ -297,14 +317,18 @@ def checkin_fields(prefix: str, *, with_time: bool = False) -> None:
     state.setdefault(f"{prefix}energy", 0)
     state.setdefault(f"{prefix}intensity", 3)
     left, right = st.columns(2)
+    # The ends in the label: Streamlit shows a slider's ends only while it is hovered or focused.
     pleasantness = left.select_slider(
-        "How pleasant does it feel?",
+        f"How pleasant does it feel? ({PLEASANTNESS[-2]} to {PLEASANTNESS[2]})",
         options=list(PLEASANTNESS),
         format_func=PLEASANTNESS.get,
         key=f"{prefix}pleasantness",
     )
     energy = right.select_slider(
-        "How much energy do you have?", options=list(ENERGY), format_func=ENERGY.get, key=f"{prefix}energy"
+        f"How much energy do you have? ({ENERGY[-2]} to {ENERGY[2]})",
+        options=list(ENERGY),
+        format_func=ENERGY.get,
+        key=f"{prefix}energy",
     )
     words = offered_words(pleasantness, energy)
     word = st.pills("Words that sit here (pick one, or none)", words, key=f"{prefix}word_{pleasantness}_{energy}")
@@ -313,7 +337,12 @@ def checkin_fields(prefix: str, *, with_time: bool = False) -> None:
     with st.expander("What do these words mean?"):
         st.text("\n".join(f"{w}: {GRID[w].means}" for w in words))
     st.text_input("Or say it in your own words", key=f"{prefix}own_words", max_chars=MAX_OWN_WORDS_CHARS)
-    st.select_slider("How strong is it?", options=list(INTENSITY), format_func=INTENSITY.get, key=f"{prefix}intensity")
+    st.select_slider(
+        f"How strong is it? ({INTENSITY[1]} to {INTENSITY[5]})",
+        options=list(INTENSITY),
+        format_func=INTENSITY.get,
+        key=f"{prefix}intensity",
+    )
     st.pills("Where do you notice it in your body?", BODY_PLACES, selection_mode="multi", key=f"{prefix}body")
     st.text_area(
         "Note (optional)", key=f"{prefix}note", max_chars=MAX_NOTE_CHARS, placeholder="What happened, what helped…"
@@ -456,12 +485,13 @@ def date_span(key: str, days: int = 30) -> DateSpan:
     return DateSpan(picked[0], picked[-1])
 
 
-def move_focus(selector: str, step: int, show: str | None = None) -> None:
+def move_focus(selector: str, step: int, show: str | None = None, block: Literal["start", "nearest"] = "start") -> None:
     """Put the keyboard focus on the element ``selector`` once it is drawn (a tiny script in the page).
 
     ``show`` is scrolled to the top of the screen (default: the focused element), so on a phone the
-    feedback is read from its start. ``step`` changes with every answer and every next face, so the
-    script runs again each time; it waits up to 3 s for the element to be drawn.
+    feedback is read from its start; ``block="nearest"`` scrolls only as far as needed to show it, so
+    what is above stays in view where it can. ``step`` changes with every answer and every next face,
+    so the script runs again each time; it waits up to 3 s for the element to be drawn.
     """
     script = (
         f"<script>/* step {step} */(function () {{"
@@ -473,7 +503,7 @@ def move_focus(selector: str, step: int, show: str | None = None) -> None:
         f"const shown = find({json.dumps(show or selector)}) || target;"
         "if (target) { if (!target.matches('button')) target.setAttribute('tabindex', '-1');"
         "target.focus({preventScroll: true}); shown.style.scrollMarginTop = '4.5rem';"
-        "shown.scrollIntoView({block: 'start'}); return; }"
+        f"shown.scrollIntoView({{block: {json.dumps(block)}}}); return; }}"
         "if (Date.now() < deadline) setTimeout(go, 100); }"
         "go(); })();</script>"
     )
