@@ -283,9 +283,9 @@ def specific(readings: Path, out: Path = OUT, rescale: tuple[str, ...] = RESCALE
     carries it (`cues.EMOTION_CUES`) nor often shows it (`cues.ALLOWED_WITH`), the intensity that only a small share
     of that expression's faces reach (`SPECIFIC_SHARE`); the naming threshold is the highest of these, and never
     below "noticeable"; for the cues reliable enough to contradict a reading (`xface.teach.explain.FITS_OTHER_CUES`)
-    the share is `RELIABLE_SHARE` and there is no floor. Past 1 ("as strong as faces get") the cue is too common on faces without it to
-    be named against a typical face at all; against a person's own relaxed face it still is.
-    `xface.teach.explain.show_at` reads it.
+    the share is `RELIABLE_SHARE` and there is no floor. Past 1 ("as strong as faces get") the cue is too common
+    on faces without it to be named against a typical face at all; against a person's own relaxed face it still
+    is. `xface.teach.explain.show_at` reads it.
     """
     from xface.teach.explain import FITS_OTHER_CUES
     from xface.tools.teaching_check import load_faces

@@ -432,11 +432,7 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typi
     present = sorted(present, key=lambda n: -float(cues[n]))[:3]
     if answer == guess:
         if not present:
-            return (
-                words["contrast_rest"].format(**names)
-                if answer == "neutral"
-                else _missing(answer, typical)
-            )
+            return words["contrast_rest"].format(**names) if answer == "neutral" else _missing(answer, typical)
         return words["contrast_same"].format(clauses=_join([_clause(n) for n in present]), **names)
     sentences = []
     shared = [n for n in EMOTION_CUES[answer] if n in EMOTION_CUES[guess]]
