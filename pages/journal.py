@@ -276,8 +276,7 @@ def your_data(journal: Journal, start: date, end: date) -> None:
 
 st.title("Journal")
 st.write("Check in on how you feel, and look back at your practice. Nothing here leaves this computer.")
-journal = ui.journal()
-if journal is None:
+if (journal := ui.journal()) is None:
     st.stop()
 
 checkin_form(journal)
@@ -292,6 +291,8 @@ try:
 except JournalError as error:
     st.error(f"The journal can't be read: {error}")
 else:
+    if note := journal.unreadable_note():  # rows an older Xface let in: left out, never a crash
+        st.warning(note)
     charts_section(sessions, observations, answers, tries, checkins)
     timeline(journal, sessions, checkins)
 your_data(journal, start, end)

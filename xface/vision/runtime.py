@@ -7,6 +7,9 @@ overhead); ONNX Runtime runs the same graphs 1.5-2.5 times faster and gives the 
 `.onnx` files are exported from the bundled weights by `scripts/export_onnx.py`. Each one records
 the SHA-256 of the weights it was made from, so weights trained or replaced afterwards are never
 served by a stale export.
+
+Importing this module imports `xface` first, which sets `ORT_DISABLE_TELEMETRY=1` before onnxruntime loads:
+without it ONNX Runtime would send usage events to Microsoft (see `xface/__init__.py`).
 """
 
 from __future__ import annotations

@@ -194,12 +194,58 @@ def served_beyond_localhost() -> bool:
 
 
 def configured_passcode() -> str | None:
+    """XFACE_PASSCODE, else `passcode` in .streamlit/secrets.toml (a TOML number such as 1234 counts as its digits).
+
+    Raises ValueError (a sentence) for a secrets passcode that is neither text nor a whole number.
+    """
     if os.environ.get("XFACE_PASSCODE"):
         return os.environ["XFACE_PASSCODE"]
     try:
-        return st.secrets.get("passcode") or None
+        passcode = st.secrets.get("passcode")
     except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
         return None
+    if isinstance(passcode, int) and not isinstance(passcode, bool):
+        passcode = str(passcode)
+    if passcode is not None and not isinstance(passcode, str):
+        raise ValueError(
+            'The passcode in .streamlit/secrets.toml must be text in quotes, like passcode = "quiet river".'
+        )
+    return passcode or None
+
+
+def answer_to_localhost_too() -> None:
+    """Keep localhost working when the person lists extra names in server.allowedHosts.
+
+    Streamlit's own WebSocket check accepts only the listed names once the list is set; Xface's host gate
+    (xface/app/gate.py) accepts localhost plus the list, and Streamlit must agree with it.
+    """
+    from streamlit import config
+
+    from xface.app.gate import LOCAL_NAMES
+
+    names = list(st.get_option("server.allowedHosts") or [])
+    if names:
+        config.set_option("server.allowedHosts", list(dict.fromkeys([*names, *LOCAL_NAMES, "127.0.0.1", "::1"])))
+
+
+def allowed_hosts() -> list[str]:
+    """Host names the person added for the server (server.allowedHosts, or the one address it listens on)."""
+    names = list(st.get_option("server.allowedHosts") or [])
+    address = st.get_option("server.address") or ""
+    return names + ([address] if address not in ("", "0.0.0.0", "::") else [])
+
+
+def allowed_origins() -> list[str]:
+    """Other sites the person lets open the app's WebSocket (server.corsAllowedOrigins): none by default."""
+    return list(st.get_option("server.corsAllowedOrigins") or [])
+
+
+def keep_streamlit_offline() -> None:
+    """Streamlit looks up this computer's public address at checkip.amazonaws.com, to print an "External URL"
+    and to judge a WebSocket from another site. Xface sends nothing anywhere: it has no public address to know."""
+    from streamlit import net_util
+
+    net_util.get_external_ip = lambda: None
 
 
 def unlocked() -> bool:
@@ -212,7 +258,11 @@ def unlocked() -> bool:
 
     if not served_beyond_localhost() or st.session_state.get("unlocked"):
         return True
-    expected = configured_passcode()
+    try:
+        expected = configured_passcode()
+    except ValueError as error:  # app.py refuses to start with it; this covers any other way in
+        st.error(str(error))
+        return False
     if expected is not None and is_unlock_token(_unlock_cookie(), expected):
         st.session_state.unlocked = True
         return True
