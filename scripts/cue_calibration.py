@@ -5,6 +5,7 @@
     python scripts/cue_calibration.py auc --labels ferplus                         # same faces, FER+ majority labels
     python scripts/cue_calibration.py photos                                       # real photos, vs the model's label
     python scripts/cue_calibration.py mirror                                       # real photos vs their mirror image
+    xface teaching-check --sets fer2013_train --save train.npz                    # training faces through the pipeline
     python scripts/cue_calibration.py specific --readings train.npz               # naming thresholds for specificity
 
 Calibration uses the training split only: the canonical face and the relaxed face come from faces
@@ -276,16 +277,16 @@ and scale from the readings it is given."""
 def specific(readings: Path, out: Path = OUT, rescale: tuple[str, ...] = RESCALED) -> cues.Calibration:
     """Naming thresholds for specificity, from faces read through the whole pipeline as the app reads photos.
 
-    `readings` are faces with their crowd's clear majority as label, as `xface teaching-check --save` writes them:
-    FER2013 *training* faces (the check's sets stay unseen). For the cues in `rescale` the relaxed value (median over
-    neutral faces), the scale (98th percentile over all) and "noticeable" (90th percentile over neutral faces) are
-    set from these faces first; the other cues keep `calibrate`'s. Then, per cue and per expression that neither
-    carries it (`cues.EMOTION_CUES`) nor often shows it (`cues.ALLOWED_WITH`), the intensity that only a small share
-    of that expression's faces reach (`SPECIFIC_SHARE`); the naming threshold is the highest of these, and never
-    below "noticeable"; for the cues reliable enough to contradict a reading (`xface.teach.explain.FITS_OTHER_CUES`)
-    the share is `RELIABLE_SHARE` and there is no floor. Past 1 ("as strong as faces get") the cue is too common
-    on faces without it to be named against a typical face at all; against a person's own relaxed face it still
-    is. `xface.teach.explain.show_at` reads it.
+    `readings` are faces with their crowd's clear majority as label, as `xface teaching-check --sets fer2013_train
+    --save FILE` writes them: FER2013 *training* faces (the check's sets stay unseen). For the cues in `rescale`
+    the relaxed value (median over neutral faces), the scale (98th percentile over all) and "noticeable" (90th
+    percentile over neutral faces) are set from these faces first; the other cues keep `calibrate`'s. Then, per
+    cue and per expression that neither carries it (`cues.EMOTION_CUES`) nor often shows it (`cues.ALLOWED_WITH`),
+    the intensity that only a small share of that expression's faces reach (`SPECIFIC_SHARE`); the naming
+    threshold is the highest of these, and never below "noticeable". For the cues reliable enough to contradict
+    a reading (`xface.teach.explain.FITS_OTHER_CUES`) the share is `RELIABLE_SHARE` and there is no floor. Past 1
+    ("as strong as faces get") a cue is too common on faces without it to be named against a typical face at all;
+    against a person's own relaxed face it still is. `xface.teach.explain.show_at` reads it.
     """
     from xface.teach.explain import FITS_OTHER_CUES
     from xface.tools.teaching_check import load_faces

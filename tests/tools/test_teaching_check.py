@@ -57,3 +57,11 @@ def test_teaching_truth_on_held_out_photos_through_the_whole_pipeline():
     assert total.lead_happy >= FLOORS["lead_happy"], total
     assert total.lead_surprise >= FLOORS["lead_surprise"], total
     assert total.neutral_cue <= FLOORS["neutral_cue"], total
+
+
+def test_calibration_faces_are_training_faces_in_a_fixed_order():
+    from xface.tools.teaching_check import TRAIN_FACES, TRAIN_SET, labelled_pictures
+
+    first = labelled_pictures(DATA, TRAIN_SET)
+    assert len(first) == TRAIN_FACES and all(name.startswith("train_") for name, _, _ in first)
+    assert [name for name, _, _ in first[:5]] == [name for name, _, _ in labelled_pictures(DATA, TRAIN_SET)[:5]]

@@ -52,18 +52,27 @@ class Face:
     """Face mesh (468, 3) in pixels, or None when no mesh was fitted (no cues are then named)."""
 
 
+TRAIN_SET = "fer2013_train"
+"""FER2013 training faces with a clear crowd majority, in a fixed random order: for calibrating the naming
+thresholds (`scripts/cue_calibration.py specific`), never for the check itself."""
+TRAIN_FACES = 7501
+"""How many training faces `TRAIN_SET` reads: the bundled thresholds came from these (6,313 of them with a mesh)."""
+
+
 def labelled_pictures(data: Path, source: str) -> list[tuple[str, str, np.ndarray | Path]]:
     """(name, label, picture) for every labelled picture of a set; FER2013 faces as grey 48×48 arrays."""
-    if source == "fer2013_val":
+    if source in ("fer2013_val", TRAIN_SET):
+        split = "val" if source == "fer2013_val" else "train"
         npz = np.load(data / "fer2013.npz")
-        votes, columns = npz["ferplus_votes_val"], [str(c) for c in npz["ferplus_columns"]]
+        votes, columns = npz[f"ferplus_votes_{split}"], [str(c) for c in npz["ferplus_columns"]]
         majority = ferplus_majority(votes, columns)
         top_share = votes.clip(0).max(1) / np.maximum(votes.clip(0).sum(1), 1)
-        keep = (majority >= 0) & (top_share >= CLEAR_MAJORITY)
-        faces = npz["x_val"]  # read once: each npz["x_val"] reads the whole array again
+        keep = np.flatnonzero((majority >= 0) & (top_share >= CLEAR_MAJORITY))
+        if split == "train":
+            keep = np.random.default_rng(0).permutation(keep)[:TRAIN_FACES]
+        faces = npz[f"x_{split}"]  # read once: each npz["x_..."] reads the whole array again
         return [
-            (f"val_{index}", EMOTIONS[majority[index]], np.repeat(faces[index][..., None], 3, -1))
-            for index in np.flatnonzero(keep)
+            (f"{split}_{index}", EMOTIONS[majority[index]], np.repeat(faces[index][..., None], 3, -1)) for index in keep
         ]
     folder = data / "faces" / source
     return [
@@ -184,7 +193,7 @@ def measure_truth(faces: list[Face]) -> TeachingTruth:
 
 def measure_all(faces: list[Face]) -> dict[str, TeachingTruth]:
     """Per set, and all sets together ("all")."""
-    results = {source: measure_truth([f for f in faces if f.source == source]) for source in SETS}
+    results = {source: measure_truth([f for f in faces if f.source == source]) for source in (*SETS, TRAIN_SET)}
     results["all"] = measure_truth(faces)
     return {k: v for k, v in results.items() if v.faces}
 
@@ -217,6 +226,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     check = commands.add_parser("teaching-check", help="do the cue words agree with faces Xface reads correctly?")
     check.add_argument("--data", type=Path, default=Path("../shared/data"), help="folder with fer2013.npz and faces/")
     check.add_argument("--every", type=int, default=1, help="read every N-th picture of each set (quicker runs)")
+    check.add_argument(
+        "--sets",
+        nargs="+",
+        default=list(SETS),
+        choices=[*SETS, TRAIN_SET],
+        help="which sets to read (calibration: "
+        f"{TRAIN_SET} --save, then scripts/cue_calibration.py specific --readings)",
+    )
     check.add_argument("--save", type=Path, metavar="FILE", help="save the readings (.npz) to measure again later")
     check.add_argument("--readings", type=Path, metavar="FILE", help="measure saved readings instead of reading")
     check.add_argument("--json", type=Path, metavar="FILE", help="write the figures here too")
@@ -224,7 +241,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    faces = load_faces(args.readings) if args.readings else read_faces(args.data, every=args.every)
+    faces = load_faces(args.readings) if args.readings else read_faces(args.data, tuple(args.sets), every=args.every)
     if args.save:
         save_faces(faces, args.save)
     results = measure_all(faces)
