@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from xface.app import ui
+from xface.teach.explain import ACCURACY_MEASURED_ON, accuracy_statement
 
 ui.enter_page()
 
@@ -21,16 +22,16 @@ st.markdown(
 
 st.header("What Xface can and cannot tell you")
 st.markdown(
-    """
+    f"""
 - **A face is not a feeling.** Xface reads the *outside* of a face: brows, eyes, mouth. It cannot see what a
   person feels inside. A frown can mean anger, worry, focus, or a headache.
 - **People hide and mask.** Many people smile when they are sad, or keep a still face when they are upset.
   Autistic people, and many others, may show feelings differently. Xface cannot tell.
 - **Context and culture matter.** The same face means different things at a funeral and at a party, and in
   different families and cultures. What just happened, and what the person says, often tell you more.
-- **The model is often wrong.** On faces it has never seen, it is wrong about **1 time in 3**. It is less
-  sure with poor light, glasses, turned heads, beards, or faces unlike the ones it learned from.
-- **It says when it is unsure.** "Looks happy" means fairly sure. "Might be happy" means less sure.
+- **The model is often wrong.** {accuracy_statement()} It is less sure with poor light, glasses, turned heads, beards,
+  or faces unlike the ones it learned from. (Measured on {ACCURACY_MEASURED_ON}.)
+- **It says when it is unsure.** "Looks happy" means at least 60 % sure. "Might be happy" means less sure.
   "Not sure: sad or neutral" means it can't decide between two. Trust these words, not only the top label.
 - **Use it as a hint, then check.** The kindest check is often a question: *"You look a bit down. Are you OK?"*
 """

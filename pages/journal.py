@@ -80,6 +80,7 @@ def charts_section(
         st.altair_chart(charts.quiz_accuracy_by_emotion(answers), width="stretch")
         st.caption("Which answer you read as which emotion. The diagonal is where they matched.")
         st.altair_chart(charts.confusion_matrix(answers), width="stretch")
+        st.altair_chart(charts.live_guesses(answers), width="stretch")
         st.caption("Live practice: which expressions Xface read on faces.")
         st.altair_chart(charts.expressions_per_session(live, observations), width="stretch")
         st.altair_chart(charts.expressions_over_time(observations, period), width="stretch")

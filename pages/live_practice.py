@@ -11,21 +11,20 @@ from __future__ import annotations
 import streamlit as st
 
 from xface.app import ui
-from xface.app.cards import end_guessing, headline, status_line, store_live_guess
+from xface.app.cards import end_guessing, headline, status_line
 from xface.app.draw import reading_explanation
 from xface.app.live import LiveSession, LiveSnapshot, label_tone
 from xface.app.ui import widgets
 from xface.emotions import EMOTIONS, emotion_word
 from xface.journal.schema import JournalError
-from xface.teach.explain import Explanation, cue_contrast, cue_line, face_doing
+from xface.teach.explain import Explanation, accuracy_statement, card_line, cue_contrast, more_text
+from xface.teach.guessing import store_guess
 from xface.vision.pipeline import FaceReading
 
 ui.enter_page()
 
 MAX_CARDS = 3
 """More cards than this is too much to read at once; the largest faces come first."""
-CARD_CUES = 2
-"""The strongest cues named on a card's one line (all of them are under "More")."""
 STALE_AFTER_S = 3.0
 """No frame for this long while 'playing' means the picture has stopped coming."""
 
@@ -44,11 +43,10 @@ def live_session() -> LiveSession:
 
 
 def face_card(reading: FaceReading, explanation: Explanation) -> None:
-    """Glanceable: the headline and one line of measured cues; the rest folded under "More"."""
+    """Glanceable: one line (the headline and the strongest measured cue); a few more words under "More"."""
     typical = reading.cues_against_typical
     with st.container(border=True):
-        st.markdown(f"#### {headline(reading.face_id, explanation.headline)}")
-        st.markdown(cue_line(reading.cues, most=CARD_CUES, typical=typical))
+        st.markdown(f"#### {headline(reading.face_id, card_line(explanation, reading.cues, typical=typical))}")
         st.button(
             "Why?",
             key=f"live_why_{reading.face_id}",
@@ -58,69 +56,50 @@ def face_card(reading: FaceReading, explanation: Explanation) -> None:
             args=(reading,),
         )
         with st.expander("More"):
-            note = face_doing(explanation.emotion, reading.cues, typical=typical)
-            st.markdown(f"**What the face is doing:** {note}")
-            st.markdown(f"**How sure:** {explanation.summary}")
-            st.markdown(f"**What it often means:** {explanation.meaning}")
-            st.markdown(f"**What else it could be:** {explanation.look_alikes}")
-            st.markdown(f"**What you might say or do:** {explanation.respond}")
-            st.markdown(f"**Careful:** {explanation.caution}")
+            st.markdown(more_text(explanation, reading.cues, typical=typical))
 
 
 # --- guess first -----------------------------------------------------------------------------------
 
-GUESSES = "live_guesses"
-"""Session-state key: face id → the guess and the reading it was checked against."""
 
-
-def guessed(live: LiveSession, reading: FaceReading) -> None:
-    """A guess was picked: show this face's reading, and keep the answer in the journal (a quiz answer from live)."""
-    guess = st.session_state.get(f"live_guess_pick_{reading.face_id}")
-    if guess is None:
+def guessed(live: LiveSession, face_id: int | None) -> None:
+    """A guess was picked: show this face's reading, and keep the guess in the journal (a live guess, unscored)."""
+    guess = st.session_state.pop(f"live_guess_pick_{face_id}", None)
+    if guess is None or (made := live.guess(face_id, guess)) is None:
         return
-    st.session_state.setdefault(GUESSES, {})[reading.face_id] = {"guess": guess, "reading": reading}
-    live.revealed.add(reading.face_id)
     if (journal := ui.journal()) is None:
         return
     try:
-        session_id = st.session_state.get("live_guess_session")
-        st.session_state.live_guess_session = store_live_guess(journal, session_id, reading, guess)
+        st.session_state.live_guess_session = store_guess(journal, st.session_state.get("live_guess_session"), made)
     except (ValueError, JournalError) as error:
         st.session_state.live_guess_error = f"Your guess could not be saved in the journal: {error}"
 
 
-def guess_again(live: LiveSession, face_id: int | None) -> None:
-    st.session_state.get(GUESSES, {}).pop(face_id, None)
-    st.session_state.pop(f"live_guess_pick_{face_id}", None)
-    live.revealed.discard(face_id)
-
-
-def guess_card(live: LiveSession, reading: FaceReading) -> None:
-    """Guess first: no label until the person has said what they see; then the reading, the cues and why."""
-    done = st.session_state.get(GUESSES, {}).get(reading.face_id)
+def guess_card(live: LiveSession, reading: FaceReading, explanation: Explanation) -> None:
+    """Guess first: no label until the person says what they see, and again for each new expression; once
+    revealed, the face's current reading beside the guess."""
+    face_id = reading.face_id
     with st.container(border=True):
-        if done is None:
-            name = f"face {reading.face_id}" if reading.face_id is not None else "this face"
-            st.markdown(f"#### Face {reading.face_id}: what do you see?")
+        if live.asking(face_id):
+            st.markdown(f"#### Face {face_id}: what do you see?")
             st.pills(
-                f"Your guess for {name}",
+                f"Your guess for face {face_id}",
                 EMOTIONS,
                 format_func=emotion_word,
-                key=f"live_guess_pick_{reading.face_id}",
+                key=f"live_guess_pick_{face_id}",
                 on_change=guessed,
-                args=(live, reading),
+                args=(live, face_id),
             )
             return
-        answer: FaceReading = done["reading"]
-        explanation = reading_explanation(answer)
-        verdict = "Same as the model." if done["guess"] == answer.emotion else "The model sees it another way."
-        st.markdown(f"#### {headline(answer.face_id, explanation.headline)}")
-        st.markdown(f"You said **{emotion_word(done['guess'])}**. {verdict}")
-        st.markdown(cue_contrast(answer.emotion, done["guess"], answer.cues, typical=answer.cues_against_typical))
-        st.caption("The model is a hint, not the truth: it is wrong about one time in three.")
-        st.button(
-            "Guess again", key=f"live_guess_again_{reading.face_id}", on_click=guess_again, args=(live, reading.face_id)
-        )
+        made = live.last_guess(face_id)
+        st.markdown(f"#### {headline(face_id, card_line(explanation, reading.cues, reading.cues_against_typical))}")
+        if made is not None:
+            st.markdown(
+                f"You said **{emotion_word(made.guess)}** when Xface read {emotion_word(made.reading)}. "
+                f"{cue_contrast(made.reading, made.guess, reading.cues, typical=reading.cues_against_typical)}"
+            )
+        st.caption(accuracy_statement())
+        st.button("Guess again", key=f"live_guess_again_{face_id}", on_click=live.ask_again, args=(face_id,))
 
 
 def label_sound(snap: LiveSnapshot) -> None:
@@ -168,10 +147,11 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
     if st.session_state.get("live_sound") and not guessing:
         label_sound(snap)
     for reading in snap.readings[:MAX_CARDS]:
+        explanation = snap.explanations.get(reading.face_id) or reading_explanation(reading)
         if guessing:
-            guess_card(live, reading)
+            guess_card(live, reading, explanation)
         else:
-            face_card(reading, snap.explanations.get(reading.face_id) or reading_explanation(reading))
+            face_card(reading, explanation)
     if len(snap.readings) > MAX_CARDS:
         st.caption(f"{len(snap.readings) - MAX_CARDS} more face(s) in the picture: cards show the largest {MAX_CARDS}.")
     with st.expander("Details"):
@@ -194,8 +174,7 @@ live = ui.models_or_stop(live_session, "live practice")
 def guess_first_changed(live: LiveSession) -> None:
     """Guess first on: hide every label until a guess; off: show labels again and close the guessing session."""
     live.hide_labels = bool(st.session_state.live_guess_first)
-    live.revealed.clear()
-    st.session_state.pop(GUESSES, None)
+    live.reset_guesses()
     if not live.hide_labels:
         end_guessing(ui.journal(), st.session_state.pop("live_guess_session", None))
 

@@ -18,9 +18,17 @@ import streamlit as st
 from xface.app import ui
 from xface.app.uploads import MAX_PHOTOS, UPLOAD_TYPES, quiz_batch
 from xface.emotions import EMOTIONS, emotion_word
-from xface.teach.explain import describe, face_doing, texts
+from xface.teach.explain import texts
 from xface.teach.practice import LEVELS
-from xface.teach.quiz import Feedback, Question, bank_questions, order_questions, round_summary, top_confusions
+from xface.teach.quiz import (
+    Feedback,
+    Question,
+    bank_questions,
+    feedback_lines,
+    order_questions,
+    round_summary,
+    top_confusions,
+)
 from xface.teach.rounds import QuizRound
 
 ui.enter_page()
@@ -170,25 +178,13 @@ def show_question(state: QuizRound) -> None:
 
 
 def show_feedback(question: Question, feedback: Feedback, saved: bool) -> None:
+    """A few short lines, the crowd's split first (`xface.teach.quiz.feedback_lines`); the verdict line stands out."""
     alert = st.success if feedback.verdict == "right" else st.info
-    alert(feedback.message)
-    if feedback.crowd:
-        st.markdown(f"**How people read it.** {feedback.crowd}")
-    if feedback.lesson:
-        st.markdown(f"**What to look for.** {feedback.lesson}")
-    if feedback.answer_source == "label":
-        st.caption(f"Scored against the photo's name, which says {word(feedback.answer)}. Xface's own reading:")
-    elif feedback.answer_source == "model" and feedback.verdict != "unscored":
-        st.caption("The photo's name gives no emotion, and Xface's reading was clear, so it was used as the answer.")
-    if question.probs:
-        explanation = describe(question.probs)
-        with st.container(border=True):
-            st.markdown(f"**Xface's reading: {explanation.headline}** ({explanation.confidence:.0%} sure)")
-            st.write(explanation.summary)
-            doing = face_doing(explanation.emotion, question.cues) if question.cues else explanation.face
-            st.markdown(f"**What the face is doing.** {doing}")
-            st.markdown(f"**What it often means.** {explanation.meaning}")
-            st.caption(explanation.caution)
+    for line in feedback_lines(feedback):
+        if line == feedback.message:
+            alert(line)
+        else:
+            st.markdown(line)  # our own words only: no file name, no note
     if not saved:
         st.caption("This answer was not saved: the journal can't be opened right now.")
 
@@ -252,8 +248,8 @@ def start_choices() -> None:
             accept_multiple_files=True,
             key=f"quiz_upload_{st.session_state.get('quiz_uploader', 0)}",
             help=(
-                "A name like happy/img1.jpg or img_sad.jpg gives the answer. Without one, a guess is scored "
-                f"only when Xface's reading is clear. Up to {MAX_PHOTOS} photos at a time."
+                "A name like happy/img1.jpg or img_sad.jpg gives the answer. Without one, a guess is not scored: "
+                f"you see Xface's reading, for information. Up to {MAX_PHOTOS} photos at a time."
             ),
         )
         st.caption("Tip: a zip with folders named after emotions (happy/, sad/, …) gives every photo a known answer.")

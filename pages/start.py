@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from xface.app import ui
+from xface.teach.explain import accuracy_statement
 
 ui.enter_page()
 
@@ -36,8 +37,7 @@ st.page_link("pages/photo_quiz.py", label="Begin with the photo quiz", icon=":ma
 st.subheader("How far to trust it")
 st.markdown(
     "Xface reads what most people would see in a face. It cannot see what someone feels inside. "
-    "On faces it has not seen before, it is right about **7 times in 10**. So take its answer as a hint, "
-    "and check it: asking the person is often the kindest way."
+    f"{accuracy_statement()} Asking the person is often the kindest way to check."
 )
 
 st.subheader("Your privacy")

@@ -5,6 +5,8 @@
     python scripts/cue_calibration.py auc --labels ferplus                         # same faces, FER+ majority labels
     python scripts/cue_calibration.py photos                                       # real photos, vs the model's label
     python scripts/cue_calibration.py mirror                                       # real photos vs their mirror image
+    xface teaching-check --sets fer2013_train --save train.npz                    # training faces through the pipeline
+    python scripts/cue_calibration.py specific --readings train.npz               # naming thresholds for specificity
 
 Calibration uses the training split only: the canonical face and the relaxed face come from faces
 that most FER+ annotators called neutral, "as strong as faces get" from the 98th percentile over
@@ -37,9 +39,17 @@ from xface.emotions import EMOTIONS  # noqa: E402
 from xface.vision import cues  # noqa: E402
 from xface.vision.landmarks import MIN_FACE_SCORE, MeshModel, tight_crop_to_mesh_input  # noqa: E402
 
-OUT = Path(__file__).resolve().parents[1] / "xface" / cues.CALIBRATION_FILE
+OUT = Path(__file__).resolve().parents[1] / "xface" / "vision" / cues.CALIBRATION_FILE
 STRONG_PERCENTILE = 98
 NOTICEABLE_PERCENTILE = 90
+SPECIFIC_SHARE = 0.02
+"""A cue is named (against a typical face) only beyond what at most this share of the faces of *each* expression
+that does not show it reach (`specific`): "the lip corners turn down" is rarely said of a surprised face."""
+
+RELIABLE_SHARE = 0.12
+"""The same for the cues that tell their expression well (AUC at least 0.85: a smile, raised brows), without the
+"noticeable" floor: the crowd's labels are noisy (a face half of ten people call sad may be smiling, a tenth of
+relaxed faces have high brows), so 3 % would hide most real smiles and raised brows."""
 
 SEPARATIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("lip_corner_pull", ("happy",), ()),
@@ -121,11 +131,11 @@ def calibrate(npz: Path, out: Path = OUT) -> cues.Calibration:
     raw = np.stack([cues.raw_measures(cues.fit_pose(p, canonical)) for p in points[ok]])
     relaxed = np.median(raw[relaxed_faces[ok]], axis=0)
     strong = np.percentile(raw - relaxed, STRONG_PERCENTILE, axis=0)
-    settings = cues.Calibration(
-        canonical=canonical, relaxed=relaxed, strong=strong, noticeable=np.zeros(len(cues.CUE_NAMES))
-    )
+    zeros = np.zeros(len(cues.CUE_NAMES))
+    settings = cues.Calibration(canonical=canonical, relaxed=relaxed, strong=strong, noticeable=zeros, named=zeros)
     relaxed_intensities = cues.intensities(raw[relaxed_faces[ok]], settings=settings)  # against the typical face
-    settings = replace(settings, noticeable=np.percentile(relaxed_intensities, NOTICEABLE_PERCENTILE, axis=0))
+    noticeable = np.percentile(relaxed_intensities, NOTICEABLE_PERCENTILE, axis=0)
+    settings = replace(settings, noticeable=noticeable, named=noticeable)  # until `specific` sets `named`
     out.write_text(json.dumps(settings.to_json(), indent=1) + "\n", encoding="utf-8")
     print(f"{ok.sum()} of {len(ok)} training faces meshed, {relaxed_faces.sum()} relaxed; wrote {out}")
     return settings
@@ -259,9 +269,65 @@ def mirror(folder: Path) -> dict[str, float]:
     return results
 
 
+RESCALED = ("nose_wrinkle", "lip_corner_depress")
+"""Cues whose measure changed since `calibrate` last ran on all training faces: `specific` sets their relaxed value
+and scale from the readings it is given."""
+
+
+def specific(readings: Path, out: Path = OUT, rescale: tuple[str, ...] = RESCALED) -> cues.Calibration:
+    """Naming thresholds for specificity, from faces read through the whole pipeline as the app reads photos.
+
+    `readings` are faces with their crowd's clear majority as label, as `xface teaching-check --sets fer2013_train
+    --save FILE` writes them: FER2013 *training* faces (the check's sets stay unseen). For the cues in `rescale`
+    the relaxed value (median over neutral faces), the scale (98th percentile over all) and "noticeable" (90th
+    percentile over neutral faces) are set from these faces first; the other cues keep `calibrate`'s. Then, per
+    cue and per expression that neither carries it (`cues.EMOTION_CUES`) nor often shows it (`cues.ALLOWED_WITH`),
+    the intensity that only a small share of that expression's faces reach (`SPECIFIC_SHARE`); the naming
+    threshold is the highest of these, and never below "noticeable". For the cues reliable enough to contradict
+    a reading (`xface.teach.explain.FITS_OTHER_CUES`) the share is `RELIABLE_SHARE` and there is no floor. Past 1
+    ("as strong as faces get") a cue is too common on faces without it to be named against a typical face at all;
+    against a person's own relaxed face it still is. `xface.teach.explain.show_at` reads it.
+    """
+    from xface.teach.explain import FITS_OTHER_CUES
+    from xface.tools.teaching_check import load_faces
+
+    faces = [face for face in load_faces(readings) if face.mesh is not None]
+    labels = np.array([face.label for face in faces])
+    settings = cues.calibration()
+    raw = np.stack([cues.measure(face.mesh, settings) for face in faces])
+    relaxed, strong, noticeable = settings.relaxed.copy(), settings.strong.copy(), settings.noticeable.copy()
+    columns = [cues.CUE_NAMES.index(name) for name in rescale]
+    relaxed[columns] = np.median(raw[labels == "neutral"][:, columns], axis=0)
+    strong[columns] = np.percentile(raw[:, columns] - relaxed[columns], STRONG_PERCENTILE, axis=0)
+    settings = replace(settings, relaxed=relaxed, strong=strong)
+    values = cues.intensities(raw, settings=settings)
+    noticeable[columns] = np.percentile(values[labels == "neutral"][:, columns], NOTICEABLE_PERCENTILE, axis=0)
+    values = (raw - settings.relaxed) / settings.strong  # not clipped: a threshold past 1 means never named on photos
+    named = noticeable.copy()
+    counts = ", ".join(f"{e} {(labels == e).sum()}" for e in EMOTIONS)
+    print(f"{len(faces)} faces ({counts}); naming thresholds:")
+    for column, name in enumerate(cues.CUE_NAMES):
+        without = [e for e in EMOTIONS if name not in cues.EMOTION_CUES[e] + cues.ALLOWED_WITH[e]]
+        shows = [e for e in EMOTIONS if name in cues.EMOTION_CUES[e]]
+        share = RELIABLE_SHARE if name in FITS_OTHER_CUES else SPECIFIC_SHARE
+        worst = max(
+            (float(np.quantile(values[labels == e, column], 1 - share)), e) for e in without if (labels == e).sum()
+        )
+        named[column] = worst[0] if name in FITS_OTHER_CUES else max(named[column], worst[0])
+        recall = ", ".join(f"{e} {np.mean(values[labels == e, column] >= named[column]):.0%}" for e in shows)
+        if named[column] > 1:
+            recall = "never named on photos"
+        print(f"  {name:20s} {named[column]:.3f} (set by {worst[1]}); named on {recall}")
+    settings = replace(settings, noticeable=noticeable, named=named)
+    out.write_text(json.dumps(settings.to_json(), indent=1) + "\n", encoding="utf-8")
+    cues.calibration.cache_clear()
+    return settings
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("calibrate", "auc", "photos", "mirror"))
+    parser.add_argument("command", choices=("calibrate", "auc", "photos", "mirror", "specific"))
+    parser.add_argument("--readings", type=Path, help="for `specific`: faces read by `xface teaching-check --save`")
     parser.add_argument("--photos", type=Path, default=Path("../shared/data/faces"))
     parser.add_argument("--npz", type=Path, default=Path("../shared/data/fer2013.npz"))
     parser.add_argument("--split", default="val", choices=("train", "val"))
@@ -273,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         photos(args.photos)
     elif args.command == "mirror":
         mirror(args.photos)
+    elif args.command == "specific":
+        specific(args.readings)
     else:
         report(args.npz, args.split, args.labels)
     return 0

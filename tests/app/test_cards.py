@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from xface.app.cards import WHY_SIZE, end_guessing, headline, status_line, store_live_guess, why_pictures
+from xface.app.cards import WHY_SIZE, end_guessing, headline, status_line, why_pictures
 from xface.app.live import LiveSnapshot
 from xface.journal.store import Journal
+from xface.teach.guessing import GuessFirst, store_guess
 
 
 @pytest.mark.parametrize(
@@ -35,14 +36,18 @@ def test_why_pictures_show_where_the_model_looked_and_the_face_points(analyzer, 
     assert why.sentence.endswith(".")
 
 
-def test_live_guesses_share_one_session_and_are_answered_by_the_reading(tmp_path, analyzer, group_photo) -> None:
+def test_live_guesses_share_one_guess_session_unscored_and_end_with_guess_first(
+    tmp_path, analyzer, group_photo
+) -> None:
     journal = Journal(tmp_path / "journal.db")
     readings = analyzer.analyze(group_photo)[:2]
-    session_id = store_live_guess(journal, None, readings[0], "happy")
-    assert store_live_guess(journal, session_id, readings[1], "sad") == session_id
+    guessing = GuessFirst()
+    session_id = store_guess(journal, None, guessing.guess(readings[0], "happy", at=0.0))
+    assert store_guess(journal, session_id, guessing.guess(readings[1], "sad", at=1.0)) == session_id
     rows = journal.quiz_answers()
-    assert [row["answer"] for row in rows] == [reading.emotion for reading in readings]
-    assert {row["face_source"] for row in rows} == {"live"}
+    assert [row["model_emotion"] for row in rows] == [reading.emotion for reading in readings]
+    assert {(row["face_source"], row["verdict"], row["answer"]) for row in rows} == {("live", "unscored", None)}
+    assert journal.session(session_id)["kind"] == "guess"
     end_guessing(journal, session_id)
     assert journal.session(session_id)["summary"]["answers"] == 2
     end_guessing(journal, 999)  # deleted meanwhile: nothing to close, no error

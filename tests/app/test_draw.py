@@ -143,23 +143,28 @@ def test_words_made_once_are_reused(frame):
     assert np.array_equal(draw_readings(frame, [face], made), draw_readings(frame, [reading(UNSURE)]))
 
 
-def test_mesh_overlay_marks_the_parts_that_moved(analyzer, portrait):
-    from xface.app.draw import ACTIVE_COLOUR, mesh_overlay
+def test_mesh_overlay_marks_exactly_the_points_each_named_cue_was_measured_from(analyzer, portrait):
+    from xface.app.draw import ACTIVE_COLOUR, MARK_RADIUS, marked_points, mesh_overlay, overlay_points
     from xface.teach.explain import SHOW_CUE_AT, show_at
+    from xface.vision.cues import CUE_MEASURED_FROM, CUE_NAMES
 
     (face,) = analyzer.analyze(portrait)
     face.cues = dict.fromkeys(face.cues, 0.0)
-    quiet = mesh_overlay(face, size=240)  # nothing moved
+    quiet = mesh_overlay(face, size=240)  # nothing named
     assert quiet.shape == (240, 240, 3)
-    assert not (quiet == ACTIVE_COLOUR).all(axis=-1).any()
+    assert not (quiet == ACTIVE_COLOUR).all(axis=-1).any() and marked_points(face) == set()
     face.cues["jaw_drop"] = 0.9
     moving = mesh_overlay(face, size=240)
-    amber = np.argwhere((moving == ACTIVE_COLOUR).all(axis=-1))
-    assert len(amber) > 50
-    assert amber[:, 0].min() > 240 * 0.55  # only the mouth, in the lower part of the aligned face
+    assert marked_points(face) == set(CUE_MEASURED_FROM["jaw_drop"])
+    amber = np.argwhere((moving == ACTIVE_COLOUR).all(axis=-1))[:, ::-1]  # (x, y)
+    centres = overlay_points(face, 240)[sorted(marked_points(face))]
+    nearest = np.linalg.norm(amber[:, None, :] - centres[None], axis=-1).min(1)
+    assert nearest.max() <= MARK_RADIUS + 1.5  # every amber pixel is one of the measured points
+    for x, y in centres.round().astype(int):  # and every measured point is marked
+        assert (moving[y - 1 : y + 2, x - 1 : x + 2] == ACTIVE_COLOUR).all(axis=-1).any()
     # The amber follows the words: a cue too weak to name against a typical face, named against the person's own.
-    face.cues = {**dict.fromkeys(face.cues, 0.0), "lip_press": (SHOW_CUE_AT + show_at("lip_press")) / 2}
-    assert show_at("lip_press") > SHOW_CUE_AT
+    name = next(n for n in CUE_NAMES if SHOW_CUE_AT < show_at(n) < 1)  # a cue named past "noticeable" on photos
+    face.cues = {**dict.fromkeys(face.cues, 0.0), name: (SHOW_CUE_AT + show_at(name)) / 2}
     assert not (mesh_overlay(face, size=240) == ACTIVE_COLOUR).all(axis=-1).any()
     assert (mesh_overlay(face, size=240, typical=False) == ACTIVE_COLOUR).all(axis=-1).any()
     face.mesh = None

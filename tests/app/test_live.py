@@ -266,12 +266,15 @@ def test_guess_first_hides_labels_until_the_face_is_revealed(analyzer, portrait)
     (reading,) = snap.readings
     assert np.array_equal(hidden, draw_readings(portrait, snap.readings, snap.explanations, hidden={reading.face_id}))
     assert not np.array_equal(hidden, draw_readings(portrait, snap.readings, snap.explanations))
-    live.revealed.add(reading.face_id)
+    assert live.asking(reading.face_id)
+    made = live.guess(reading.face_id, "sad")
+    assert (made.guess, made.reading) == ("sad", reading.emotion) and not live.asking(reading.face_id)
     shown = live.process(portrait)
     snap = live.snapshot()
     assert np.array_equal(shown, draw_readings(portrait, snap.readings, snap.explanations))
+    assert live.guess(99, "sad") is None  # no such face in view: nothing changes
     live.stream_ended()
-    assert live.revealed == set()  # face numbers start again, so every face is hidden again
+    assert live.asking(reading.face_id)  # face numbers start again, so every face is hidden again
 
 
 def test_baseline_capture_reaches_the_stream(analyzer, portrait):

@@ -223,6 +223,21 @@ def test_confusion_matrix_cells_match_confusion_counts(journal):
     assert {e["x"]["title"] for e in encodings(spec)} == {"Your guess"}
 
 
+def test_live_guesses_are_their_own_chart_against_what_xface_read(journal):
+    session = journal.start_session("guess")
+    for guess, read in (("sad", "happy"), ("happy", "happy"), ("sad", "happy")):
+        journal.add_quiz_answer(session, "live face 1", guess, None, "model", read, 0.9, "live", "unscored")
+    spec = charts.live_guesses(journal.quiz_answers()).to_dict()
+    cells = {(row["answer"], row["guess"]): row["count"] for row in values(spec) if row["count"]}
+    assert cells == {("happy", "sad"): 2, ("happy", "happy"): 1}
+    assert "not a score" in spec["title"] and {e["y"]["title"] for e in encodings(spec)} == {"Xface read"}
+    before = values(
+        charts.confusion_matrix([a for a in journal.quiz_answers() if a["face_source"] != "live"]).to_dict()
+    )
+    after = values(charts.confusion_matrix(journal.quiz_answers()).to_dict())
+    assert after == before  # unscored live guesses teach no mix-ups
+
+
 @pytest.mark.parametrize(
     "build",
     [
@@ -235,6 +250,7 @@ def test_confusion_matrix_cells_match_confusion_counts(journal):
         lambda: charts.expressions_over_time([], "week"),
         lambda: charts.quiz_accuracy_over_time([]),
         lambda: charts.confusion_matrix([]),
+        lambda: charts.live_guesses([]),
     ],
 )
 def test_empty_input_says_so(build):

@@ -51,8 +51,12 @@ def test_sessions_of_each_kind_have_their_own_line(tmp_path) -> None:
     live = journal.start_session("live")
     journal.add_observations(live, [{"t": 0.0, "face_id": 1, "probs": {"fear": 0.9}, "emotion": "fear"}])
     journal.end_session(live)
+    guesses = journal.start_session("guess")
+    journal.add_quiz_answer(guesses, "live face 1", "sad", None, "model", "happy", 0.9, "live", "unscored")
+    journal.end_session(guesses)
     open_session = journal.start_session("quiz")
     lines = {row["id"]: session_line(row) for row in journal.sessions()}
+    assert "**Live guesses**" in lines[guesses] and "1 guess on live faces, not scored" in lines[guesses]
     assert "1 of 2 faces read as their answer" in lines[quiz]
     assert "1 of 1 tries showed the asked face" in lines[mirror]
     assert "mostly afraid" in lines[live]  # the app's word, not the machine label "fear"

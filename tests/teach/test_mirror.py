@@ -9,10 +9,15 @@ import textstat
 from xface.app.live import LiveSession
 from xface.emotions import EMOTIONS
 from xface.journal.store import Journal
+from xface.teach.explain import describe
 from xface.teach.mirror import (
+    HOLD,
     HOLD_S,
     ORDER,
+    RELAX,
+    REST_ALL,
     SUCCESS_SHOW_S,
+    TIPS,
     MirrorCoach,
     MirrorPractice,
     coaching_tips,
@@ -20,7 +25,7 @@ from xface.teach.mirror import (
     store_results,
 )
 from xface.teach.practice import load_bank
-from xface.vision.cues import CUE_NAMES, EMOTION_CUES
+from xface.vision.cues import ALLOWED_WITH, CUE_NAMES, EMOTION_CUES
 
 
 def cues(**values: float) -> dict[str, float]:
@@ -40,12 +45,44 @@ def test_tips_name_what_to_move_first_then_more_then_now():
 
 
 def test_tips_say_what_works_against_the_expression():
-    assert coaching_tips("happy", cues(lip_corner_pull=0.7, cheek_raise=0.5, brow_lower=0.8)) == ["Let your brows rest"]
-    assert coaching_tips("neutral", cues(jaw_drop=0.7, brow_raise=0.5)) == ["Close your mouth", "Let your brows rest"]
+    assert coaching_tips("happy", cues(lip_corner_pull=0.7, cheek_raise=0.5, brow_lower=0.8)) == ["Let go of the frown"]
+    assert coaching_tips("neutral", cues(jaw_drop=0.7, brow_raise=0.5)) == [
+        "Close your mouth",
+        "Let your brows come down",
+    ]
     assert coaching_tips("neutral", cues(jaw_drop=0.1)) == ["Good. Hold it there."]
     assert "can't see the points of your face" in coaching_tips("sad", None)[0]
     with pytest.raises(ValueError):
         coaching_tips("bored", cues())
+
+
+def test_the_reading_comes_first_and_good_only_while_xface_reads_the_asked_expression():
+    # Asked for neutral while Xface reads sad, with no cue past its mark: not "Good", but what to let go.
+    assert coaching_tips("neutral", cues(lip_corner_depress=0.2), reads="sad") == [
+        "Keep the corners of your mouth level"
+    ]
+    assert coaching_tips("neutral", cues(), reads="sad") == [REST_ALL]
+    assert coaching_tips("neutral", cues(), reads="neutral") == [HOLD]
+    # Asked for sad on a surprised face: first close the mouth, then the next cue, without "Good".
+    surprised = cues(brow_raise=0.6, jaw_drop=0.8, upper_lid_raise=0.4, lip_corner_depress=0.5)
+    assert coaching_tips("sad", surprised, reads="surprise") == ["Close your mouth", "Now pull your brows down"]
+    # Asked for surprise on a surprised face: "Open your mouth" is never followed by a tip that shuts it.
+    for tip in coaching_tips("surprise", surprised, reads="surprise"):
+        assert tip not in (RELAX["jaw_drop"], RELAX["brow_raise"], RELAX["upper_lid_raise"])
+
+
+def test_no_tip_undoes_a_needed_cue_and_no_good_while_another_expression_is_read():
+    rng = np.random.default_rng(1)
+    for target in EMOTIONS:
+        needed = set(EMOTION_CUES[target]) | set(ALLOWED_WITH[target])
+        undoing = {RELAX[name] for name in needed}
+        for reads in EMOTIONS:
+            for _ in range(100):
+                measured = cues(**dict(zip(CUE_NAMES, rng.random(len(CUE_NAMES)), strict=True)))
+                tips = coaching_tips(target, measured, reads=reads)
+                assert not undoing & set(tips), (target, reads, tips)
+                if reads != target:
+                    assert not any(tip.startswith("Good") for tip in tips), (target, reads, tips)
 
 
 def test_every_tip_and_prompt_is_plain():
@@ -162,3 +199,71 @@ def test_the_coach_knows_every_expression():
     assert set(EMOTION_CUES) == set(EMOTIONS)
     with pytest.raises(ValueError):
         MirrorCoach(targets=("happy", "bored"))
+
+
+START_FROM = {
+    "happy": "neutral",
+    "surprise": "happy",
+    "sad": "surprise",
+    "angry": "happy",
+    "disgust": "happy",
+    "fear": "neutral",
+    "neutral": "sad",
+}
+"""For each asked expression, the face a recording starts from (the issue's cases: neutral asked on a sad
+face, sad asked on a surprised one)."""
+
+
+@pytest.fixture(scope="module")
+def clear_faces(analyzer):
+    """Per emotion, a real face that the real pipeline reads as it, cues measured: the first practice face (FER2013)
+    read clearly, else the surest reading among practice faces and posed CK+ faces from ../shared/data (disgust:
+    the model reads no face of it clearly)."""
+    from tests.conftest import DATA
+
+    found = {}
+    for emotion in EMOTIONS:
+        pictures = [face.display_image() for face in load_bank(None, [emotion])]
+        pictures += sorted((DATA / "faces" / "ckplus_dev" / emotion).glob("*.png"))
+        for picture in pictures:
+            readings = analyzer.analyze(picture)
+            if readings and readings[0].cues and readings[0].emotion == emotion:
+                if emotion not in found or readings[0].confidence > found[emotion].confidence:
+                    found[emotion] = readings[0]
+                if describe(readings[0].probs).band == "clear":
+                    break
+    assert set(found) == set(EMOTIONS)
+    return found
+
+
+@pytest.mark.parametrize("target", ORDER)
+def test_recorded_faces_played_through_the_coach_get_tips_in_order(clear_faces, target):
+    """A recording: a relaxed face, then another expression, then the asked one, each a real face read by the
+    real pipeline. On the other expression the first tip moves away from it (or, from a relaxed face, starts
+    the asked expression's lead cue) and never says "Good"; on the asked one the coach counts a success."""
+    start, goal = clear_faces[START_FROM[target]], clear_faces[target]
+    coach = MirrorCoach(targets=(target,), baseline_s=0.5)
+    coach.observe(clear_faces["neutral"], True, 0.0)
+    coach.observe(clear_faces["neutral"], True, 1.0)
+    assert coach.phase == "coaching"
+    at, on_start, on_goal = 1.0, [], []
+    for face in [start] * 3 + [goal] * 8:
+        at += 0.25
+        coach.observe(face, True, at)
+        if coach.phase != "coaching":
+            break
+        (on_start if face is start else on_goal).append(coach.status(at).tips)
+    if describe(goal.probs).band == "clear":
+        assert coach.phase == "success", on_goal
+    needed = {RELAX[name] for name in set(EMOTION_CUES[target]) | set(ALLOWED_WITH[target])}
+    for tips in on_start + on_goal:
+        assert tips and not needed & set(tips), tips
+    for tips in on_start:
+        assert not any(tip.startswith("Good") for tip in tips), tips
+        if start.emotion == "neutral":
+            lead = EMOTION_CUES[target][0]
+            assert tips[0] in TIPS[lead][:2], tips
+        else:
+            assert tips[0] in {RELAX[name] for name in EMOTION_CUES[start.emotion]} | {REST_ALL}, tips
+    for tips in on_goal:
+        assert REST_ALL not in tips, tips

@@ -273,3 +273,26 @@ def test_auc_counts_order_and_ties(calibration_script):
     assert calibration_script.auc(np.array([3.0, 4.0]), np.array([1.0, 2.0])) == 1.0
     assert calibration_script.auc(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 0.0
     assert calibration_script.auc(np.array([1.0]), np.array([1.0])) == 0.5
+
+
+@pytest.mark.parametrize("name", CUE_NAMES)
+def test_each_cue_reads_exactly_the_points_it_is_said_to(relaxed_mesh, name):
+    """`CUE_MEASURED_FROM` (what the "Why?" picture marks) is exactly what the measure reads: moving any other
+    point leaves the cue alone, and moving any one of its points changes it."""
+    frontal = cues.fit_pose(relaxed_mesh, cues.calibration().canonical)
+    index = CUE_NAMES.index(name)
+    base = cues.raw_measures(frontal)[index]
+    own = set(cues.CUE_MEASURED_FROM[name])
+    rng = np.random.default_rng(0)
+    others = frontal.copy()
+    rest = [i for i in range(len(frontal)) if i not in own]
+    others[rest] += rng.normal(0, 0.05, (len(rest), 3))
+    assert cues.raw_measures(others)[index] == pytest.approx(base, abs=1e-12)
+    for point in own:
+        for axis in range(3):
+            moved = frontal.copy()
+            moved[point, axis] += 0.03
+            if cues.raw_measures(moved)[index] != pytest.approx(base, abs=1e-9):
+                break
+        else:
+            pytest.fail(f"{name} does not read point {point}")

@@ -1,5 +1,5 @@
 """What the camera pages put on a face's card, worked out apart from drawing it: the headline, the Why? pictures,
-the status line, and a live guess kept in the journal.
+the status line, and closing a live guessing session (guesses themselves: `xface.teach.guessing`).
 
 The pages only lay these out with Streamlit; everything here is tested without a browser.
 """
@@ -11,7 +11,7 @@ from datetime import datetime
 
 import numpy as np
 
-from xface.app.draw import heatmap_overlay, mesh_overlay, reading_explanation
+from xface.app.draw import heatmap_overlay, mesh_overlay
 from xface.app.live import LiveSnapshot
 from xface.journal.schema import JournalError
 from xface.journal.store import Journal
@@ -71,27 +71,6 @@ def why_pictures(analyzer: Analyzer, reading: FaceReading) -> WhyPictures:
         cues_picture=cues_picture,
         sentence=region_sentence(grid),
     )
-
-
-def store_live_guess(journal: Journal, session_id: int | None, reading: FaceReading, guess: str) -> int:
-    """Keep a guess made on the live page (answered by Xface's reading); returns the guessing session.
-
-    The session opens with the first guess. A guess on an unsure reading is kept unscored.
-    """
-    if session_id is None:
-        session_id = journal.start_session("quiz")
-    journal.add_quiz_answer(
-        session_id,
-        question=f"live face {reading.face_id}",
-        guess=guess,
-        answer=reading.emotion,
-        answer_source="model",
-        model_emotion=reading.emotion,
-        model_confidence=reading.confidence,
-        face_source="live",
-        verdict="unscored" if reading_explanation(reading).band == "unsure" else None,
-    )
-    return session_id
 
 
 def end_guessing(journal: Journal | None, session_id: int | None) -> None:

@@ -17,10 +17,20 @@ from functools import cache, lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from xface.teach.explain import Band, Explanation, describe, show_at
+from xface.teach.explain import Band, Explanation, describe, named_cues
+from xface.vision.cues import CUE_MEASURED_FROM
 from xface.vision.pipeline import FaceReading
 
-__all__ = ["BAND_DASHES", "draw_readings", "face_label", "heatmap_overlay", "mesh_overlay", "reading_explanation"]
+__all__ = [
+    "BAND_DASHES",
+    "draw_readings",
+    "face_label",
+    "heatmap_overlay",
+    "marked_points",
+    "mesh_overlay",
+    "overlay_points",
+    "reading_explanation",
+]
 
 BAND_DASHES: dict[str, tuple[int, int] | None] = {"clear": None, "likely": (18, 8), "unsure": (6, 6)}
 """Box outline per band as (dash, gap) in pixels; None is a solid line."""
@@ -185,29 +195,14 @@ MESH_GROUPS: dict[str, tuple[tuple[int, ...], ...]] = {
     ),
 }
 """Mesh point chains drawn in the "Why?" panel, one group per part of the face that carries cues."""
-CUE_GROUP: dict[str, str] = {
-    "brow_raise": "brows",
-    "brow_lower": "brows",
-    "upper_lid_raise": "eyes",
-    "cheek_raise": "cheeks",
-    "nose_wrinkle": "nose",
-    "lip_corner_pull": "mouth",
-    "lip_corner_depress": "mouth",
-    "lip_stretch": "mouth",
-    "lip_press": "mouth",
-    "jaw_drop": "mouth",
-}
+MARK_RADIUS = 2.5
+"""Radius of a marked point at a 240-pixel picture."""
 ACTIVE_COLOUR = (255, 214, 10)  # the same amber as the boxes: "this part is moving"
 QUIET_COLOUR = (120, 190, 255)
 
 
-def mesh_overlay(reading: FaceReading, size: int = 240, typical: bool = True) -> np.ndarray:
-    """The aligned face with the landmark groups that carry the cues drawn on it.
-
-    Groups with a cue strong enough to be named in words (`xface.teach.explain.show_at`; `typical`: measured
-    against a typical relaxed face, not the person's own) are drawn thick in amber, the rest thin in
-    blue, so a person sees which parts of this face moved. Raises ValueError without an aligned face or a mesh.
-    """
+def overlay_points(reading: FaceReading, size: int = 240) -> np.ndarray:
+    """The mesh points (468, 2) where `mesh_overlay` draws them: on the aligned face, enlarged to `size`."""
     from xface.vision.align import eye_transform
 
     if reading.aligned is None or reading.mesh is None:
@@ -215,14 +210,31 @@ def mesh_overlay(reading: FaceReading, size: int = 240, typical: bool = True) ->
     height, width = reading.aligned.shape[:2]
     matrix = eye_transform(reading.landmarks, (height, width))
     points = reading.mesh[:, :2] @ matrix[:, :2].T + matrix[:, 2]
-    points = points * [size / width, size / height]
+    return points * [size / width, size / height]
+
+
+def marked_points(reading: FaceReading, typical: bool = True) -> set[int]:
+    """The mesh points `mesh_overlay` marks in amber: every point each named cue was measured from."""
+    named = named_cues(reading.cues, typical) if reading.cues else []
+    return {i for name in named for i in CUE_MEASURED_FROM[name]}
+
+
+def mesh_overlay(reading: FaceReading, size: int = 240, typical: bool = True) -> np.ndarray:
+    """The aligned face with its parts drawn thin in blue and, in amber dots, exactly the mesh points each named
+    cue was measured from (`xface.vision.cues.CUE_MEASURED_FROM`), so a person can check the words on the face.
+
+    A cue is named when it is strong enough (`xface.teach.explain.named_cues`; `typical`: measured against a
+    typical relaxed face, not the person's own). Raises ValueError without an aligned face or a mesh.
+    """
+    points = overlay_points(reading, size)
     image = Image.fromarray(np.asarray(reading.aligned, dtype=np.uint8)).convert("L").convert("RGB")
     image = image.resize((size, size), Image.Resampling.BICUBIC)
     draw = ImageDraw.Draw(image)
-    cues = reading.cues or {}
-    active = {CUE_GROUP[name] for name, value in cues.items() if name in CUE_GROUP and value >= show_at(name, typical)}
-    for group, chains in MESH_GROUPS.items():
-        colour, line = (ACTIVE_COLOUR, 3) if group in active else (QUIET_COLOUR, 1)
+    for chains in MESH_GROUPS.values():
         for chain in chains:
-            draw.line([tuple(points[i]) for i in chain], fill=colour, width=line, joint="curve")
+            draw.line([tuple(points[i]) for i in chain], fill=QUIET_COLOUR, width=1, joint="curve")
+    radius = MARK_RADIUS * size / 240
+    for index in sorted(marked_points(reading, typical)):
+        x, y = points[index]
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=ACTIVE_COLOUR)
     return np.asarray(image)

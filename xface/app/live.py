@@ -36,6 +36,7 @@ from xface.journal.recorder import Recorder
 from xface.journal.schema import JournalError
 from xface.journal.store import Journal
 from xface.teach.explain import Explanation
+from xface.teach.guessing import GuessFirst, LiveGuess
 from xface.vision.images import load_image
 from xface.vision.pipeline import Analyzer, AnalyzerStream, FaceReading
 
@@ -214,8 +215,8 @@ class LiveSession:
         self._recording_started = 0.0
         self.hide_labels = False
         """Guess first: boxes and face numbers only, until the person has said what they see."""
-        self.revealed: set[int | None] = set()
-        """Faces whose reading is shown although `hide_labels` is on (the person has guessed)."""
+        self.guessing = GuessFirst()
+        """Which faces wait for a guess (their label hidden while `hide_labels` is on), and the guesses made."""
         self._recording_stopped: RecordingStatus | None = None
         """A recording that stopped on its own (write error, camera gone), until the page has shown it."""
         self._recording_end: RecordingEnd | None = None
@@ -226,7 +227,8 @@ class LiveSession:
         self._stream: AnalyzerStream | None = None
         self._generation = getattr(self, "_generation", 0) + 1
         self._readings: list[FaceReading] = []
-        self.revealed = set()  # face numbers start again at #1
+        if hasattr(self, "guessing"):
+            self.guessing.reset()  # face numbers start again at #1
         self._explanations: dict[int | None, Explanation] = {}
         self._analysed_at: float | None = None
         self._seen_times: deque[float] = deque(maxlen=120)
@@ -267,7 +269,7 @@ class LiveSession:
                 self._frames_dropped += 1
         with self._lock:
             readings, explanations = self._readings, self._explanations
-        hidden = {r.face_id for r in readings if r.face_id not in self.revealed} if self.hide_labels else ()
+            hidden = self.guessing.hidden(readings) if self.hide_labels else ()
         return draw_readings(frame, readings, explanations, hidden)
 
     def _analyse(self, stream: AnalyzerStream, generation: int, frame: np.ndarray, at: float) -> None:
@@ -289,6 +291,7 @@ class LiveSession:
                     self._analysis_errors += 1
                     return
                 self._readings, self._explanations = readings, explanations
+                self.guessing.observe(readings, at)
                 self._timings = dict(getattr(stream, "last_timings", {}) or {})
                 self._timings["total"] = done - started
                 self._analysed_at = at
@@ -328,6 +331,29 @@ class LiveSession:
             self._recording_end = self.stop_recording()
 
     # --- the page --------------------------------------------------------------------------------
+
+    def guess(self, face_id: int | None, guess: str) -> LiveGuess | None:
+        """The person's guess for a face now in view: its current reading is revealed (None if the face is gone)."""
+        with self._lock:
+            reading = next((r for r in self._readings if r.face_id == face_id), None)
+            return None if reading is None else self.guessing.guess(reading, guess, self.clock())
+
+    def asking(self, face_id: int | None) -> bool:
+        """Does this face wait for a guess (a new face, or its reading changed and held since the last guess)?"""
+        with self._lock:
+            return self.guessing.asking(face_id)
+
+    def last_guess(self, face_id: int | None) -> LiveGuess | None:
+        with self._lock:
+            return self.guessing.last_guess(face_id)
+
+    def ask_again(self, face_id: int | None) -> None:
+        with self._lock:
+            self.guessing.ask_again(face_id)
+
+    def reset_guesses(self) -> None:
+        with self._lock:
+            self.guessing.reset()
 
     def snapshot(self) -> LiveSnapshot:
         now = self.clock()

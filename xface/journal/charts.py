@@ -45,6 +45,7 @@ __all__ = [
     "mirror_practice",
     "mood_calendar",
     "mood_over_time",
+    "live_guesses",
     "quiz_accuracy_by_emotion",
     "quiz_accuracy_over_time",
 ]
@@ -553,42 +554,41 @@ def _rate_bars(
 def confusion_matrix(answers: Iterable[dict]) -> alt.Chart | alt.LayerChart:
     """Which answer (rows) was read as which guess (columns), with the count written in every cell used.
 
-    Only scored answers from a label or a crowd count: the model's own reading is not an answer to
-    learn mix-ups from.
+    Only scored answers from a label or a crowd count: the model's own reading is not an answer to learn mix-ups from.
     """
-    counts = Counter(
-        (row["answer"], row["guess"])
-        for row in _scored(answers)
-        if row.get("answer_source", "label") in ("label", "crowd")
+    pairs = Counter((r["answer"], r["guess"]) for r in _scored(answers) if r.get("answer_source", "label") != "model")
+    return _guess_grid(pairs, "Answer", "No scored quiz answers yet.")
+
+
+def live_guesses(answers: Iterable[dict]) -> alt.Chart | alt.LayerChart:
+    """Live guesses, their own kind: what Xface read (rows) and what the person said (columns); not a score."""
+    pairs = Counter((r["model_emotion"], r["guess"]) for r in answers if r.get("face_source") == "live")
+    return _guess_grid(pairs, "Xface read", "No live guesses yet.").properties(
+        title="Live guesses: what you said and what Xface read then (not a score)"
     )
+
+
+def _guess_grid(counts: Counter, rows_title: str, empty: str) -> alt.Chart | alt.LayerChart:
+    """A grid of (row emotion, guess) counts, the count written in every cell used."""
     if not counts:
-        return _no_data("No scored quiz answers yet.")
+        return _no_data(empty)
     emotions = list(EMOTIONS) + sorted({e for pair in counts for e in pair} - set(EMOTIONS))
     values = [
-        {
-            "answer": _word(answer),
-            "guess": _word(guess),
-            "count": counts[(answer, guess)],
-            "label": str(counts[(answer, guess)] or ""),
-        }
-        for answer in emotions
-        for guess in emotions
+        {"answer": _word(a), "guess": _word(g), "count": counts[(a, g)], "label": str(counts[(a, g)] or "")}
+        for a in emotions
+        for g in emotions
     ]
     most = max(counts.values())
     words = [_word(emotion) for emotion in emotions]
     base = alt.Chart(alt.Data(values=values)).encode(
-        x=alt.X("guess:N", title="Your guess", sort=words),
-        y=alt.Y("answer:N", title="Answer", sort=words),
+        x=alt.X("guess:N", title="Your guess", sort=words), y=alt.Y("answer:N", title=rows_title, sort=words)
     )
     cells = base.mark_rect().encode(
         color=alt.Color("count:Q", title="Times", scale=alt.Scale(scheme="blues", domainMin=0)),
-        tooltip=["answer:N", "guess:N", "count:Q"],
+        tooltip=[alt.Tooltip("answer:N", title=rows_title), "guess:N", "count:Q"],
     )
-    text = base.mark_text().encode(
-        text="label:N",
-        color=alt.condition(f"datum.count > {most / 2}", alt.value("white"), alt.value("black")),
-    )
-    return alt.layer(cells, text)
+    colour = alt.condition(f"datum.count > {most / 2}", alt.value("white"), alt.value("black"))
+    return alt.layer(cells, base.mark_text().encode(text="label:N", color=colour))
 
 
 # --- your own face: mirror practice ------------------------------------------------------------

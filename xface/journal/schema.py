@@ -26,7 +26,9 @@ if TYPE_CHECKING:  # sqlite-utils takes 0.6 s to import: the pages that only nee
 TABLES: tuple[str, ...] = ("sessions", "observations", "quiz_answers", "mirror_results", "checkins")
 """Every table, parents first: the order to import in (and the reverse order to delete in)."""
 
-SESSION_KINDS = ("live", "quiz", "mirror")
+SESSION_KINDS = ("live", "quiz", "mirror", "guess")
+"""'guess': guesses on live faces (guess first on the live page), apart from the photo quiz; its answers are
+quiz_answers rows with face_source 'live', never scored (a live face has no label)."""
 ANSWER_SOURCES = ("label", "model", "crowd")
 """Where a quiz answer came from: the photo's own label, the model's reading, or a crowd of annotators' votes."""
 FACE_SOURCES = ("upload", "bank", "live")

@@ -569,7 +569,7 @@ class Journal:
 
 def _summary(db: Database, session_id: int, kind: str, started_at: str, ended_at: str) -> dict:
     """What a session held, in a few numbers: read once when it ends (see ``Journal.end_session``)."""
-    if kind == "quiz":
+    if kind in ("quiz", "guess"):
         answers, scored, right, shared = db.execute(
             "select count(*), count(correct), coalesce(sum(verdict = 'right'), 0), coalesce(sum(verdict = 'shared'), 0)"
             " from quiz_answers where session_id = ?",

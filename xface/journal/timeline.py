@@ -46,6 +46,10 @@ def session_line(session: dict) -> str:
         scored, right = summary.get("scored", 0), summary.get("right", 0)
         done = f"{right} of {scored} faces read as their answer" if summary else "not finished"
         return f":material/photo_library: **Photo quiz** · {started} · {done}"
+    if session["kind"] == "guess":
+        answers = summary.get("answers", 0)
+        done = f"{answers} guess{'es' if answers != 1 else ''} on live faces, not scored" if summary else "not finished"
+        return f":material/videocam: **Live guesses** · {started} · {done}"
     if session["kind"] == "mirror":
         tries, succeeded = summary.get("tries", 0), summary.get("succeeded", 0)
         done = f"{succeeded} of {tries} tries showed the asked face" if summary else "not finished"

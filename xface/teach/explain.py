@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 
 from xface.emotions import EMOTIONS
-from xface.vision.cues import CUE_NAMES, EMOTION_CUES, calibration
+from xface.vision.cues import ALLOWED_WITH, CUE_NAMES, EMOTION_CUES, calibration
 
 __all__ = [
     "CLEAR_AT",
@@ -52,6 +52,11 @@ __all__ = [
     "face_doing",
     "SHOW_CUE_AT",
     "show_at",
+    "named_cues",
+    "sure_word",
+    "accuracy_statement",
+    "card_line",
+    "more_text",
 ]
 
 CLEAR_AT = 0.60
@@ -82,6 +87,11 @@ SHOW_CUE_AT = 0.25
 STRONG_CUE_AT = 0.5
 """Cues this far past where they are named (0.25 past `show_at`) get no "a little", and can
 disagree with the label."""
+FITS_OTHER_CUES = ("lip_corner_pull", "brow_raise")
+"""The only cues strong and reliable enough to say "That fits happy more than sad": those that tell their
+expression from every other well (AUC at least 0.85 on FER2013 faces through the whole pipeline: lip corners
+pulled up for happy, raised brows for surprised). Brows lowered, nose wrinkled, lip corners down and the others
+separate their expressions too weakly (AUC 0.6 to 0.8) to contradict the model's reading."""
 MISSING_BELOW = 0.15
 """When every cue of the label is below this, the label's usual signs are missing on this face."""
 
@@ -229,10 +239,28 @@ def describe(probs: Mapping[str, float], top: str | None = None) -> Explanation:
         respond=entry["respond"],
         caution=entry["caution"],
         short_label=short_label[:SHORT_LABEL_MAX],
-        summary=data["bands"][key].format(**words),
+        summary=data["bands"][key].format(**words, sure=sure_word(p[top])),
         confidence=p[top],
         action_units=tuple(entry["action_units"]),
     )
+
+
+def sure_word(confidence: float) -> str:
+    """How sure, in words that follow the number: "very sure" from 90 %, "fairly sure" from 75 %, and so on."""
+    return next(word for at, word in texts()["sure_words"] if confidence >= at)
+
+
+ACCURACY_MEASURED_ON = (
+    "FER2013 validation faces with a clear FER+ majority (3,354 faces): the crowd output against that majority, "
+    "83 % (`xface evaluate --npz ../shared/data/fer2013.npz --split val`)"
+)
+"""What `accuracy_statement` was measured on, for people who want the details (Help shows it)."""
+
+
+def accuracy_statement() -> str:
+    """The one statement of how often Xface is right, in plain words (every page says the same; the details are in
+    ACCURACY_MEASURED_ON)."""
+    return texts()["accuracy"].format(**texts()["accuracy_measured"])
 
 
 def no_reading_text() -> str:
@@ -287,19 +315,28 @@ def show_at(name: str, typical: bool = True) -> float:
 
     Against a person's own relaxed face (``typical=False``, a stream once its baseline is ready) a
     change of SHOW_CUE_AT is news. Against a typical relaxed face (photos, the quiz, a stream's first
-    seconds) relaxed faces themselves differ by build and the mesh's noise, so a cue is named only
-    beyond what nine relaxed faces in ten reach (`Calibration.noticeable`): a neutral face is not
-    described as moving because its lips are thin.
+    seconds) relaxed faces themselves differ by build and the mesh's noise, and a measure also moves a
+    little with other expressions, so a cue is named only beyond what all but a few faces of each
+    expression without it reach (`Calibration.named`, at least what nine relaxed faces in ten reach):
+    a neutral face is not described as moving because its lips are thin, nor a surprised one as frowning.
+    A threshold at or past 1 (as strong as faces get) means the cue is never named against a typical face:
+    on photos it can't be told apart well enough (lowered brows, a wrinkled nose, lip corners down, pressed lips).
     """
     if not typical:
         return SHOW_CUE_AT
-    return max(SHOW_CUE_AT, float(calibration().noticeable[CUE_NAMES.index(name)]))
+    named = float(calibration().named[CUE_NAMES.index(name)])
+    return math.inf if named >= 1.0 else max(SHOW_CUE_AT, named)
 
 
 def _shown(cues: Mapping[str, float], typical: bool = True) -> list[tuple[str, float]]:
     """Cues strong enough to name, strongest first (ties in CUE_NAMES order)."""
     named = [(n, float(cues[n])) for n in CUE_NAMES if n in cues and float(cues[n]) >= show_at(n, typical)]
     return sorted(named, key=lambda item: -item[1])
+
+
+def named_cues(cues: Mapping[str, float], typical: bool = True) -> list[str]:
+    """The cues the words name for this face, strongest first."""
+    return [name for name, _ in _shown(cues, typical)]
 
 
 def _strong(name: str, value: float, typical: bool) -> bool:
@@ -343,14 +380,25 @@ def _disagreement(emotion: str, cues: Mapping[str, float], typical: bool) -> str
         return words["polite_smile"]
     own = EMOTION_CUES[emotion]
     for name, value in _shown(cues, typical):
-        if not _strong(name, value, typical) or name in own:
+        if name not in FITS_OTHER_CUES or not _strong(name, value, typical) or name in own + ALLOWED_WITH[emotion]:
             continue
         other = next((e for e in EMOTIONS if e != emotion and EMOTION_CUES[e][:1] == (name,)), None)
         if other is not None:
             return words["fits_other"].format(clause=_clause(name), other=_label(other), label=_label(emotion))
-    if own and all(cues.get(name, 0.0) < MISSING_BELOW for name in own):
+    measurable = [name for name in own if math.isfinite(show_at(name, typical))]
+    if measurable and all(cues.get(name, 0.0) < MISSING_BELOW for name in measurable):
         return words["missing"].format(label=_label(emotion))
     return None
+
+
+def _missing(emotion: str, typical: bool) -> str:
+    """What to say when none of an expression's cues is named here: that they don't show, or, when some of them
+    can't be measured on a photo at all, where to look."""
+    words = texts()["cue_texts"]
+    unmeasured = [name for name in EMOTION_CUES[emotion] if not math.isfinite(show_at(name, typical))][:2]
+    if unmeasured:
+        return words["unmeasured"].format(clauses=_join([_clause(name) for name in unmeasured]))
+    return words["missing"].format(label=_label(emotion))
 
 
 def face_doing(emotion: str, cues: Mapping[str, float] | None, typical: bool = True) -> str:
@@ -384,11 +432,7 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typi
     present = sorted(present, key=lambda n: -float(cues[n]))[:3]
     if answer == guess:
         if not present:
-            return (
-                words["contrast_rest"].format(**names)
-                if answer == "neutral"
-                else words["missing"].format(label=names["answer"])
-            )
+            return words["contrast_rest"].format(**names) if answer == "neutral" else _missing(answer, typical)
         return words["contrast_same"].format(clauses=_join([_clause(n) for n in present]), **names)
     sentences = []
     shared = [n for n in EMOTION_CUES[answer] if n in EMOTION_CUES[guess]]
@@ -404,7 +448,7 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typi
     elif answer == "neutral":
         sentences.append(words["contrast_rest"].format(**names))
     else:
-        sentences.append(words["missing"].format(label=names["answer"]))
+        sentences.append(_missing(answer, typical))
     if telling and (len(sentences) > 1 or telling[0] != present[0]):
         sentences.append(words["contrast_tells"].format(clause=_clause(telling[0]), guess=names["guess"]))
     elif not telling:
@@ -414,3 +458,43 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typi
         if missing:
             sentences.append(words["contrast_lacks"].format(clause=_clause(missing[0]), guess=names["guess"]))
     return " ".join(sentences)
+
+
+# --- the card and its "More" ------------------------------------------------------------------------
+
+MORE_WORDS = 60
+"""At most this many words under "More": people asked for fewer, truer words."""
+
+
+def card_line(explanation: Explanation, cues: Mapping[str, float] | None, typical: bool = True) -> str:
+    """The card's one line: the headline and the strongest measured cue ("Looks happy. Mouth: corners pulled up.").
+
+    Without a clear reading the line says only that: no cue is tied to an emotion it may not show."""
+    if explanation.confidence < NO_READING_BELOW:
+        return f"{explanation.headline}."
+    if cues is None or not named_cues(cues, typical):
+        return f"{explanation.headline}."
+    return f"{explanation.headline}. {cue_line(cues, most=1, typical=typical)}"
+
+
+def more_text(explanation: Explanation, cues: Mapping[str, float] | None, typical: bool = True) -> str:
+    """What "More" adds to the card, in at most MORE_WORDS words: how sure, what the face is doing, and the
+    look-alike when Xface can't tell (else what the look often means)."""
+    if explanation.confidence < NO_READING_BELOW:
+        parts = [explanation.summary]
+    else:
+        doing = face_doing(explanation.emotion, cues, typical) if cues is not None else ""
+        extra = _pair_text(explanation.emotion, explanation.second) if explanation.second else explanation.meaning
+        parts = [explanation.summary, doing, extra]
+    text = ""
+    for part in parts:
+        for sentence in _split_sentences(part):
+            longer = f"{text} {sentence}".strip()
+            if len(longer.split()) > MORE_WORDS:
+                return text
+            text = longer
+    return text
+
+
+def _split_sentences(text: str) -> list[str]:
+    return [f"{s.strip()}." if not s.strip().endswith((".", "?", "!")) else s.strip() for s in text.split(". ") if s]

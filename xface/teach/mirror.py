@@ -7,11 +7,21 @@ expressions in ``ORDER``:
 1. **Baseline.** The person holds a relaxed face for a few seconds (at least ``BASELINE_S``) while
    the stream learns it (``LiveSession.capture_baseline``), so every cue then measures change on
    *this* face, not against a typical one.
-2. **Coaching.** For the asked expression, the tips name what to move, from the measured cues
-   (``FaceReading.cues``) and the cues that carry it (``xface.vision.cues.EMOTION_CUES``): a cue of the
-   expression that is missing gets "Raise your brows", one that is on its way gets "Raise your
-   brows more", and once the first cue is there the next one reads "Now let your cheeks rise".
-   Cues that work against it ("Let your brows rest") come after.
+2. **Coaching.** For the asked expression, the tips name what to move, from both Xface's reading and
+   the measured cues (``FaceReading.cues``, against the cues that carry it,
+   ``xface.vision.cues.EMOTION_CUES``). In this order:
+
+   a. while Xface reads *another* expression, what makes the face look like it: the strongest cue of
+      that expression that the asked one does not need ("Let your smile go"), or, when no single cue
+      stands out, "Let your whole face rest" (for a neutral target);
+   b. a cue of the asked expression that is missing gets "Raise your brows", one on its way "Raise
+      your brows higher", and once the first cue is there the next one reads "Now let your cheeks rise"
+      ("Good." before it only while Xface reads the asked expression or nothing in particular);
+   c. other cues that work against it ("Close your mouth").
+
+   No tip ever undoes a cue the asked expression needs (each "rest" tip names its own cue only, and is
+   never given for a cue the expression needs or often shows, ``ALLOWED_WITH``), and "Good. Hold it
+   there." comes only while Xface reads the asked expression.
 3. **Success** when Xface reads the asked expression clearly (the "clear" band of
    ``xface.teach.explain``) for ``HOLD_S`` (about a second) without a break. It shows for ``SUCCESS_SHOW_S``,
    then the next expression comes. A person may skip an expression, or end the round.
@@ -30,7 +40,7 @@ from typing import Protocol
 from xface.emotions import EMOTIONS, emotion_word
 from xface.journal.store import Journal
 from xface.teach.explain import describe
-from xface.vision.cues import EMOTION_CUES
+from xface.vision.cues import ALLOWED_WITH, EMOTION_CUES
 from xface.vision.pipeline import FaceReading
 
 __all__ = [
@@ -81,18 +91,24 @@ TIPS: dict[str, tuple[str, str, str]] = {
 }
 """Per cue: the first instruction, the one for a cue on its way, and the one after an earlier cue is there."""
 RELAX: dict[str, str] = {
-    "brow_raise": "Let your brows rest",
-    "brow_lower": "Let your brows rest",
+    "brow_raise": "Let your brows come down",
+    "brow_lower": "Let go of the frown",
     "upper_lid_raise": "Let your eyes rest",
-    "cheek_raise": "Let your cheeks rest",
-    "nose_wrinkle": "Let your nose rest",
-    "lip_corner_pull": "Let your mouth rest",
-    "lip_corner_depress": "Let your mouth rest",
-    "lip_stretch": "Let your mouth rest",
-    "lip_press": "Let your lips rest",
+    "cheek_raise": "Let your cheeks drop",
+    "nose_wrinkle": "Let your nose go smooth",
+    "lip_corner_pull": "Let your smile go",
+    "lip_corner_depress": "Keep the corners of your mouth level",
+    "lip_stretch": "Let your lips go loose",
+    "lip_press": "Let your lips go soft",
     "jaw_drop": "Close your mouth",
 }
-"""For a cue that works against the expression asked for."""
+"""For a cue that works against the expression asked for. Each names its own cue only, so that letting it
+rest never undoes another (no "Let your mouth rest" while the mouth must stay open)."""
+REST_ALL = "Let your whole face rest"
+"""When Xface reads another expression and no single cue of it stands out (a neutral target)."""
+HOLD = "Good. Hold it there."
+KEEP_GOING = "Keep going: hold the look for Xface"
+"""When every cue is in place but Xface does not read the asked expression yet."""
 
 
 def prompt(target: str) -> str:
@@ -102,34 +118,47 @@ def prompt(target: str) -> str:
     return f"Look {emotion_word(target)}"
 
 
-def coaching_tips(target: str, cues: Mapping[str, float] | None) -> list[str]:
-    """Up to MAX_TIPS things to change, from the cues measured on the face now (rules in the module docstring)."""
+def coaching_tips(target: str, cues: Mapping[str, float] | None, reads: str | None = None) -> list[str]:
+    """Up to MAX_TIPS things to change, from the cues measured on the face now and what Xface reads
+    (`reads`, None when it reads nothing in particular); rules in the module docstring."""
     if target not in EMOTIONS:
         raise ValueError(f"An expression is one of {', '.join(EMOTIONS)}, not {target!r}.")
+    if reads is not None and reads not in EMOTIONS:
+        raise ValueError(f"An expression is one of {', '.join(EMOTIONS)}, not {reads!r}.")
     if cues is None:
         return ["Xface can't see the points of your face right now. Face the camera, in good light."]
-    own = EMOTION_CUES[target][:3]
+    other = reads is not None and reads != target
+    keep = set(EMOTION_CUES[target]) | set(ALLOWED_WITH[target])  # needed or often shown: never told to rest
     tips: list[str] = []
+    if other:
+        away = sorted(
+            (n for n in EMOTION_CUES[reads] if n not in keep and float(cues.get(n, 0.0)) >= CUE_ON_ITS_WAY),
+            key=lambda n: -float(cues[n]),
+        )
+        if away:
+            tips.append(RELAX[away[0]])
+        elif target == "neutral":
+            tips.append(REST_ALL)
     earlier_there = False
-    for name in own:
+    for name in EMOTION_CUES[target][:3]:
         value = float(cues.get(name, 0.0))
         first, more, now = TIPS[name]
         if value >= CUE_THERE:
             earlier_there = True
             continue
         if earlier_there:
-            tip = f"Good. {now[0].upper()}{now[1:]}"
+            tip = f"Now {now[4:]}" if other else f"Good. {now[0].upper()}{now[1:]}"
         else:
             tip = more if value >= CUE_ON_ITS_WAY else first
         tips.append(tip)
     against = sorted(
-        (name for name in cues if name not in own and float(cues[name]) >= CUE_AGAINST), key=lambda n: -float(cues[n])
+        (name for name in cues if name not in keep and float(cues[name]) >= CUE_AGAINST), key=lambda n: -float(cues[n])
     )
     for name in against:
         if RELAX[name] not in tips:
             tips.append(RELAX[name])
     if not tips:
-        return ["Good. Hold it there."]
+        return [KEEP_GOING if other else HOLD]
     return tips[:MAX_TIPS]
 
 
@@ -299,7 +328,7 @@ class MirrorCoach:
                 "success", target, prompt=prompt(target), progress=1.0, best_confidence=self._best, **common
             )
         held = 0.0 if self._clear_since is None else (at - self._clear_since) / self.hold_s
-        tips = tuple(coaching_tips(target, face.cues)) if face is not None else ()
+        tips = tuple(coaching_tips(target, face.cues, reads=face.emotion)) if face is not None else ()
         return MirrorStatus(
             "coaching",
             target,

@@ -6,13 +6,13 @@ Answers and scores. A face has one of three kinds of answer, and each is scored 
   the 10 FER+ people chose. A guess that a sizeable minority chose (``SHARED_AT``, 3 of 10) is
   "shared": some people see it that way too, so it is not wrong.
 * ``label``: an upload whose name gives the emotion (``label_from_name``). Right or wrong.
-* ``model``: an upload without a label. It is scored against Xface's reading only when that
-  reading is clear (``xface.teach.explain``'s "clear" band: at least 60 % and 15 points ahead of the
-  next). Otherwise the guess is practice without a score ("unscored"): the feedback says what
-  Xface reads and how sure it is, never right or wrong.
+* ``model``: an upload without a label. It is never scored: Xface's reading is wrong often enough
+  (about 2 times in 10) that marking a person against it would teach its mistakes. The guess is
+  practice without a score ("unscored"): the feedback shows what Xface reads and how sure it is, as
+  information, never right or wrong, and it does not count in the round's score.
 
 Mix-ups and order learn only from answers that had a real answer: a label or the crowd, never
-Xface's own reading (which is wrong about one time in three). A mix-up is named only once the
+Xface's own reading (wrong about 2 times in 10, ``accuracy_statement``). A mix-up is named only once the
 person has made it at least ``MIXUP_EVIDENCE`` (3) times.
 
 Adaptive ordering, the exact rule. For each true emotion e, take the person's last ``window`` (20)
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xface.emotions import EMOTIONS, canonical_emotion, emotion_word
-from xface.teach.explain import cue_contrast, describe
+from xface.teach.explain import cue_contrast, cue_line, describe
 from xface.teach.practice import BankFace, crowd_sentence, crowd_verdict, load_bank
 from xface.vision.align import grey_to_rgb
 
@@ -51,7 +51,9 @@ __all__ = [
     "Mixup",
     "Question",
     "RoundSummary",
+    "FEEDBACK_WORDS",
     "bank_question",
+    "feedback_lines",
     "bank_questions",
     "confusion_weights",
     "label_from_name",
@@ -135,10 +137,8 @@ class Question:
 
     @property
     def scored(self) -> bool:
-        """Crowd and labelled faces always count; the model's reading only when it is clear."""
-        if self.answer_source != "model":
-            return True
-        return bool(self.probs) and describe(self.probs).band == "clear"
+        """Only a real answer counts: the crowd's or a label, never Xface's own reading."""
+        return self.answer_source != "model"
 
 
 @dataclass(frozen=True)
@@ -191,8 +191,8 @@ def score(question: Question, guess: str) -> Feedback:
     you, word = emotion_word(chosen), emotion_word(answer)
     if not question.scored:
         message = (
-            f"You chose {you}. This face has no label, and Xface is not sure about it: it reads it as "
-            f"{word}{_sure(question)}. So there is no score this time. It is practice, and that counts too."
+            f"You chose {you}. This photo has no label, so there is no score. "
+            f"For your information, Xface reads it as {word}{_sure(question)}, and it can be wrong."
         )
         return Feedback(question, chosen, None, "model", "unscored", message)
     if question.crowd is not None:
@@ -209,10 +209,7 @@ def score(question: Question, guess: str) -> Feedback:
         lesson = cue_contrast(answer, chosen, question.cues)
         return Feedback(question, chosen, answer, "crowd", verdict, message, crowd_sentence(question.crowd), lesson)
     verdict = "right" if chosen == answer else "wrong"
-    if question.label:
-        source = f"This photo is labelled {word}"
-    else:
-        source = f"Xface reads this face as {word}{_sure(question)}, and it can be wrong too"
+    source = f"This photo is labelled {word}"
     message = f"Yes. {source}." if verdict == "right" else f"{source}; you chose {you}."
     return Feedback(
         question,
@@ -224,6 +221,43 @@ def score(question: Question, guess: str) -> Feedback:
         None,
         cue_contrast(answer, chosen, question.cues),
     )
+
+
+FEEDBACK_WORDS = 70
+"""At most this many words of feedback a face: the crowd's split first, then the verdict, then what to look for."""
+
+
+def feedback_lines(feedback: Feedback) -> list[str]:
+    """The feedback on one face in a few short lines, at most FEEDBACK_WORDS words in all, most important first:
+    how the crowd split (bank faces), the verdict, Xface's reading (information, with how sure in numbers), and
+    the cues that carry the answer here. Whole sentences are kept or left out, never cut."""
+    question = feedback.question
+    parts = [feedback.crowd, feedback.message]
+    if question.probs and feedback.answer_source != "model":  # an unlabelled face's message already says it
+        explanation = describe(question.probs)
+        parts.append(f"Xface's reading: {explanation.headline.lower()} ({explanation.confidence:.0%}).")
+    parts.append(feedback.lesson)
+    if feedback.answer_source == "model" and question.cues:
+        parts.append(cue_line(question.cues))
+    lines, words = [], 0
+    for part in parts:
+        if not part:
+            continue
+        kept = []
+        for sentence in _sentences(part):
+            if words + len(sentence.split()) > FEEDBACK_WORDS:
+                break
+            kept.append(sentence)
+            words += len(sentence.split())
+        if kept:
+            lines.append(" ".join(kept))
+    return lines
+
+
+def _sentences(text: str) -> list[str]:
+    """A text's sentences (split after '. ' only, so "8 of 10" and "84%" stay whole)."""
+    pieces = text.split(". ")
+    return [piece if index == len(pieces) - 1 else f"{piece}." for index, piece in enumerate(pieces) if piece]
 
 
 def _teaching(answers: Iterable[dict]) -> list[dict]:

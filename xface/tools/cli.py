@@ -498,6 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--soak-fps", type=float, default=30.0, metavar="FPS", help="camera rate for the soak (0: as fast as taken)"
     )
     bench.set_defaults(run=lambda args: __import__("xface.tools.bench", fromlist=["main"]).main(args))
+    __import__("xface.tools.teaching_check", fromlist=["add_parser"]).add_parser(commands)
 
     for command in commands.choices.values():  # after every subcommand, whoever added it
         _add_global_options(command, default=argparse.SUPPRESS)  # SUPPRESS: `xface --no-progress CMD` still counts

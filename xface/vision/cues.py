@@ -35,6 +35,8 @@ import numpy as np
 
 __all__ = [
     "CUE_NAMES",
+    "CUE_MEASURED_FROM",
+    "ALLOWED_WITH",
     "EMOTION_CUES",
     "Calibration",
     "CueBaseline",
@@ -70,6 +72,22 @@ EMOTION_CUES: dict[str, tuple[str, ...]] = {
 """For each emotion, the cues that carry it, strongest first (Ekman and Friesen's prototypes:
 anger AU4+5+23/24, disgust AU9+10+15, fear AU1+2+4+5+20+26, happiness AU6+12, sadness AU1+4+15,
 surprise AU1+2+5+26)."""
+
+ALLOWED_WITH: dict[str, tuple[str, ...]] = {
+    "angry": ("jaw_drop", "nose_wrinkle"),
+    "disgust": ("cheek_raise", "jaw_drop", "lip_press"),
+    "fear": (),
+    "happy": ("jaw_drop",),
+    "sad": ("brow_raise", "cheek_raise", "lip_press"),
+    "surprise": (),
+    "neutral": (),
+}
+"""For each emotion, cues that often go with it without speaking against it: the other action units of its EMFACS
+variants (Friesen and Ekman, 1983): anger with the upper lip raised (AU10) and the mouth open (AU25/26), disgust
+with the chin raised (AU17) or the mouth open and the cheeks pushed up by the nose wrinkle, happiness laughing
+(AU25/26), sadness with its inner brows raised (AU1, half of what `brow_raise` measures), the chin raised (AU17)
+or the cheeks raised (AU6, crying). The words never call these
+cues a sign of another expression on such a face, and the mirror coach never tells a person to undo them."""
 
 BASELINE_WINDOW = 300
 """Analysed frames a stream remembers per face for its running baseline (about a minute)."""
@@ -173,6 +191,20 @@ LOWER_LIP = (14, 17)
 """Inner edge of the lower lip, bottom of the lower lip (centre line)."""
 
 
+CORNER_OPENING_SHARE = 0.1
+"""How far the lip corners drop, below the upper lip beside them, for each unit the mouth opens (`jaw_drop`'s
+opening): opening the mouth pulls the corners down with the lower lip (a surprised face), which is not the corners
+turning down. Chosen on FER2013 faces through the whole pipeline (with CORNER_RISE_SHARE): sad faces stay as far
+from relaxed ones as before (AUC 0.64 on training faces, 0.60 on validation faces; was 0.63 and 0.60) and move far
+from surprised ones (0.82 and 0.83; was 0.46 and 0.43)."""
+CORNER_RISE_SHARE = 0.05
+"""How much of the corners' rise above the mouth's centre is taken out: a wide smile tucks the corners under the
+upper lip. More would also keep smiles apart (0.1: sad against happy 0.60, was 0.40) but cost the separation from
+relaxed faces (0.58 on validation faces), which the cue must keep."""
+NOSE_CHEEK_SHARE = 0.5
+"""How much of the cheeks' rise toward the eyes is taken out of `nose_wrinkle`: raised cheeks (a smile, crying)
+also lift the nose bottom and spread the nostrils, which is not the nose wrinkling."""
+
 _RIGID_INDEX = np.array(RIGID_POINTS)
 
 
@@ -231,14 +263,31 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
             -inner_brow_height,
             eye_opening,
             cheek_height,
-            nostril_width - 0.8 * nose_length - corner_rise,
+            nostril_width - 0.8 * nose_length - corner_rise - NOSE_CHEEK_SHARE * cheek_height,
             corner_rise + 0.44 * mouth_width - 0.26 * corner_to_eye,
-            corner_drop - 0.055 * jaw_opening,
+            corner_drop - CORNER_OPENING_SHARE * jaw_opening - CORNER_RISE_SHARE * corner_rise,
             mouth_width - 2.3 * corner_rise,
             -(lip_thickness + 0.33 * lips_apart),
             jaw_opening,
         ]
     )
+
+
+_EYE_LINE = (33, 133, 263, 362)
+CUE_MEASURED_FROM: dict[str, tuple[int, ...]] = {
+    "brow_raise": _EYE_LINE + BROWS + BROWS_UPPER,
+    "brow_lower": (133, 362, *INNER_BROWS),
+    "upper_lid_raise": (159, 145, 386, 374),
+    "cheek_raise": _EYE_LINE + CHEEKS,
+    "nose_wrinkle": _EYE_LINE + NOSTRILS + (13, 14) + LIP_CORNERS + CHEEKS,
+    "lip_corner_pull": (13, 14, *LIP_CORNERS, 33, 263),
+    "lip_corner_depress": LIP_CORNERS + UPPER_LIP_SIDES + (2, 17, 13, 14),
+    "lip_stretch": LIP_CORNERS + (13, 14),
+    "lip_press": UPPER_LIP + LOWER_LIP,
+    "jaw_drop": (2, 17, *LIP_CORNERS),
+}
+"""Per cue, exactly the mesh points its raw measure reads (once the pose is fitted): the "Why?" picture marks
+these, so a person can check the measure on the face (a test moves every other point and sees no change)."""
 
 
 CUE_POINTS: dict[str, str] = {
@@ -253,12 +302,14 @@ CUE_POINTS: dict[str, str] = {
     "cheek_raise": "AU6, cheek raiser. The cheeks under the eyes (117, 118, 346, 347) rise towards the eye line "
     "(33, 133, 263, 362).",
     "nose_wrinkle": "AU9 (with AU10), nose wrinkler. The nostril wings (98, 327) spread and the nose bottom "
-    "(98, 327, 2) rises towards the eyes, beyond what the lip corners' rise explains (a smile also lifts them).",
+    "(98, 327, 2) rises towards the eyes, beyond what the lip corners' rise (a smile also lifts them) and the cheeks' "
+    "rise (117, 118, 346, 347; crying and smiling push them up) explain.",
     "lip_corner_pull": "AU12, lip corner puller. The lip corners (61, 291) rise above the mouth's centre (13, 14), "
     "the mouth widens, and the corners come closer to the outer eye corners (61 to 33, 291 to 263): up and back.",
     "lip_corner_depress": "AU15, lip corner depressor. The lip corners (61, 291) drop below the upper lip's edge right "
-    "beside them (185, 409), beyond what an open jaw explains (see jaw_drop; opening the mouth pulls the "
-    "corners down a little too).",
+    "beside them (185, 409), beyond what the mouth's opening (see jaw_drop: 2, 17 over the width) and the corners' "
+    "rise above the mouth's centre (13, 14) explain: opening the mouth pulls the corners down with the lower lip, and "
+    "a wide smile tucks them under the upper lip, neither of which is the corners turning down.",
     "lip_stretch": "AU20, lip stretcher. The mouth widens (61 to 291) without the lip corners rising.",
     "lip_press": "AU23/AU24, lip tightener and presser. The red of the lips thins (0 to 13 and 14 to 17) while the "
     "lips stay closed (13 to 14).",
@@ -289,6 +340,10 @@ class Calibration:
     reaches (90th percentile over the same neutral-majority faces). Relaxed faces differ by build
     (thin lips, low brows) and the mesh's noise, so against a typical face a weaker reading is not
     yet news; against a person's own relaxed face it is (`xface.teach.explain.show_at`)."""
+    named: np.ndarray
+    """Per cue, the intensity against the typical relaxed face from which the words name it: beyond what all but a
+    few faces of each expression without that cue reach (`scripts/cue_calibration.py specific`), so a cue named
+    on a photo speaks for the expressions it belongs to. At least `noticeable`."""
 
     def to_json(self) -> dict:
         return {
@@ -297,6 +352,7 @@ class Calibration:
             "relaxed": np.round(self.relaxed, 5).tolist(),
             "strong": np.round(self.strong, 5).tolist(),
             "noticeable": np.round(self.noticeable, 3).tolist(),
+            "named": np.round(self.named, 3).tolist(),
         }
 
 
@@ -306,8 +362,12 @@ def calibration() -> Calibration:
     data = json.loads(resources.files(__package__).joinpath(CALIBRATION_FILE).read_text(encoding="utf-8"))
     if tuple(data["cues"]) != CUE_NAMES:
         raise ValueError(f"{CALIBRATION_FILE} was made for other cues: {data['cues']}")
+    data.setdefault("named", data["noticeable"])
     return Calibration(
-        **{key: np.asarray(data[key], dtype=np.float64) for key in ("canonical", "relaxed", "strong", "noticeable")}
+        **{
+            key: np.asarray(data[key], dtype=np.float64)
+            for key in ("canonical", "relaxed", "strong", "noticeable", "named")
+        }
     )
 
 
