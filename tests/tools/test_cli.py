@@ -16,7 +16,7 @@ from PIL import Image
 
 from tests.bad_inputs import corpus, text_bomb_png
 from tests.conftest import FER_NPZ
-from xface.tools.cli import _flat
+from xface.vision.video import flat_row as _flat
 
 
 def xface(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

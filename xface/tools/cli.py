@@ -7,40 +7,37 @@ files' results are always written, and the exit status is 1 when some files fail
 File names that are not UTF-8 are written with backslash-x escapes (`printable_name`), the same in
 JSON, CSV and messages. Boxes and landmarks are in the original photo's pixels, also when a large
 photo was read at a reduced size.
+
+`analyze` streams: rows are written as each frame (or photo) is read, in one of three thin formats over
+the same rows (a JSON list on stdout, `--jsonl`, `--csv`), so memory stays flat over hours of video. Ctrl-C
+stops after the frame being read, keeps every row written, and says where it stopped (exit status 130).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
+import signal
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from tqdm import tqdm
 
 from xface.vision.images import IMAGE_SUFFIXES, ImageError, printable_name, read_picture
-
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
-CSV_FIELDS = [
-    "file",
-    "frame",
-    "time",
-    "face",
-    "face_id",
-    "x1",
-    "y1",
-    "x2",
-    "y2",
-    "detection_score",
-    "emotion",
-    "confidence",
-]
-"""The CSV's first columns; every nested dict of a reading (probs, cues, …) follows as prefixed columns."""
-COLUMN_PREFIXES = {"probs": "p_"}
-"""Prefix of a nested dict's columns: `p_happy` for probs; any other dict `cues` gives `cues_brow_raise`."""
+from xface.vision.video import (
+    READINGS_PER_SECOND,
+    VIDEO_SUFFIXES,
+    AnalysedFrame,
+    CsvRows,
+    VideoFile,
+    clock,
+    frame_rows,
+)
 
 
 class CommandError(Exception):
@@ -56,25 +53,6 @@ def _expand(paths: list[str]) -> Iterator[Path]:
             yield path
 
 
-def _video_frames(path: Path) -> Iterator[tuple[int, float, object]]:
-    import av
-
-    name = printable_name(path.name)
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError) as error:
-        raise ImageError(f"{name}: the video could not be opened ({error})") from None
-    with container:
-        stream = container.streams.video[0] if container.streams.video else None
-        if stream is None:
-            raise ImageError(f"{name}: the file has no video stream")
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                yield index, float(frame.time or 0.0), frame.to_ndarray(format="rgb24")
-        except av.error.FFmpegError as error:
-            raise ImageError(f"{name}: the video is damaged ({error})") from None
-
-
 def _in_original_pixels(record: dict, scale: float) -> dict:
     """A reading's box and landmarks in the photo's own pixels when it was read at `scale` of its size."""
     if scale != 1.0:
@@ -83,37 +61,147 @@ def _in_original_pixels(record: dict, scale: float) -> dict:
     return record
 
 
-def _rows(analyzer, path: Path) -> Iterator[dict]:
+@dataclass
+class Whereabouts:
+    """Where the analysis is: the file, and in a video the last frame read (to say where an interruption stopped)."""
+
+    file: str = ""
+    frame: int | None = None
+    time: float | None = None
+    rows: int = 0
+
+
+def _photo_rows(analyzer, path: Path) -> list[dict]:
     name = printable_name(path)
-    if path.suffix.lower() in VIDEO_SUFFIXES:
+    if path.exists() and not path.is_file():
+        raise ImageError(f"{printable_name(path.name)}: this is not a regular file (a pipe, device or folder).")
+    picture = read_picture(path)
+    return [
+        {"file": name, "face": face, **_in_original_pixels(reading.to_dict(), picture.scale)}
+        for face, reading in enumerate(analyzer.analyze(picture.pixels))
+    ]
+
+
+def _video_rows(analyzer, path: Path, where: Whereabouts, progress: bool, per_second: float) -> Iterator[list[dict]]:
+    """Each analysed frame's rows as it is read, with a progress bar in clip time."""
+    name = printable_name(path)
+    with VideoFile(path) as video:
+        duration = video.info.duration
+        bar = tqdm(
+            total=round(duration, 1) if duration else None,
+            disable=not progress,
+            leave=False,
+            bar_format="{desc} {percentage:3.0f}%|{bar}|",
+        )
         stream = analyzer.stream()
-        for index, time, frame in _video_frames(path):
-            for face, reading in enumerate(stream.process(frame)):
-                yield {"file": name, "frame": index, "time": round(time, 3), "face": face, **reading.to_dict()}
-    else:
-        picture = read_picture(path)
-        for face, reading in enumerate(analyzer.analyze(picture.pixels)):
-            yield {"file": name, "face": face, **_in_original_pixels(reading.to_dict(), picture.scale)}
+        began = time.perf_counter()
+        with bar:
+            for index, at, pixels in video.frames(per_second):
+                frame = AnalysedFrame(index, at, stream.process(pixels))
+                where.frame, where.time = index, at
+                speed = at / max(time.perf_counter() - began, 1e-6)
+                total = f" / {clock(duration)}" if duration else ""
+                bar.set_description_str(
+                    f"{printable_name(path.name)}: {clock(at)}{total} ({speed:.1f}× real time)", refresh=False
+                )
+                bar.update(round(at - bar.n, 1))
+                yield frame_rows(name, frame)
 
 
-def _flat(row: dict) -> dict:
-    """One CSV row: the box as x1…y2, each nested dict as prefixed columns, lists (landmarks) left out."""
-    flat = {key: row.get(key, "") for key in CSV_FIELDS if key not in ("x1", "y1", "x2", "y2")}
-    flat.update(zip(("x1", "y1", "x2", "y2"), row["box"], strict=True))
-    for key, value in row.items():
-        if isinstance(value, dict):
-            prefix = COLUMN_PREFIXES.get(key, f"{key}_")
-            flat.update({f"{prefix}{name}": number for name, number in value.items()})
-    return flat
+class JsonArrayRows:
+    """Rows as one JSON list, each written as it comes; `close` ends the list, so an interrupted run is valid JSON."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self.handle = handle
+        self.written = 0
+        handle.write("[")
+
+    def write(self, row: dict) -> None:
+        self.handle.write(("\n" if self.written == 0 else ",\n") + json.dumps(row))
+        self.written += 1
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+    def close(self) -> None:
+        self.handle.write("\n]\n")
+        self.handle.flush()
 
 
-def _write_csv(path: str, rows: list[dict]) -> None:
-    flat_rows = [_flat(row) for row in rows]
-    fields = list(dict.fromkeys(CSV_FIELDS + [key for row in flat_rows for key in row]))
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, restval="")
-        writer.writeheader()
-        writer.writerows(flat_rows)
+class JsonLinesRows(JsonArrayRows):
+    """Rows as JSON Lines: one JSON object per line, each complete once written."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self.handle = handle
+        self.written = 0
+
+    def write(self, row: dict) -> None:
+        self.handle.write(json.dumps(row) + "\n")
+        self.written += 1
+
+    def close(self) -> None:
+        self.handle.flush()
+
+
+class StopOnInterrupt:
+    """The first Ctrl-C asks the loop to stop after the frame it is reading (its rows are written); a second
+    one stops at once. Only in the main thread, where Python delivers signals."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def __enter__(self) -> StopOnInterrupt:
+        self._previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, self._ask)
+        return self
+
+    def _ask(self, signum: int, frame: object) -> None:
+        self.asked = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __exit__(self, *exc_info: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def _open_output(args: argparse.Namespace) -> tuple[CsvRows | JsonArrayRows, str]:
+    """The writer for the chosen format, and how to name where the rows go."""
+    if args.csv and args.jsonl:
+        raise CommandError("choose one of --csv and --jsonl")
+    target = args.csv or args.jsonl
+    if target is None:
+        return JsonArrayRows(sys.stdout), "standard output"
+    handle = sys.stdout if target == "-" else open(target, "w", newline="" if args.csv else None, encoding="utf-8")
+    writer = CsvRows(handle) if args.csv else JsonLinesRows(handle)
+    return writer, "standard output" if target == "-" else target
+
+
+def analyze_rows(
+    analyzer, files: list[Path], where: Whereabouts, stop: StopOnInterrupt, progress: bool, per_second: float
+) -> Iterator[list[dict]]:
+    """Rows a frame (or a photo) at a time over every file; a failed file gives one error row and the rest go on."""
+    for path in tqdm(files, desc="analyzing", disable=not progress or len(files) < 2, unit="file"):
+        where.file, where.frame, where.time = printable_name(path), None, None
+        try:
+            if path.suffix.lower() in VIDEO_SUFFIXES:
+                for rows in _video_rows(analyzer, path, where, progress, per_second):
+                    yield rows
+                    if stop.asked:
+                        return
+            else:
+                yield _photo_rows(analyzer, path)
+        except Exception as error:  # one file's failure, whatever it is, must not cost the others' results
+            message = str(error) if isinstance(error, ImageError) else f"{printable_name(path.name)}: {error}"
+            print(f"xface: {message}", file=sys.stderr)
+            yield [{"file": printable_name(path), "error": message}]
+        if stop.asked:
+            return
+
+
+def _stopped_at(where: Whereabouts, written: int, target: str) -> str:
+    place = where.file
+    if where.time is not None:
+        place = f"{clock(where.time)} (frame {where.frame}) of {where.file}"
+    return f"xface: interrupted after {place}; the {written} rows read until then are in {target}"
 
 
 def command_analyze(args: argparse.Namespace) -> int:
@@ -123,20 +211,22 @@ def command_analyze(args: argparse.Namespace) -> int:
     if not files:
         raise CommandError("no images or videos found in the given paths")
     analyzer = Analyzer(model=args.model, min_face_size=args.min_face_size)
-    rows, failures = [], 0
-    for path in tqdm(files, desc="analyzing", disable=not args.progress, unit="file"):
-        try:
-            rows.extend(_rows(analyzer, path))
-        except Exception as error:  # one file's failure, whatever it is, must not cost the others' results
-            failures += 1
-            message = str(error) if isinstance(error, ImageError) else f"{printable_name(path.name)}: {error}"
-            print(f"xface: {message}", file=sys.stderr)
-            rows.append({"file": printable_name(path), "error": message})
-    if args.csv:
-        _write_csv(args.csv, [row for row in rows if "error" not in row])
-    else:
-        json.dump(rows, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+    writer, target = _open_output(args)
+    where, failures = Whereabouts(), 0
+    try:
+        with StopOnInterrupt() as stop:
+            for rows in analyze_rows(analyzer, files, where, stop, args.progress, args.readings_per_second):
+                for row in rows:
+                    writer.write(row)
+                    failures += "error" in row
+                writer.flush()
+    except KeyboardInterrupt:  # a second Ctrl-C: stop now, still keeping every row written
+        stop.asked = True
+    finally:
+        writer.close()
+    if stop.asked:
+        print(_stopped_at(where, writer.written, target), file=sys.stderr)
+        return 130
     return 1 if failures else 0
 
 
@@ -198,7 +288,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = commands.add_parser("analyze", help="per-face readings for images, folders or videos")
     analyze.add_argument("paths", nargs="+")
-    analyze.add_argument("--csv", metavar="FILE", help="write CSV here instead of JSON on stdout")
+    analyze.add_argument("--csv", metavar="FILE", help="write CSV here instead of JSON on stdout (- for stdout)")
+    analyze.add_argument("--jsonl", metavar="FILE", help="write JSON Lines here, one row a line (- for stdout)")
+    analyze.add_argument(
+        "--readings-per-second",
+        type=float,
+        default=READINGS_PER_SECOND,
+        metavar="N",
+        help=f"frames read per second of video (default {READINGS_PER_SECOND:g}; 0: every frame)",
+    )
     analyze.add_argument("--model", help="a local checkpoint folder (default: the bundled model)")
     analyze.add_argument("--min-face-size", type=int, default=20)
     analyze.set_defaults(run=command_analyze)
@@ -257,7 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="speed and memory of the live pipeline")
     bench.add_argument("--faces-dir", default="../shared/data/faces")
-    bench.add_argument("--frames", type=int, default=300)
+    bench.add_argument("--frames", type=int, default=300, help="frames per synthetic sequence (0: none)")
+    bench.add_argument("--video", metavar="FILE", help="also read this video file as `analyze` does, and time it")
+    bench.add_argument("--readings-per-second", type=float, default=READINGS_PER_SECOND, metavar="N")
     bench.add_argument("--repeats", type=int, default=3)
     bench.add_argument("--json", metavar="FILE")
     bench.add_argument("--threads", type=int, help="threads per network (default: as many as the app uses)")
