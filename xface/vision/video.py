@@ -208,9 +208,17 @@ def read_video(
 
 
 def frame_rows(file: str, frame: AnalysedFrame) -> list[dict]:
-    """One row per face (the same keys as a photo's rows, plus frame and time), ready for JSON."""
+    """One row per face (a photo's keys, plus frame, time and whether the cues were measured against a typical
+    relaxed face rather than this face's own, learned over the first seconds), ready for JSON."""
     return [
-        {"file": file, "frame": frame.index, "time": round(frame.time, 3), "face": face, **reading.to_dict()}
+        {
+            "file": file,
+            "frame": frame.index,
+            "time": round(frame.time, 3),
+            "face": face,
+            **reading.to_dict(),
+            "cues_against_typical": reading.cues_against_typical,
+        }
         for face, reading in enumerate(frame.readings)
     ]
 
