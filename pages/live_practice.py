@@ -462,7 +462,7 @@ if error := st.session_state.pop("live_guess_error", None):
 troubleshooting()
 servers = connection_settings()
 with camera:
-    ctx = ui.camera("live", live, servers)
+    ctx = ui.video_source("live", live, servers)
 
 playing = bool(ctx.state.playing or ctx.state.signalling)
 with cards_area:

@@ -414,18 +414,63 @@ def env_ice_servers() -> list[dict]:
         return []
 
 
-def camera(key: str, live: LiveSession, servers: list[dict]) -> WebRtcStreamerContext:
-    """The webcam for a page, analysed by `live` (a `LiveSession`); returns streamlit-webrtc's context.
-
-    The frame callback runs on the video thread: no st.* there, only `live.process`, which never blocks.
-    """
+def _frame_callback(live: LiveSession) -> Callable:
+    """The video thread's callback: no st.* there, only `live.process`, which never blocks."""
     import av
-    from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
     def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
         image = live.process(frame.to_ndarray(format="rgb24"))
         return av.VideoFrame.from_ndarray(image, format="rgb24")
 
+    return video_frame_callback
+
+
+SCREEN_WORDS = {**CAMERA_WORDS, "start": "Start reading the screen", "stop": "Stop reading the screen"}
+
+
+def video_source(key: str, live: LiveSession, servers: list[dict]) -> WebRtcStreamerContext:
+    """The live page's video: the camera, or this computer's screen (the whole screen or one window).
+
+    The screen is offered only when the server runs on this computer, after the privacy sentences; where
+    it can't be read, one sentence says why and the camera stays (a virtual camera is the way round)."""
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    from xface.app.screen import ONLY_LOCAL, PRIVACY, ScreenArea, capture_problem, open_windows, screen_player
+
+    source = st.segmented_control("Video source", ["Camera", "Screen"], default="Camera", key=f"{key}_source")
+    if source != "Screen":
+        return camera(key, live, servers)
+    if served_beyond_localhost():
+        st.info(ONLY_LOCAL)
+        return camera(key, live, servers)
+    st.info("\n\n".join(PRIVACY))
+    windows = {f"Window: {w.title} ({w.size})": w.id for w in open_windows()}
+    choice = st.selectbox("What to read", ["The whole screen", *windows], key=f"{key}_screen_area")
+    area = ScreenArea(window=windows.get(choice))
+    problems = st.session_state.setdefault(f"{key}_screen_problems", {})
+    if area not in problems:
+        problems[area] = capture_problem(area)
+    if problems[area]:
+        st.warning(problems[area])
+        return camera(key, live, servers)
+    return webrtc_streamer(
+        key=f"{key}_screen_{area.window or 'all'}",
+        mode=WebRtcMode.RECVONLY,
+        rtc_configuration={"iceServers": servers},
+        media_stream_constraints={"video": True, "audio": False},
+        player_factory=lambda: screen_player(area),
+        video_frame_callback=_frame_callback(live),
+        on_video_ended=live.stream_ended,
+        async_processing=True,
+        translations=SCREEN_WORDS,
+    )
+
+
+def camera(key: str, live: LiveSession, servers: list[dict]) -> WebRtcStreamerContext:
+    """The webcam for a page, analysed by `live` (a `LiveSession`); returns streamlit-webrtc's context."""
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    video_frame_callback = _frame_callback(live)
     return webrtc_streamer(
         key=key,
         mode=WebRtcMode.SENDRECV,
