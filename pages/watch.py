@@ -99,7 +99,6 @@ def timeline(done: dict) -> None:
     readings = done["readings"]
     rows, duration = readings.rows, readings.info.duration or max((r["time"] for r in readings.rows), default=0.0)
     faces = len({row["face_id"] for row in rows})
-    st.subheader("Timeline")
     if not rows:
         st.info(
             "No face was found in this clip. Faces need to be at least about 24 pixels wide and turned to the camera."
@@ -155,7 +154,6 @@ def guessed(done: dict, index: int) -> None:
 
 def guess_moments(done: dict) -> None:
     moments = done["moments"]
-    st.subheader("Guess the moment")
     if not moments:
         st.info(
             "Xface found no moment where a face's reading changes and then holds clearly, so there is nothing to "
@@ -177,20 +175,18 @@ def guess_moments(done: dict) -> None:
     hidden = [] if guess else [moment.face_id]
     picture = moment_picture(ui.analyzer(), done["clip"], moment_rows(done["readings"].rows, moment), hidden=hidden)
     st.markdown(f"**Moment {step + 1} of {len(moments)}: face {moment.face_id} at {clock(moment.time)}**")
-    left, right = st.columns([3, 2])
-    left.image(picture.frame, caption=f"Face {moment.face_id} at {clock(moment.time)}")
-    with right:
-        if guess is None:
-            st.pills(
-                f"What does face {moment.face_id} show?",
-                EMOTIONS,
-                format_func=emotion_word,
-                key=f"watch_guess_{step}",
-                on_change=guessed,
-                args=(done, step),
-            )
-        else:
-            reveal(moment, guess, picture.cue_pictures.get(moment.face_id))
+    st.image(picture.frame, caption=f"Face {moment.face_id} at {clock(moment.time)}")
+    if guess is None:
+        st.pills(
+            f"What does face {moment.face_id} show?",
+            EMOTIONS,
+            format_func=emotion_word,
+            key=f"watch_guess_{step}",
+            on_change=guessed,
+            args=(done, step),
+        )
+    else:
+        reveal(moment, guess, picture.cue_pictures.get(moment.face_id))
     if error := st.session_state.pop("watch_guess_error", None):
         st.error(error)
     with st.container(horizontal=True):
@@ -201,16 +197,18 @@ def guess_moments(done: dict) -> None:
 def reveal(moment, guess: str, cues_picture) -> None:
     words = describe(moment.probs, top=moment.emotion)
     same = "Same as Xface's reading." if guess == moment.emotion else "Xface reads it another way."
-    st.markdown(f"You said **{emotion_word(guess)}**. Xface: **{words.headline.lower()}**. {same}")
-    st.markdown(f"**What people would read:** {people_would_read(moment.probs)}")
-    before = moment.before
-    st.markdown(f"**What changed:** {changes_sentence(moment, clock(before.time) if before else '')}")
-    if before is not None:
-        st.caption(f"At {clock(before.time)} this face looked {emotion_word(before.emotion)}.")
-    st.markdown(cue_contrast(moment.emotion, guess, moment.cues, typical=moment.cues_against_typical))
+    text, picture = st.columns([3, 1])
+    with text:
+        st.markdown(f"You said **{emotion_word(guess)}**. Xface: **{words.headline.lower()}**. {same}")
+        st.markdown(f"**What people would read:** {people_would_read(moment.probs)}")
+        before = moment.before
+        st.markdown(f"**What changed:** {changes_sentence(moment, clock(before.time) if before else '')}")
+        if before is not None:
+            st.caption(f"At {clock(before.time)} this face looked {emotion_word(before.emotion)}.")
+        st.markdown(cue_contrast(moment.emotion, guess, moment.cues, typical=moment.cues_against_typical))
+        st.caption("Xface's reading is a hint, not the truth: it is wrong about one time in three.")
     if cues_picture is not None:
-        st.image(cues_picture, caption="Thick amber lines: the parts that moved", width=160)
-    st.caption("Xface's reading is a hint, not the truth: it is wrong about one time in three.")
+        picture.image(cues_picture, caption="Thick amber lines: the parts that moved")
 
 
 # --- the page --------------------------------------------------------------------------------------
@@ -233,5 +231,9 @@ if clip is not None and (done is None or done["clip"] != clip):
         done = st.session_state.get(STATE)
 if done:
     st.button("Forget this clip", on_click=forget_clip, icon=":material/delete:")
-    timeline(done)
-    guess_moments(done)
+    # Guessing first, the timeline in a tab of its own: it shows every reading, the answers included.
+    guessing, over_time = st.tabs(["Guess the moment", "Timeline"])
+    with guessing:
+        guess_moments(done)
+    with over_time:
+        timeline(done)

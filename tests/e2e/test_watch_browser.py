@@ -34,13 +34,13 @@ def test_a_clip_is_read_its_timeline_shown_and_a_moment_guessed_and_stored(strea
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(PEXELS))
     page.get_by_role("button", name="Read this clip").click()
 
-    page.get_by_role("heading", name="Timeline").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+    page.get_by_role("tab", name="Timeline").click(timeout=ANALYSIS_TIMEOUT_MS)
     page.get_by_text("1 face in 0:19.7").wait_for()
     chart = page.locator('[data-testid="stVegaLiteChart"]').first
     chart.locator("canvas, svg").first.wait_for(state="visible")
     box = chart.bounding_box()
     assert box and box["width"] > 300 and box["height"] > 100  # a drawn chart, not an empty frame
-    frame = page.locator('[data-testid="stImage"] img').first
+    frame = page.locator('[data-testid="stImage"] img:visible').first
     frame.wait_for(state="visible")
     assert frame.evaluate("img => img.complete && img.naturalWidth >= 640")  # the clip's frame, full size
     page.get_by_text("The clip at 0:00.0").wait_for()
@@ -54,6 +54,7 @@ def test_a_clip_is_read_its_timeline_shown_and_a_moment_guessed_and_stored(strea
     screenshot(page, shots / "watch_timeline.png")
 
     # Guess the first moment: the label is hidden until the guess, then the reading and what changed.
+    page.get_by_role("tab", name="Guess the moment").click()
     page.get_by_text("Moment 1 of 2: face 1 at 0:02.9").wait_for()
     assert page.get_by_text("You said").count() == 0
     guess(page, "sad")
@@ -74,6 +75,7 @@ def test_a_clip_is_read_its_timeline_shown_and_a_moment_guessed_and_stored(strea
     assert [a["question"] for a in answers][1] == "woman_emotions_pexels.mp4 at 0:11.3, face 1"
     screenshot(page, shots / "watch_guess.png")
 
+    page.get_by_role("tab", name="Timeline").click()
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Export the readings (CSV)").click()
     rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text())))

@@ -22,6 +22,8 @@ from xface.teach.scenes import Moment, timeline_rows
 from xface.vision.pipeline import Analyzer, FaceReading
 from xface.vision.video import CsvRows, VideoFile, VideoInfo, clock, frame_rows, read_video
 
+CHART_WIDTH = 560
+"""Pixels: a faceted chart (one row per face) can't take the container's width."""
 MAX_CLIP_S = 30 * 60
 """Longer clips are for `xface analyze` (it streams to a file); the page keeps every reading in memory."""
 
@@ -143,24 +145,28 @@ def timeline_chart(rows: Sequence[Mapping], duration: float | None) -> alt.Chart
     colours = alt.Scale(domain=words, range=[PALETTE[name] for name in EMOTIONS])
     pick = alt.selection_point(name="moment", fields=["time"], on="click", nearest=True)
     x = alt.X("time:Q", title="Clip time (seconds)", scale=alt.Scale(domain=[0, duration or None]))
-    base = alt.Chart(alt.Data(values=records)).encode(x=x)
-    points = base.mark_circle(size=45).encode(
-        y=alt.Y("confidence:Q", title="How sure", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-        color=alt.Color("reading:N", title="Reading", scale=colours),
-        tooltip=[
-            alt.Tooltip("time:Q", title="Seconds", format=".1f"),
-            alt.Tooltip("reading:N", title="Reading"),
-            alt.Tooltip("confidence:Q", title="How sure", format=".0%"),
-            alt.Tooltip("cues:N", title="Strongest cues"),
-        ],
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.55)),
+    points = (
+        alt.Chart()
+        .mark_circle(size=45)
+        .encode(
+            x=x,
+            y=alt.Y("confidence:Q", title="How sure", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            color=alt.Color("reading:N", title="Reading", scale=colours),
+            tooltip=[
+                alt.Tooltip("time:Q", title="Seconds", format=".1f"),
+                alt.Tooltip("reading:N", title="Reading"),
+                alt.Tooltip("confidence:Q", title="How sure", format=".0%"),
+                alt.Tooltip("cues:N", title="Strongest cues"),
+            ],
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.6)),
+        )
+        .add_params(pick)
     )
-    line = base.mark_line(color="#bbbbbb", strokeWidth=1).encode(y="confidence:Q")
+    line = alt.Chart().mark_line(color="#bbbbbb", strokeWidth=1).encode(x=x, y="confidence:Q")
     return (
-        alt.layer(line, points.add_params(pick))
-        .properties(height=150)
-        .facet(row=alt.Row("face:N", title=None))
-        .resolve_scale(x="shared")
+        alt.layer(line, points, data=alt.Data(values=records))
+        .properties(width=CHART_WIDTH, height=140)
+        .facet(row=alt.Row("face:N", title=None, header=alt.Header(labelFontWeight="bold")))
     )
 
 
