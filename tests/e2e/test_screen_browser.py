@@ -51,9 +51,12 @@ def screen_with_a_clip() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    while WINDOW not in subprocess.run(
-        ["xwininfo", "-root", "-tree"], env={"DISPLAY": display}, capture_output=True, text=True
-    ).stdout:
+    while (
+        WINDOW
+        not in subprocess.run(
+            ["xwininfo", "-root", "-tree"], env={"DISPLAY": display}, capture_output=True, text=True
+        ).stdout
+    ):
         assert player.poll() is None, "ffplay could not open its window"
     yield display
     player.terminate()

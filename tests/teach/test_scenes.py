@@ -36,7 +36,8 @@ def row(time: float, emotion: str, confidence: float, face_id: int = 1, **cues: 
 
 
 def stretch(start: float, end: float, emotion: str, confidence: float, face_id: int = 1, **cues: float) -> list[dict]:
-    return [row(round(start + k / 10, 1), emotion, confidence, face_id, **cues) for k in range(round((end - start) * 10))]
+    steps = range(round((end - start) * 10))
+    return [row(round(start + k / 10, 1), emotion, confidence, face_id, **cues) for k in steps]
 
 
 def test_a_change_that_holds_clearly_is_a_moment_and_a_blip_is_not() -> None:
