@@ -9,14 +9,15 @@ explicit step. Journal failures (disk full, file held, damaged) show as a senten
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date
 
 import streamlit as st
 
 from xface.app import ui
 from xface.journal import charts, files
-from xface.journal.feelings import ENERGY, PLEASANTNESS
-from xface.journal.store import Journal, JournalError
+from xface.journal.schema import JournalError
+from xface.journal.store import Journal
+from xface.journal.timeline import checkin_lines, local_time, session_line, timeline_entries
 
 ui.enter_page()
 
@@ -28,11 +29,6 @@ WAL_KEPT = (
     "Deleted. Another Xface window was still reading the journal, so a copy may stay on the disk for now. "
     "Close other Xface tabs, then press Delete again to wipe it."
 )
-
-
-def when(at: str) -> str:
-    """A stored UTC time as the person's local date and time."""
-    return datetime.fromisoformat(at).astimezone().strftime("%a %d %b %Y, %H:%M")
 
 
 def say(kind: str, text: str) -> None:
@@ -71,20 +67,6 @@ def checkin_form(journal: Journal) -> None:
 # --- charts ------------------------------------------------------------------------------------
 
 
-def date_range() -> tuple[date, date]:
-    today = date.today()
-    picked = st.date_input(
-        "Show from … to", value=(today - timedelta(days=29), today), key="journal_range", format="YYYY-MM-DD"
-    )
-    if isinstance(picked, date):
-        return picked, picked
-    if len(picked) == 1:  # the second date is still being picked
-        return picked[0], picked[0]
-    if len(picked) == 0:
-        return today - timedelta(days=29), today
-    return picked[0], picked[1]
-
-
 def charts_section(
     sessions: list[dict], observations: list[dict], answers: list[dict], tries: list[dict], checkins: list[dict]
 ) -> None:
@@ -119,48 +101,20 @@ def charts_section(
 # --- the timeline ------------------------------------------------------------------------------
 
 
-def session_line(session: dict) -> str:
-    """One line per session, from the summary stored when it ended (no recounting on every rerun)."""
-    summary = session["summary"] or {}
-    started = when(session["started_at"])
-    if session["kind"] == "quiz":
-        scored, right = summary.get("scored", 0), summary.get("right", 0)
-        done = f"{right} of {scored} faces read as their answer" if summary else "not finished"
-        return f":material/photo_library: **Photo quiz** · {started} · {done}"
-    if session["kind"] == "mirror":
-        tries, succeeded = summary.get("tries", 0), summary.get("succeeded", 0)
-        done = f"{succeeded} of {tries} tries showed the asked face" if summary else "not finished"
-        return f":material/face: **Mirror practice** · {started} · {done}"
-    if not summary:
-        return f":material/videocam: **Live practice** · {started} · not finished"
-    shares = summary.get("emotion_share") or {}
-    mostly = f"mostly {max(shares, key=shares.get)}" if shares else "no faces recorded"
-    return f":material/videocam: **Live practice** · {started} · {summary['duration_s'] / 60:.0f} min · {mostly}"
-
-
 def pend(what: str | None) -> None:
     """Which entry asks 'are you sure?' or is being edited ('delete-session-3', 'edit-checkin-7'); None: none."""
     st.session_state["journal_pending"] = what
 
 
-def delete_session(journal: Journal, session_id: int) -> None:
+def delete(action: Callable[[], bool], done: str) -> None:
+    """Run one delete and say how it went: ``action`` returns False when a copy may stay on the disk for now."""
     pend(None)
     try:
-        wiped = journal.delete_session(session_id)
-    except JournalError as error:
-        say("error", f"Nothing was deleted: {error}")
-        return
-    say("success", "The session was deleted." if wiped else WAL_KEPT)
-
-
-def delete_checkin(journal: Journal, checkin_id: int) -> None:
-    pend(None)
-    try:
-        wiped = journal.delete_checkin(checkin_id)
+        wiped = action()
     except (ValueError, JournalError) as error:
         say("error", f"Nothing was deleted: {error}")
         return
-    say("success", "The check-in was deleted." if wiped else WAL_KEPT)
+    say("success", done if wiped else WAL_KEPT)
 
 
 def start_edit(row: dict) -> None:
@@ -189,20 +143,9 @@ def cancel_edit(checkin_id: int) -> None:
 
 def checkin_entry(journal: Journal, row: dict, pending: str | None) -> None:
     text, buttons = st.columns([4, 2], vertical_alignment="top")
-    text.markdown(f":material/edit_note: **Check-in** · {when(row['at'])}")
-    words = " → ".join(part for part in dict.fromkeys((row["core"], row["feeling"])) if part)
-    place = (
-        f"{PLEASANTNESS[row['pleasantness']]}, {ENERGY[row['energy']]} energy"
-        if row["pleasantness"] is not None
-        else "not on the grid"
-    )
-    text.text(f"{words or 'In my own words'} · {place} · strength {row['intensity']} of 5")
-    if row["own_words"]:
-        text.text(f"In my own words: {row['own_words']}")
-    if row["body"]:
-        text.text("Felt in: " + ", ".join(row["body"]))
-    if row["note"]:
-        text.text(row["note"])
+    text.markdown(f":material/edit_note: **Check-in** · {local_time(row['at'])}")
+    for line in checkin_lines(row):
+        text.text(line)
     key = row["id"]
     if pending == f"edit-checkin-{key}":
         prefix = f"journal_edit_{key}_"
@@ -219,9 +162,8 @@ def checkin_entry(journal: Journal, row: dict, pending: str | None) -> None:
             "Delete this check-in? This can't be undone.",
             "Yes, delete it",
             f"checkin_{key}",
-            delete_checkin,
-            journal,
-            key,
+            lambda: journal.delete_checkin(key),
+            "The check-in was deleted.",
         )
         return
     with buttons.container(horizontal=True):
@@ -240,28 +182,23 @@ def session_entry(journal: Journal, row: dict, pending: str | None) -> None:
         "Delete this session and everything recorded in it? Check-ins made during it stay. This can't be undone.",
         "Yes, delete this session",
         str(key),
-        delete_session,
-        journal,
-        key,
+        lambda: journal.delete_session(key),
+        "The session was deleted.",
     )
 
 
-def confirm_delete(
-    question: str, yes_label: str, key: str, delete: Callable[[Journal, int], None], journal: Journal, row_id: int
-) -> None:
-    """Ask before deleting one entry: `delete(journal, row_id)` on yes, nothing pending on "Keep it"."""
+def confirm_delete(question: str, yes_label: str, key: str, action: Callable[[], bool], done: str) -> None:
+    """Ask before deleting: on yes run ``action`` (see ``delete``); "Keep it" leaves everything as it is."""
     st.warning(question, icon=":material/delete:")
     yes, no = st.columns(2)
-    yes.button(yes_label, key=f"journal_confirm_delete_{key}", type="primary", on_click=delete, args=(journal, row_id))
+    yes.button(yes_label, key=f"journal_confirm_delete_{key}", type="primary", on_click=delete, args=(action, done))
     no.button("Keep it", key=f"journal_keep_{key}", on_click=pend, args=(None,))
 
 
 def timeline(journal: Journal, sessions: list[dict], checkins: list[dict]) -> None:
     st.subheader("Timeline")
     st.caption("Edit or delete a check-in here, or move it to the day it happened.")
-    items = [(row["started_at"], "session", row) for row in sessions]
-    items += [(row["at"], "checkin", row) for row in checkins]
-    items.sort(key=lambda item: item[0], reverse=True)
+    items = timeline_entries(sessions, checkins)
     if not items:
         st.info(
             "Nothing in these dates yet. Practise live, take a photo quiz, or check in above.", icon=":material/eco:"
@@ -270,22 +207,12 @@ def timeline(journal: Journal, sessions: list[dict], checkins: list[dict]) -> No
     if len(items) > TIMELINE_LIMIT:
         st.caption(f"The newest {TIMELINE_LIMIT} of {len(items)} entries; narrow the dates to see older ones.")
     pending = st.session_state.get("journal_pending")
-    for _, kind, row in items[:TIMELINE_LIMIT]:
+    for entry in items[:TIMELINE_LIMIT]:
         with st.container(border=True):
-            (checkin_entry if kind == "checkin" else session_entry)(journal, row, pending)
+            (checkin_entry if entry.kind == "checkin" else session_entry)(journal, entry.row, pending)
 
 
 # --- your data ---------------------------------------------------------------------------------
-
-
-def delete_everything(journal: Journal) -> None:
-    pend(None)
-    try:
-        wiped = journal.delete_all()
-    except JournalError as error:
-        say("error", f"Nothing was deleted: {error}")
-        return
-    say("success", "Everything in your journal was deleted." if wiped else WAL_KEPT)
 
 
 def restore(journal: Journal) -> None:
@@ -338,20 +265,14 @@ def your_data(journal: Journal, start: date, end: date) -> None:
     if st.session_state.get("journal_pending") != "delete-all":
         st.button("Delete all my journal data…", key="journal_delete_all", on_click=pend, args=("delete-all",))
         return
-    st.warning(
+    confirm_delete(
         "This deletes every session, reading, quiz answer, mirror try and check-in. Export first if you want a "
         "copy. This can't be undone.",
-        icon=":material/delete:",
-    )
-    yes, no = st.columns(2)
-    yes.button(
         "Yes, delete everything",
-        key="journal_confirm_delete_all",
-        type="primary",
-        on_click=delete_everything,
-        args=(journal,),
+        "all",
+        journal.delete_all,
+        "Everything in your journal was deleted.",
     )
-    no.button("Cancel", key="journal_cancel_delete_all", on_click=pend, args=(None,))
 
 
 st.title("Journal")
@@ -362,7 +283,8 @@ if journal is None:
 
 show_message()
 checkin_form(journal)
-start, end = date_range()
+span = ui.date_span("journal_range")
+start, end = span.start, span.end
 try:
     sessions = journal.sessions(start, end)
     observations = journal.observations(start=start, end=end)

@@ -8,19 +8,16 @@ reloading the page. Recording writes expression readings (never pictures) to the
 
 from __future__ import annotations
 
-from datetime import datetime
-
-import numpy as np
 import streamlit as st
-from PIL import Image
 
 from xface.app import ui
-from xface.app.draw import heatmap_overlay, mesh_overlay, reading_explanation
-from xface.app.live import LiveSession, LiveSnapshot, RecordingEnd, label_tone, parse_ice_servers
+from xface.app.cards import end_guessing, headline, status_line, store_live_guess
+from xface.app.draw import reading_explanation
+from xface.app.live import LiveSession, LiveSnapshot, label_tone
+from xface.app.ui import widgets
 from xface.emotions import EMOTIONS, emotion_word
-from xface.journal.snapshots import save_snapshot, snapshot_dir
-from xface.journal.store import JournalError
-from xface.teach.explain import Explanation, cue_contrast, cue_line, face_doing, region_sentence
+from xface.journal.schema import JournalError
+from xface.teach.explain import Explanation, cue_contrast, cue_line, face_doing
 from xface.vision.pipeline import FaceReading
 
 ui.enter_page()
@@ -43,186 +40,7 @@ def live_session() -> LiveSession:
     return st.session_state.live_session
 
 
-def headline(face_id: int | None, text: str) -> str:
-    """ "Looks happy" → "Face 2: looks happy"."""
-    name = f"Face {face_id}" if face_id is not None else "Face"
-    return f"{name}: {text[:1].lower()}{text[1:]}"
-
-
-# --- recording -------------------------------------------------------------------------------------
-
-
-def start_recording(live: LiveSession) -> None:
-    journal = ui.journal()
-    if journal is None:
-        return
-    try:
-        live.start_recording(journal)
-    except (ValueError, JournalError) as error:
-        st.session_state.live_record_error = str(error)
-    ui.forget_checkin(CHECKIN)
-
-
-def stop_recording(live: LiveSession) -> None:
-    recording_ended(live.stop_recording())
-
-
-def recording_ended(end: RecordingEnd | None) -> None:
-    """Offer the check-in for a saved recording, and keep what to tell the person for the next run."""
-    if end is None:
-        return
-    if end.session_id is not None:
-        ui.open_checkin(CHECKIN, end.session_id)
-    if end.message:
-        st.session_state.live_record_message = end.message
-
-
-def recording_controls(live: LiveSession) -> None:
-    journal_ok = ui.journal() is not None
-    recording_ended(live.recording_ended_on_its_own())  # the camera stopped, or the person left the page
-    with st.container(horizontal=True):
-        st.button(
-            "Start recording",
-            icon=":material/fiber_manual_record:",
-            disabled=live.recording or not journal_ok,
-            on_click=start_recording,
-            args=(live,),
-            help="Saves which expressions were seen, once a second, in your journal. No pictures are saved.",
-        )
-        st.button(
-            "Stop recording",
-            icon=":material/stop:",
-            disabled=not live.recording,
-            on_click=stop_recording,
-            args=(live,),
-        )
-    if error := st.session_state.pop("live_record_error", None):
-        st.error(f"Recording could not start: {error}")
-    if message := st.session_state.pop("live_record_message", None):
-        st.warning(message)
-
-
-def describe_time(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
-
-
-def session_summary_text(summary: dict) -> str:
-    shares = sorted(((s, e) for e, s in summary["emotion_share"].items() if s > 0), reverse=True)
-    seen = ", ".join(f"{emotion} {share:.0%}" for share, emotion in shares) or "no faces were recorded"
-    faces = summary["faces"]
-    return (
-        f"You practised for **{describe_time(summary['duration_s'])}**. "
-        f"{faces} face{'s' if faces != 1 else ''} seen. "
-        f"Share of the time each expression was shown: {seen}."
-    )
-
-
-CHECKIN = "live_checkin_"
-"""Prefix of the session-state keys of the check-in after a recording (its session, its widgets)."""
-
-
-def checkin(session_id: int) -> None:
-    """After a recording: what was seen, and an invitation to name what the person felt."""
-    journal = ui.journal()
-    if journal is None:
-        return
-    try:
-        summary = journal.session(session_id)["summary"]
-    except (ValueError, JournalError):  # the session was deleted meanwhile (e.g. on the Journal page)
-        ui.forget_checkin(CHECKIN)
-        return
-    if summary is None:  # the recording's end could not be written (its rows are kept)
-        ui.forget_checkin(CHECKIN)
-        return
-    with st.container(border=True):
-        st.subheader("Recording saved")
-        st.markdown(session_summary_text(summary))
-        ui.session_checkin(journal, session_id, CHECKIN)
-
-
-# --- "Why?" ----------------------------------------------------------------------------------------
-
-
-def freeze(reading: FaceReading) -> None:
-    """The "Why?" button's callback: keep this face (the aligned crop, in memory only) and explain
-    where the model looked. A callback gets the reading the person saw when they clicked, even if
-    that face has left the picture by the time the page reruns."""
-    st.session_state.live_why_new = True  # the panel lives outside the cards' fragment: rerun the page
-    try:
-        grid = ui.analyzer().attention_map(reading)
-    except ValueError as error:
-        st.session_state.live_why = {"reading": reading, "error": str(error), "at": datetime.now()}
-        return
-    try:
-        cues_picture = mesh_overlay(reading, size=240, typical=reading.cues_against_typical)
-    except ValueError:  # no face mesh on this face: the heat map alone
-        cues_picture = None
-    st.session_state.live_why = {
-        "reading": reading,
-        "overlay": heatmap_overlay(reading.aligned, grid, size=240),
-        "cues_picture": cues_picture,
-        "sentence": region_sentence(grid),
-        "at": datetime.now(),
-    }
-
-
-def why_panel() -> None:
-    """Beside the video (above the cards): the frozen face, where the model looked, and which parts moved."""
-    why = st.session_state.get("live_why")
-    if not why:
-        return
-    reading: FaceReading = why["reading"]
-    explanation = reading_explanation(reading)
-    with st.container(border=True):
-        st.subheader(f"Why? {headline(reading.face_id, explanation.headline)}")
-        st.caption(f"Frozen at {why['at']:%H:%M:%S}. This picture stays in memory only, unless you choose to save it.")
-        if st.button("Close", key="live_why_close", icon=":material/close:"):
-            st.session_state.pop("live_why", None)
-            st.rerun()
-        if "error" in why:
-            st.info(f"This model can't show where it looked ({why['error']}).")
-            return
-        heat, parts = st.columns(2)
-        heat.image(why["overlay"], caption="Where the model looked: brighter, more attention")
-        if why.get("cues_picture") is not None:
-            parts.image(why["cues_picture"], caption="Face points: thick amber lines moved, thin blue ones did not")
-        else:
-            big = np.asarray(Image.fromarray(reading.aligned).resize((240, 240), Image.Resampling.BICUBIC))
-            parts.image(big, caption="The face the model saw (lined up, eyes level)")
-        st.markdown(f"**{why['sentence']}**")
-        doing = face_doing(explanation.emotion, reading.cues, typical=reading.cues_against_typical)
-        st.markdown(f"**What the face is doing:** {doing}")
-        st.caption("The heat map shows where the model looked, not proof of what the person feels.")
-        snapshot_controls(reading, why["overlay"], explanation.headline)
-
-
-def snapshot_controls(reading: FaceReading, overlay: np.ndarray, label: str) -> None:
-    """Saving a picture is opt-in: off on every visit until the person turns it on."""
-    allowed = st.toggle(
-        "Allow saving face pictures",
-        key="live_allow_snapshots",
-        help=f"Off by default. When on, *Save this picture* writes a PNG file to {snapshot_dir()}.",
-    )
-    if allowed and st.button("Save this picture", key="live_save_snapshot", icon=":material/save:"):
-        try:
-            path = save_snapshot(reading.aligned, label, overlay)
-        except OSError as error:
-            st.error(f"The picture could not be saved: {error}")
-        else:
-            st.success(f"Saved: {path}")
-
-
 # --- the cards -------------------------------------------------------------------------------------
-
-
-def status_line(snap: LiveSnapshot) -> str:
-    parts = [f"labels update {snap.analysis_fps:.1f} times a second", f"video {snap.video_fps:.0f} frames a second"]
-    if (latency := snap.label_latency()) is not None:
-        parts.append(f"first label after {latency:.1f} s")
-    if (total := snap.timings.get("total")) is not None:
-        parts.append(f"{total * 1000:.0f} ms to read a frame")
-    return " · ".join(parts)
 
 
 def face_card(reading: FaceReading, explanation: Explanation) -> None:
@@ -236,7 +54,7 @@ def face_card(reading: FaceReading, explanation: Explanation) -> None:
             key=f"live_why_{reading.face_id}",
             icon=":material/help:",
             help="Freeze this face: see which part of the face the model looked at, and which parts moved",
-            on_click=freeze,
+            on_click=widgets.freeze,
             args=(reading,),
         )
         with st.expander("More"):
@@ -262,23 +80,11 @@ def guessed(live: LiveSession, reading: FaceReading) -> None:
         return
     st.session_state.setdefault(GUESSES, {})[reading.face_id] = {"guess": guess, "reading": reading}
     live.revealed.add(reading.face_id)
-    journal = ui.journal()
-    if journal is None:
+    if (journal := ui.journal()) is None:
         return
     try:
-        if "live_guess_session" not in st.session_state:
-            st.session_state.live_guess_session = journal.start_session("quiz")
-        journal.add_quiz_answer(
-            st.session_state.live_guess_session,
-            question=f"live face {reading.face_id}",
-            guess=guess,
-            answer=reading.emotion,
-            answer_source="model",
-            model_emotion=reading.emotion,
-            model_confidence=reading.confidence,
-            face_source="live",
-            verdict="unscored" if reading_explanation(reading).band == "unsure" else None,
-        )
+        session_id = st.session_state.get("live_guess_session")
+        st.session_state.live_guess_session = store_live_guess(journal, session_id, reading, guess)
     except (ValueError, JournalError) as error:
         st.session_state.live_guess_error = f"Your guess could not be saved in the journal: {error}"
 
@@ -375,37 +181,6 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
 # --- the page --------------------------------------------------------------------------------------
 
 
-def connection_settings() -> list[dict]:
-    """ICE servers: none on localhost; from XFACE_ICE_SERVERS or typed here for use across a network."""
-    default = ui.env_ice_servers()
-    with st.expander("Connection settings (only for using Xface from another computer)"):
-        st.caption(
-            "On this computer nothing is needed. From another device on a network, a STUN or TURN server may be "
-            'needed, as a JSON list, e.g. `[{"urls": ["stun:stun.example.org:3478"]}]`. '
-            "A STUN or TURN server learns your network address."
-        )
-        text = st.text_area("ICE servers (JSON)", key="live_ice_text", placeholder="[]")
-    if not text.strip():
-        return default
-    try:
-        return parse_ice_servers(text)
-    except ValueError as error:
-        st.error(str(error))
-        return default
-
-
-def troubleshooting() -> None:
-    with st.expander("Camera not working?"):
-        st.markdown(
-            "- **Blocked:** click the camera or lock icon by the address bar, allow the camera, reload.\n"
-            "- **Busy:** close other programs that use the camera (video calls, other tabs), then press Start again.\n"
-            "- **No camera:** plug one in, or check it is switched on. Laptop cameras can have a privacy switch.\n"
-            "- **Spinning for a long time:** the browser can't connect to Xface. On this computer this should not "
-            "happen; from another computer see *Connection settings*.\n"
-            "- **Slow labels:** the model runs on this computer's processor; close heavy programs."
-        )
-
-
 st.title("Live practice")
 st.markdown(
     "Point the camera at a face: yours, or someone's on a screen. Each face gets a box and a few words, and the "
@@ -421,22 +196,17 @@ def guess_first_changed(live: LiveSession) -> None:
     live.hide_labels = bool(st.session_state.live_guess_first)
     live.revealed.clear()
     st.session_state.pop(GUESSES, None)
-    session_id = st.session_state.pop("live_guess_session", None)
-    journal = ui.journal()
-    if not live.hide_labels and session_id is not None and journal is not None:
-        try:
-            journal.end_session(session_id)
-        except (ValueError, JournalError):
-            pass  # the answers are saved; only the session's end time is missing
+    if not live.hide_labels:
+        end_guessing(ui.journal(), st.session_state.pop("live_guess_session", None))
 
 
 # The video and the cards side by side (on a phone: the video, then the cards right under it), so the
 # headline is in view while watching the face; everything else, the settings too, comes after both.
 video, cards = st.columns([3, 2], gap="medium")
 with video:
-    camera = st.container()
+    video_area = st.container()
 with cards:
-    why_panel()
+    widgets.why_panel()
     cards_area = st.container()
 st.toggle(
     "Guess first",
@@ -454,14 +224,14 @@ st.caption(
     "Box shapes show how sure the model is: **solid** = clear, **long dashes** = likely (label ends in ?), "
     "**short dashes** = unsure (two guesses). The #number follows the same face."
 )
-recording_controls(live)
-if (session_id := ui.checkin_session(CHECKIN)) is not None:
-    checkin(session_id)
+widgets.recording_controls(live)
+if (session_id := ui.checkin_session(widgets.RECORDING_CHECKIN)) is not None:
+    widgets.recording_checkin(session_id)
 if error := st.session_state.pop("live_guess_error", None):
     st.error(error)
-troubleshooting()
-servers = connection_settings()
-with camera:
+widgets.camera_troubleshooting()
+servers = widgets.connection_settings()
+with video_area:
     ctx = ui.video_source("live", live, servers)
 
 playing = bool(ctx.state.playing or ctx.state.signalling)

@@ -13,7 +13,7 @@ import streamlit as st
 from xface.app import ui
 from xface.app.live import LiveSession
 from xface.emotions import emotion_word
-from xface.journal.store import JournalError
+from xface.journal.schema import JournalError
 from xface.teach.mirror import MirrorPractice, MirrorStatus, store_results
 
 ui.enter_page()

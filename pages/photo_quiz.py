@@ -11,7 +11,6 @@ going to another page and coming back. After each step, focus moves to what come
 
 from __future__ import annotations
 
-import json
 from random import Random
 
 import streamlit as st
@@ -19,24 +18,15 @@ import streamlit as st
 from xface.app import ui
 from xface.app.uploads import MAX_PHOTOS, UPLOAD_TYPES, quiz_batch
 from xface.emotions import EMOTIONS, emotion_word
-from xface.journal.store import JournalError
 from xface.teach.explain import describe, face_doing, texts
 from xface.teach.practice import LEVELS
-from xface.teach.quiz import (
-    Feedback,
-    Question,
-    bank_questions,
-    order_questions,
-    read_bank_face,
-    round_summary,
-    score,
-    top_confusions,
-)
+from xface.teach.quiz import Feedback, Question, bank_questions, order_questions, round_summary, top_confusions
+from xface.teach.rounds import QuizRound
 
 ui.enter_page()
 
 ROUND = "quiz_round"
-"""Session-state key of the round in progress: a dict (a class defined here would be redefined every run)."""
+"""Session-state key of the round in progress (a ``QuizRound``)."""
 CHECKIN = "quiz_checkin_"
 """Prefix of every session-state key of the check-in after a round (its session, widgets and saved text)."""
 BANK_SOURCE = "Xface's practice faces (FER2013, labelled by 10 people each through FER+)"
@@ -51,37 +41,23 @@ def history() -> list[dict]:
     return journal.quiz_answers() if journal is not None else []
 
 
-def fresh_round(kind: str, questions: list[Question], crops: dict, **notes) -> None:
-    st.session_state[ROUND] = {
-        "kind": kind,
-        "questions": questions,
-        "crops": crops,
-        "problems": notes.get("problems", []),
-        "no_faces": notes.get("no_faces", []),
-        "position": 0,
-        "feedbacks": [],
-        "revealed": None,
-        "session_id": None,
-        "saved": True,
-        "steps": 1,
-    }
+def the_round() -> QuizRound | None:
+    return st.session_state.get(ROUND)
 
 
 def start_bank_round() -> None:
     """The "Practise with Xface's faces" button: ten faces of the chosen level, no upload needed."""
-    finish_round()
-    ui.forget_checkin(CHECKIN)
+    leave_round()
     level = st.session_state.get("quiz_level") or 1
     emotions = st.session_state.get("quiz_emotions") or None
     questions = bank_questions(level, emotions, history(), Random())
     crops = {question.key: question.crowd.display_image() for question in questions}
-    fresh_round("bank", questions, crops)
+    st.session_state[ROUND] = QuizRound("bank", questions, crops)
 
 
 def start_upload_round(files: list) -> None:
     """Find every face in the uploads and order the questions by what this person tends to miss."""
-    finish_round()
-    ui.forget_checkin(CHECKIN)
+    leave_round()
     shown = st.empty()
     with st.spinner("Looking for faces in your photos…"):
         batch = quiz_batch(
@@ -90,7 +66,7 @@ def start_upload_round(files: list) -> None:
             progress=lambda done: shown.caption(f"Looked at {done} photo{'s' * (done != 1)}…"),
         )
     shown.empty()
-    fresh_round(
+    st.session_state[ROUND] = QuizRound(
         "upload",
         order_questions(batch.questions, history(), Random()),
         batch.crops,
@@ -100,129 +76,46 @@ def start_upload_round(files: list) -> None:
     st.session_state["quiz_uploader"] = st.session_state.get("quiz_uploader", 0) + 1  # the files are in the round
 
 
-def finish_round() -> None:
-    """Close the round's journal session with its summary (only a round with answers has one)."""
-    state = st.session_state.get(ROUND)
-    journal = ui.journal()
-    if not state or state["session_id"] is None or journal is None:
-        return
-    try:
-        journal.end_session(state["session_id"])  # the journal sums the round up from its answers
-    except (ValueError, JournalError):
-        pass  # the session was deleted on the journal page meanwhile: nothing to close
-    state["session_id"] = None
-
-
-def store(feedback: Feedback) -> bool:
-    """Write one answer to the journal, opening the round's quiz session on the first one."""
-    state = st.session_state[ROUND]
-    journal = ui.journal()
-    if journal is None:
-        return False
-    for _ in range(2):
-        try:
-            if state["session_id"] is None:
-                state["session_id"] = journal.start_session("quiz")
-            journal.add_quiz_answer(state["session_id"], **feedback.journal_fields())
-            return True
-        except ValueError:
-            state["session_id"] = None  # deleted meanwhile on the journal page: start a fresh session once
-        except JournalError:
-            return False
-    return False
-
-
 def guess(emotion: str) -> None:
-    state = st.session_state[ROUND]
-    if state["revealed"] is not None:  # a double click: the first guess counts
-        return
-    question: Question = state["questions"][state["position"]]
-    if question.crowd is not None and question.model_emotion is None:
-        question = read_bank_face(ui.analyzer(), question)  # Xface's reading, for the feedback
-        state["questions"][state["position"]] = question
-    feedback = score(question, emotion)
-    state["feedbacks"].append(feedback)
-    state["revealed"] = feedback
-    state["saved"] = store(feedback)
-    state["steps"] += 1
+    st.session_state[ROUND].answer(emotion, ui.analyzer(), ui.journal())
 
 
 def next_face() -> None:
-    state = st.session_state[ROUND]
-    state["position"] += 1
-    state["revealed"] = None
-    state["steps"] += 1
-    if state["position"] >= len(state["questions"]):
-        ui.open_checkin(CHECKIN, state["session_id"])  # the check-in on the summary goes with this round's session
-        finish_round()
+    if (session_id := st.session_state[ROUND].next_face(ui.journal())) is not None:
+        ui.open_checkin(CHECKIN, session_id)  # the check-in on the summary goes with this round's session
 
 
 def end_early() -> None:
     """Stop the round here and see how it went."""
-    state = st.session_state[ROUND]
-    if not state["feedbacks"]:
+    quiz = st.session_state[ROUND]
+    if not quiz.feedbacks:
         leave_round()
         return
-    state["questions"] = state["questions"][: state["position"] + (state["revealed"] is not None)]
-    state["position"] = len(state["questions"])
-    state["revealed"] = None
-    ui.open_checkin(CHECKIN, state["session_id"])
-    finish_round()
+    ui.open_checkin(CHECKIN, quiz.end_early(ui.journal()))
 
 
 def again() -> None:
     """The same faces once more, reordered with the answers just given."""
-    state = st.session_state[ROUND]
-    finish_round()
     ui.forget_checkin(CHECKIN)
-    state.update(
-        questions=order_questions(state["questions"], history(), Random()),
-        position=0,
-        feedbacks=[],
-        revealed=None,
-        steps=state["steps"] + 1,
-    )
+    st.session_state[ROUND].again(history(), Random(), ui.journal())
 
 
 def leave_round() -> None:
-    finish_round()
+    if (quiz := the_round()) is not None:
+        quiz.finish(ui.journal())
     ui.forget_checkin(CHECKIN)
     st.session_state.pop(ROUND, None)
 
 
-def move_focus(selector: str, step: int, show: str | None = None) -> None:
-    """Put the keyboard focus on the element ``selector`` once it is drawn (a tiny script in the page).
-
-    ``show`` is scrolled to the top of the screen (default: the focused element), so on a phone the
-    feedback is read from its start. ``step`` changes with every answer and every next face, so the
-    script runs again each time; it waits up to 3 s for the element to be drawn.
-    """
-    script = (
-        f"<script>/* step {step} */(function () {{"
-        "const deadline = Date.now() + 3000;"
-        "function find(selector) { return window.parent.document.querySelector(selector) "
-        "|| document.querySelector(selector); }"
-        "function go() {"
-        f"const target = find({json.dumps(selector)});"
-        f"const shown = find({json.dumps(show or selector)}) || target;"
-        "if (target) { if (!target.matches('button')) target.setAttribute('tabindex', '-1');"
-        "target.focus({preventScroll: true}); shown.style.scrollMarginTop = '4.5rem';"
-        "shown.scrollIntoView({block: 'start'}); return; }"
-        "if (Date.now() < deadline) setTimeout(go, 100); }"
-        "go(); })();</script>"
-    )
-    st.html(script, unsafe_allow_javascript=True)
-
-
-def show_batch_notes(state: dict) -> None:
+def show_batch_notes(state: QuizRound) -> None:
     """Files that could not be used and photos without faces, each in one calm line."""
-    if state["problems"]:
-        lines = "\n".join(f"- {ui.escape_markdown(text)}" for text in state["problems"])
+    if state.problems:
+        lines = "\n".join(f"- {ui.escape_markdown(text)}" for text in state.problems)
         st.warning(
             f"Some files could not be used; the others are in the quiz.\n\n{lines}", icon=":material/description:"
         )
-    if state["no_faces"]:
-        names = ", ".join(ui.escape_markdown(name) for name in state["no_faces"])
+    if state.no_faces:
+        names = ", ".join(ui.escape_markdown(name) for name in state.no_faces)
         st.info(
             f"No face found in: {names}. Faces that are small, turned away or in shadow can be missed; "
             "a clearer photo may work.",
@@ -230,20 +123,20 @@ def show_batch_notes(state: dict) -> None:
         )
 
 
-def show_question(state: dict) -> None:
-    questions: list[Question] = state["questions"]
-    position = state["position"]
+def show_question(state: QuizRound) -> None:
+    questions: list[Question] = state.questions
+    position = state.position
     question = questions[position]
-    feedback: Feedback | None = state["revealed"]
+    feedback: Feedback | None = state.revealed
     with st.container(key=f"quiz_face_{position}"):
         st.subheader(f"Face {position + 1} of {len(questions)}", anchor=False)  # no link between it and the choices
         picture, side = st.columns([1, 2], gap="large")
         if feedback is None:  # nothing may name the answer yet: no file name, no folder
-            picture.image(state["crops"][question.key], width=240, alt="A face. Which emotion do you see?")
+            picture.image(state.crops[question.key], width=240, alt="A face. Which emotion do you see?")
         else:
             source = BANK_SOURCE if question.crowd is not None else question.photo
             picture.image(
-                state["crops"][question.key],
+                state.crops[question.key],
                 caption=f"From {ui.escape_markdown(source)}",
                 width=240,
                 alt=f"The face you just named, from {source}",
@@ -263,7 +156,7 @@ def show_question(state: dict) -> None:
                         )
             else:
                 with st.container(key=f"quiz_feedback_{position}"):
-                    show_feedback(question, feedback, saved=state["saved"])
+                    show_feedback(question, feedback, saved=state.saved)
                 last = position + 1 == len(questions)
                 st.button(
                     "See how the round went" if last else "Next face",
@@ -273,9 +166,9 @@ def show_question(state: dict) -> None:
                 )
     st.button("End this round", key="quiz_end", on_click=end_early, help="See how the round went so far.")
     if feedback is None:  # the question itself: one Tab on, the first choice (the picture's tools come before it)
-        move_focus(f".st-key-quiz_prompt_{position} p", state["steps"], show=f".st-key-quiz_face_{position}")
+        ui.move_focus(f".st-key-quiz_prompt_{position} p", state.steps, show=f".st-key-quiz_face_{position}")
     else:  # Enter goes on; the feedback shows from its first line
-        move_focus(".st-key-quiz_next button", state["steps"], show=f".st-key-quiz_feedback_{position}")
+        ui.move_focus(".st-key-quiz_next button", state.steps, show=f".st-key-quiz_feedback_{position}")
 
 
 def show_feedback(question: Question, feedback: Feedback, saved: bool) -> None:
@@ -316,8 +209,8 @@ def pair_text(answer: str, chosen: str) -> str:
     return pairs.get(f"{answer}|{chosen}") or pairs.get(f"{chosen}|{answer}", "")
 
 
-def show_summary(state: dict) -> None:
-    summary = round_summary(state["feedbacks"])
+def show_summary(state: QuizRound) -> None:
+    summary = round_summary(state.feedbacks)
     st.subheader("How the round went")
     st.write(summary.message)
     for emotion, counts in summary.per_emotion.items():
@@ -382,10 +275,10 @@ if round_state is None:
     st.stop()
 
 show_batch_notes(round_state)
-if not round_state["questions"]:
+if not round_state.questions:
     st.info("There are no faces to ask about in these files. Try other photos.", icon=":material/sentiment_neutral:")
     st.button("Start again", on_click=leave_round, key="quiz_new_round", type="primary")
-elif round_state["position"] < len(round_state["questions"]):
+elif not round_state.over:
     show_question(round_state)
 else:
     show_summary(round_state)

@@ -105,6 +105,7 @@ def test_tests_mirror_the_layout() -> None:
 
 
 def test_only_ui_imports_streamlit() -> None:
+    """Streamlit stays in xface.app.ui (a package: the shared frame, and the camera pages' widgets)."""
     for name, path in MODULES.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imported = set()
@@ -113,5 +114,5 @@ def test_only_ui_imports_streamlit() -> None:
                 imported |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module:
                 imported.add(node.module.split(".")[0])
-        if name != "xface.app.ui":
+        if not name.startswith("xface.app.ui"):
             assert not imported & {"streamlit", "streamlit_webrtc"}, f"{name} imports Streamlit"

@@ -11,7 +11,8 @@ import pytest
 from xface.app.draw import reading_explanation
 from xface.app.live import LiveSession, RecordingEnd, parse_ice_servers
 from xface.emotions import EMOTIONS
-from xface.journal.store import TABLES, Journal
+from xface.journal.schema import TABLES
+from xface.journal.store import Journal
 from xface.vision.pipeline import FaceReading
 
 

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from xface.app.live import NO_FACE_SEEN, LiveSession, RecordingEnd
-from xface.journal.store import Journal, JournalError
+from xface.journal.schema import JournalError
+from xface.journal.store import Journal
 
 FULL = "Recording stopped: the disk is full. What was saved so far is kept."
 

@@ -360,7 +360,8 @@ def test_a_recording_keeps_saving_between_the_photos_of_a_quiz_batch(analyzer, p
     batch holds no lock between photos (not the analyzer's inference lock, not the journal's). Events
     order the two threads; nothing depends on how fast this machine is.
     """
-    from xface.journal.store import Journal, Recorder
+    from xface.journal.recorder import Recorder
+    from xface.journal.store import Journal
 
     journal = Journal(tmp_path / "journal.db")
     session_id = journal.start_session("live")

@@ -17,7 +17,8 @@ from xface.emotions import EMOTIONS
 from xface.journal import files
 from xface.journal.charts import SMOOTH_RULE
 from xface.journal.files import export_zip, restore_zip, summary_html
-from xface.journal.store import TABLES, Journal, _explain
+from xface.journal.schema import TABLES, explain
+from xface.journal.store import Journal
 
 IMAGE_NOTE = "![me](https://example.com/track.png) <img src='https://example.com/x.png'> **bold**"
 
@@ -289,7 +290,7 @@ def test_messages_for_people_are_plain(journal):
     ]
     sentences = [SMOOTH_RULE, NO_FACE_SEEN, files.RestoreResult(4, 11).message]
     for text in errors:
-        explained = _explain(sqlite3.OperationalError(text), "journal.db")
+        explained = explain(sqlite3.OperationalError(text), "journal.db")
         sentences += [str(explained), f"Recording stopped: {explained.reason}. What was saved so far is kept."]
     fill(journal)
     for case in ("intensity 9", "points at an existing session", "same id, other content"):

@@ -13,7 +13,9 @@ import pytest
 from sqlite_utils import Database
 
 from xface.emotions import EMOTIONS
-from xface.journal.store import SCHEMA_VERSION, TABLES, Journal, JournalError, Recorder, default_path
+from xface.journal.recorder import Recorder
+from xface.journal.schema import SCHEMA_VERSION, TABLES, JournalError, default_path
+from xface.journal.store import Journal
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,8 @@ from streamlit.testing.v1 import AppTest
 
 from xface.emotions import EMOTIONS
 from xface.journal import files
-from xface.journal.store import TABLES, Journal
+from xface.journal.schema import TABLES
+from xface.journal.store import Journal
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "journal.py")
 NOTE = "<script>alert(1)</script> **bold** [link](http://example.com) :red[x]"
@@ -319,7 +320,7 @@ def test_deleting_everything_takes_a_confirmation(db):
     at = run()
     at.button(key="journal_delete_all").click()
     at = run(at)
-    at.button(key="journal_cancel_delete_all").click()
+    at.button(key="journal_keep_all").click()
     at = run(at)
     with Journal(db) as journal:
         assert journal.sessions()

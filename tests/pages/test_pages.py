@@ -7,15 +7,13 @@ panel. The quiz and journal interactions are tested in their own files.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from xface.app.draw import heatmap_overlay, mesh_overlay
+from xface.app.cards import why_pictures
 from xface.journal.store import Journal
-from xface.teach.explain import region_sentence
 
 ROOT = Path(__file__).resolve().parents[2]
 LIVE = "pages/live_practice.py"
@@ -157,17 +155,11 @@ def test_check_in_in_own_words_needs_no_wheel_word(db_path):
 def why_app(analyzer, portrait) -> tuple[AppTest, str]:
     """The live page with a face frozen in the "Why?" panel, as after pressing Why?, and its region sentence."""
     reading = analyzer.stream().process(portrait)[0]
-    grid = analyzer.attention_map(reading)
+    why = why_pictures(analyzer, reading)  # what the Why? button stores (xface/app/ui/widgets.py: freeze)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.switch_page(LIVE)
-    at.session_state["live_why"] = {  # what the Why? button stores (pages/live_practice.py: freeze)
-        "reading": reading,
-        "overlay": heatmap_overlay(reading.aligned, grid, size=240),
-        "cues_picture": mesh_overlay(reading, size=240),
-        "sentence": region_sentence(grid),
-        "at": datetime.now(),
-    }
-    return at.run(), region_sentence(grid)
+    at.session_state["live_why"] = why
+    return at.run(), why.sentence
 
 
 def test_the_why_panel_shows_the_frozen_face_and_where_the_model_looked(db_path, analyzer, portrait):

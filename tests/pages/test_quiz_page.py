@@ -15,7 +15,8 @@ import xface.teach.quiz
 from tests.bad_inputs import corpus
 from tests.conftest import NO_FACES, ROOT, WITH_FACES
 from xface.app.uploads import MAX_UPLOAD_BYTES
-from xface.journal.store import TABLES, Journal
+from xface.journal.schema import TABLES
+from xface.journal.store import Journal
 
 PAGE = str(ROOT / "pages" / "photo_quiz.py")
 TWO_FACES = WITH_FACES / "2009_004587.jpg"
@@ -358,7 +359,7 @@ def round_state(at: AppTest) -> dict:
 def test_a_round_of_xfaces_own_faces_needs_no_upload(db):
     at = start_bank_round(run(AppTest.from_file(PAGE, default_timeout=300)), level=2, emotions=["sad", "fear"])
     assert at.subheader[0].value == "Face 1 of 10" and len(guess_buttons(at)) == 7
-    questions = round_state(at)["questions"]
+    questions = round_state(at).questions
     assert all(q.crowd.level == 2 and q.answer in ("sad", "fear") for q in questions)
     first = questions[0]
     minority = next((e for e, n in first.crowd.votes.items() if e != first.answer and n >= 3), None)
@@ -396,7 +397,7 @@ def test_nothing_names_the_answer_before_the_guess(db):
     assert "labelled.zip/disgust/angry_man_frowning.jpg" in shown_text(at)  # named once answered
 
     at = start_bank_round(run(AppTest.from_file(PAGE, default_timeout=300)), level=3)
-    question = round_state(at)["questions"][0]
+    question = round_state(at).questions[0]
     before = shown_text(at)
     assert question.crowd.id not in before and question.crowd.file not in before and "people said" not in before
     assert "FER2013" not in before
@@ -406,7 +407,7 @@ def test_an_unclear_reading_of_an_unlabelled_face_is_practice_without_a_score(db
     at = upload(("2008_002470.jpg", (WITH_FACES / "2008_002470.jpg").read_bytes()))
     seen = set()
     while at.subheader[0].value != "How the round went":
-        question = round_state(at)["questions"][round_state(at)["position"]]
+        question = round_state(at).questions[round_state(at).position]
         at.button(key="quiz_guess_sad").click()
         at = run(at)
         alerts = " ".join(alert.value for alert in [*at.success, *at.info])
@@ -426,7 +427,7 @@ def test_a_round_survives_going_to_another_page_and_back(db):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)  # the app's navigation, as in the browser
     at.switch_page("pages/photo_quiz.py")
     at = start_bank_round(run(at), level=1)
-    keys = [q.key for q in round_state(at)["questions"]]
+    keys = [q.key for q in round_state(at).questions]
     at.button(key=guess_buttons(at)[0]).click()
     at = run(at)
     at.button(key="quiz_next").click()
@@ -439,7 +440,7 @@ def test_a_round_survives_going_to_another_page_and_back(db):
     at.switch_page("pages/photo_quiz.py")
     at = run(at)
     assert at.subheader[0].value == "Face 2 of 10" and len(guess_buttons(at)) == 7
-    assert [q.key for q in round_state(at)["questions"]] == keys and len(stored(db)[1]) == 1
+    assert [q.key for q in round_state(at).questions] == keys and len(stored(db)[1]) == 1
 
     at.button(key=guess_buttons(at)[0]).click()  # and a round of uploads too
     at = run(at)

@@ -32,7 +32,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from xface.app.draw import draw_readings, reading_explanation
-from xface.journal.store import Journal, JournalError, Recorder
+from xface.journal.recorder import Recorder
+from xface.journal.schema import JournalError
+from xface.journal.store import Journal
 from xface.teach.explain import Explanation
 from xface.vision.pipeline import Analyzer, AnalyzerStream, FaceReading
 

@@ -30,8 +30,10 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from xface.emotions import EMOTIONS, emotion_word
+from xface.journal.checks import check_row
 from xface.journal.feelings import ENERGY, PLEASANTNESS
-from xface.journal.store import SCHEMA_VERSION, TABLES, Journal, check_row
+from xface.journal.schema import SCHEMA_VERSION, TABLES
+from xface.journal.store import Journal
 
 __all__ = [
     "MAX_IMPORT_BYTES",

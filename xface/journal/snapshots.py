@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from xface.journal.store import default_path
+from xface.journal.schema import default_path
 
 
 def snapshot_dir() -> Path:

@@ -1,18 +1,19 @@
 """The thin Streamlit layer: cached resources, the passcode gate and the app's frame. Pages import from here.
 
-This is the only module in `xface` that imports Streamlit.
+This package is the only place in `xface` that imports Streamlit; `ui.widgets` holds the camera pages' widgets.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import os
 import re
 import runpy
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import streamlit as st
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from xface.app.live import LiveSession
     from xface.journal.store import Journal
 
-APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
+APP_SCRIPT = Path(__file__).resolve().parents[3] / "app.py"
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
 
@@ -151,10 +152,8 @@ def journal() -> Journal | None:
     if not unlocked():
         st.stop()
     if "journal" not in st.session_state:
-        from xface.journal.store import (  # here, not at the top: sqlite-utils takes 0.6 s to import
-            Journal,
-            JournalError,
-        )
+        from xface.journal.schema import JournalError  # here, not at the top: sqlite-utils takes 0.6 s to import
+        from xface.journal.store import Journal
 
         try:
             st.session_state.journal = Journal()
@@ -291,7 +290,7 @@ def checkin_fields(prefix: str, *, with_time: bool = False) -> None:
     Pills and sliders only: no widget here has a small clear button that Enter could press by mistake.
     Every key starts with `prefix`; `checkin_values` reads them back.
     """
-    from xface.journal.store import MAX_NOTE_CHARS, MAX_OWN_WORDS_CHARS
+    from xface.journal.schema import MAX_NOTE_CHARS, MAX_OWN_WORDS_CHARS
 
     state = st.session_state
     state.setdefault(f"{prefix}pleasantness", 0)
@@ -348,7 +347,7 @@ def checkin_values(prefix: str) -> dict:
 
 
 def _save_session_checkin(journal: Journal, session_id: int, prefix: str) -> None:
-    from xface.journal.store import JournalError
+    from xface.journal.schema import JournalError
 
     values = checkin_values(prefix)
     try:
@@ -481,3 +480,46 @@ def camera(key: str, live: LiveSession, servers: list[dict]) -> WebRtcStreamerCo
         async_processing=True,
         translations=CAMERA_WORDS,
     )
+
+
+class DateSpan(NamedTuple):
+    """The days a page shows, both included."""
+
+    start: date
+    end: date
+
+
+def date_span(key: str, days: int = 30) -> DateSpan:
+    """A from-to date picker, the last ``days`` days at first; while the second date is being picked, one day."""
+    today = date.today()
+    default = DateSpan(today - timedelta(days=days - 1), today)
+    picked = st.date_input("Show from … to", value=default, key=key, format="YYYY-MM-DD")
+    if isinstance(picked, date):
+        return DateSpan(picked, picked)
+    if not picked:
+        return default
+    return DateSpan(picked[0], picked[-1])
+
+
+def move_focus(selector: str, step: int, show: str | None = None) -> None:
+    """Put the keyboard focus on the element ``selector`` once it is drawn (a tiny script in the page).
+
+    ``show`` is scrolled to the top of the screen (default: the focused element), so on a phone the
+    feedback is read from its start. ``step`` changes with every answer and every next face, so the
+    script runs again each time; it waits up to 3 s for the element to be drawn.
+    """
+    script = (
+        f"<script>/* step {step} */(function () {{"
+        "const deadline = Date.now() + 3000;"
+        "function find(selector) { return window.parent.document.querySelector(selector) "
+        "|| document.querySelector(selector); }"
+        "function go() {"
+        f"const target = find({json.dumps(selector)});"
+        f"const shown = find({json.dumps(show or selector)}) || target;"
+        "if (target) { if (!target.matches('button')) target.setAttribute('tabindex', '-1');"
+        "target.focus({preventScroll: true}); shown.style.scrollMarginTop = '4.5rem';"
+        "shown.scrollIntoView({block: 'start'}); return; }"
+        "if (Date.now() < deadline) setTimeout(go, 100); }"
+        "go(); })();</script>"
+    )
+    st.html(script, unsafe_allow_javascript=True)
