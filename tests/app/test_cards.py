@@ -21,8 +21,7 @@ def test_status_line_says_how_fast_labels_come() -> None:
     snap = LiveSnapshot(analysis_fps=4.0, video_fps=30.0, stream_started=10.0, first_face_at=11.5)
     snap.timings["total"] = 0.012
     assert status_line(snap) == (
-        "labels update 4.0 times a second · video 30 frames a second · first label after 1.5 s · "
-        "12 ms to read a frame"
+        "labels update 4.0 times a second · video 30 frames a second · first label after 1.5 s · 12 ms to read a frame"
     )
     assert status_line(LiveSnapshot()) == "labels update 0.0 times a second · video 0 frames a second"
 

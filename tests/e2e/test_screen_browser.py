@@ -15,21 +15,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.clips import PEXELS
-from tests.e2e.conftest import StreamlitServer, free_port
+from tests.e2e.conftest import StreamlitServer
 
 pytestmark = pytest.mark.slow
 
 CARD = re.compile(r"Face \d+: (looks|might be|not sure)")
 WAIT_MS = 240_000
 WINDOW = "xface-test-clip"
-
-
-def wait_for_line(process: subprocess.Popen, wanted: str) -> None:
-    """Read the process's output until a line holds `wanted` (Xvfb's -displayfd prints its display)."""
-    for line in process.stdout:
-        if wanted in line:
-            return
-    raise RuntimeError(f"{process.args[0]} ended before saying {wanted!r}")
 
 
 @pytest.fixture
@@ -43,7 +35,9 @@ def screen_with_a_clip() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    display = f":{xvfb.stdout.readline().strip()}"
+    number = xvfb.stdout.readline().strip()
+    assert number.isdigit(), "Xvfb did not start"
+    display = f":{number}"
     player = subprocess.Popen(
         ["ffplay", "-loglevel", "error", "-an", "-loop", "0", "-left", "100", "-top", "60"]
         + ["-window_title", WINDOW, str(PEXELS)],
@@ -83,8 +77,8 @@ def start_screen(page, tries: int = 3, wait_s: float = 30.0) -> None:
 
 def test_the_screen_source_reads_a_face_in_a_window_playing_a_clip(screen_with_a_clip, browser_page, tmp_path):
     server = StreamlitServer(tmp_path / "journal.db", env={"DISPLAY": screen_with_a_clip})
+    page = browser_page
     try:
-        page = browser_page
         page.set_default_timeout(WAIT_MS)
         page.goto(f"{server.url}/live_practice")
         page.get_by_role("heading", name="Live practice").wait_for()
@@ -99,6 +93,9 @@ def test_the_screen_source_reads_a_face_in_a_window_playing_a_clip(screen_with_a
         video = page.frame_locator('iframe[title*="streamlit_webrtc"]').locator("video").first
         assert video.evaluate("v => v.videoWidth") == 640  # the window alone, not the whole screen
         page.screenshot(path=str(tmp_path / "screen.png"))
+    except Exception:
+        page.screenshot(path=str(tmp_path / "screen_failed.png"), full_page=True)
+        print(f"screenshot: {tmp_path / 'screen_failed.png'}\nserver log and stacks:\n{server.stacks()}")
+        raise
     finally:
         server.stop()
-    assert free_port()  # the server's port is free again

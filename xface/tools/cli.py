@@ -91,7 +91,7 @@ def _video_rows(analyzer, path: Path, where: Whereabouts, progress: bool, per_se
             total=round(duration, 1) if duration else None,
             disable=not progress,
             leave=False,
-            bar_format="{desc} {percentage:3.0f}%|{bar}|",
+            bar_format="{desc} {percentage:3.0f}%|{bar}|" if duration else "{desc}",
         )
         stream = analyzer.stream()
         began = time.perf_counter()
