@@ -214,6 +214,31 @@ def soak(analyzer, frames: list[bytes], count: int, journal_path: Path | None, f
     }
 
 
+def hd_clip(faces_dir: Path, path: Path, seconds: float, fps: int = 25) -> Path:
+    """A 1280×720 H.264 clip of `seconds`: one face of about 360 px on grey, the view sliding as in `frame_sequence`
+    (the issue's target case: 720p at 25-30 fps). Made here, so `xface bench` needs no video file."""
+    import av
+
+    width, height = 1280, 720
+    canvas = Image.new("RGB", (width + 180, height + 120), (90, 90, 90))
+    face = _face_crops(faces_dir, 1)[0].resize((360, 360), Image.Resampling.BICUBIC)
+    canvas.paste(face, ((canvas.width - 360) // 2, (canvas.height - 360) // 2))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "23"}
+        for index in range(round(seconds * fps)):
+            phase = 2 * np.pi * index / 90
+            left = int(90 * (1 + np.sin(phase)))
+            top = int(60 * (1 + np.sin(phase / 2)))
+            window = np.asarray(canvas.crop((left, top, left + width, top + height)))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(window, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
 def video_speed(analyzer, path: Path, readings_per_second: float) -> dict:
     """A video file read as `xface analyze` reads it (decode, the stream path, CSV rows to nowhere), timed.
 
@@ -388,6 +413,12 @@ def main(args) -> int:
         report["sequences"][name] = run_sequence(analyzer, sequence_frames(faces_dir, name, args.frames), args.repeats)
     if args.video:
         report["video"] = video_speed(analyzer, Path(args.video), args.readings_per_second)
+    elif args.video_seconds > 0:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            clip = hd_clip(faces_dir, Path(tmp) / "bench_720p.mp4", args.video_seconds)
+            report["video"] = video_speed(analyzer, clip, args.readings_per_second)
     if args.soak:
         import tempfile
 

@@ -356,7 +356,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="speed and memory of the live pipeline")
     bench.add_argument("--faces-dir", default="../shared/data/faces")
     bench.add_argument("--frames", type=int, default=300, help="frames per synthetic sequence (0: none)")
-    bench.add_argument("--video", metavar="FILE", help="also read this video file as `analyze` does, and time it")
+    bench.add_argument("--video", metavar="FILE", help="read this video file as `analyze` does, and time it")
+    bench.add_argument(
+        "--video-seconds",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="without --video: time a 1280x720 25 fps clip of this length made from --faces-dir (0: none)",
+    )
     bench.add_argument("--readings-per-second", type=float, default=READINGS_PER_SECOND, metavar="N")
     bench.add_argument("--repeats", type=int, default=3)
     bench.add_argument("--json", metavar="FILE")
