@@ -87,6 +87,20 @@ def read_clip(clip: Clip) -> None:
 
 # --- the timeline and one moment -------------------------------------------------------------------
 
+MOST_PICTURES = 8
+"""Frames kept drawn in memory while the page is open (each rerun would otherwise seek and decode again)."""
+
+
+def picture_of(done: dict, rows: list, hidden: tuple[int, ...] = ()):
+    """The drawn frame of these rows, from memory when it was drawn before."""
+    pictures = done.setdefault("pictures", {})
+    key = (rows[0]["frame"], hidden)
+    if key not in pictures:
+        if len(pictures) >= MOST_PICTURES:
+            pictures.clear()
+        pictures[key] = moment_picture(ui.analyzer(), done["clip"], rows, hidden=hidden)
+    return pictures[key]
+
 
 def chart_clicked() -> None:
     """A click on the timeline moves the moment slider to the clicked point."""
@@ -113,7 +127,7 @@ def timeline(done: dict) -> None:
     )
     at = st.slider("Moment (seconds into the clip)", 0.0, float(duration), key="watch_time", step=0.1, format="%.1f s")
     here = rows_at(rows, at)
-    picture = moment_picture(ui.analyzer(), done["clip"], here)
+    picture = picture_of(done, here)
     left, right = st.columns([3, 2])
     left.image(picture.frame, caption=f"The clip at {clock(picture.time)}: each face's box, number and reading")
     with right:
@@ -172,8 +186,8 @@ def guess_moments(done: dict) -> None:
     step = min(done.setdefault("step", 0), len(moments) - 1)
     moment = moments[step]
     guess = done["guesses"].get(step)
-    hidden = [] if guess else [moment.face_id]
-    picture = moment_picture(ui.analyzer(), done["clip"], moment_rows(done["readings"].rows, moment), hidden=hidden)
+    hidden = () if guess else (moment.face_id,)
+    picture = picture_of(done, moment_rows(done["readings"].rows, moment), hidden)
     st.markdown(f"**Moment {step + 1} of {len(moments)}: face {moment.face_id} at {clock(moment.time)}**")
     st.image(picture.frame, caption=f"Face {moment.face_id} at {clock(moment.time)}")
     if guess is None:
