@@ -245,9 +245,9 @@ if clip is not None and (done is None or done["clip"] != clip):
         done = st.session_state.get(STATE)
 if done:
     st.button("Forget this clip", on_click=forget_clip, icon=":material/delete:")
-    # Guessing first, the timeline in a tab of its own: it shows every reading, the answers included.
-    guessing, over_time = st.tabs(["Guess the moment", "Timeline"])
-    with guessing:
-        guess_moments(done)
-    with over_time:
+    # Guessing first; the timeline on its own, as it shows every reading, the answers included.
+    view = st.segmented_control("Show", ["Guess the moment", "Timeline"], default="Guess the moment", key="watch_view")
+    if view == "Timeline":
         timeline(done)
+    else:
+        guess_moments(done)

@@ -74,7 +74,11 @@ def test_what_changed_names_cues_that_moved_both_ways() -> None:
     assert {c.name for c in cue_changes(second)} == {"brow_lower", "lip_corner_pull"}
     sentence = changes_sentence(second, "0:01.0")
     assert sentence.startswith("Since 0:01.0: now the lip corners pull up.")
-    assert "What went away:" in sentence
+    assert sentence.endswith("These went away: the inner ends of the brows pull down.")
+    only_gone = changes_sentence(
+        choose_moments(stretch(0, 3, "sad", 0.9, brow_lower=0.8) + stretch(3, 6, "neutral", 0.9))[1], "0:01.0"
+    )
+    assert only_gone == "Since 0:01.0, these went away: the inner ends of the brows pull down."
     assert "first clear moment" in changes_sentence(first, "")
 
 

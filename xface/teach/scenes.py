@@ -128,7 +128,7 @@ def cue_changes(moment: Moment) -> list[CueChange]:
 
 
 def changes_sentence(moment: Moment, clock: str) -> str:
-    """What the face did since the moment before, in words: "Since 0:03.0: now the lip corners pull up. What went
+    """What the face did since the moment before, in words: "Since 0:03.0: now the lip corners pull up. These went
     away: the brows pull down."."""
     if moment.before is None:
         return "This is the first clear moment of this face, so there is nothing before it to compare with."
@@ -138,12 +138,10 @@ def changes_sentence(moment: Moment, clock: str) -> str:
     cues = texts()["cues"]
     started = [cues[c.name]["clause"] for c in changes if c.after > c.before]
     stopped = [cues[c.name]["clause"] for c in changes if c.after < c.before]
-    parts = [f"Since {clock}:"]
-    if started:
-        parts.append(f"now {_join(started)}.")
-    if stopped:
-        parts.append(f"{'What went away' if started else 'what went away'}: {_join(stopped)}.")
-    return " ".join(parts)
+    if not started:
+        return f"Since {clock}, these went away: {_join(stopped)}."
+    sentence = f"Since {clock}: now {_join(started)}."
+    return f"{sentence} These went away: {_join(stopped)}." if stopped else sentence
 
 
 def _join(parts: list[str]) -> str:
