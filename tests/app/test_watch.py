@@ -60,3 +60,18 @@ def test_a_clip_over_half_an_hour_is_sent_to_the_command_line(analyzer, tmp_path
     long = write_clip(tmp_path / "long.mp4", [np.zeros((32, 32, 3), np.uint8)] * 1900, fps=1)
     with pytest.raises(VideoError, match=r"^long\.mp4: the clip is 31:40\.0 long.*xface analyze"):
         analyse(analyzer, Clip("long.mp4", path=long), lambda share, words: None)
+
+
+def test_a_guess_is_a_clip_answer_named_only_when_allowed(journal, readings) -> None:
+    from xface.app.watch import save_guess
+    from xface.teach.scenes import choose_moments
+
+    moments = choose_moments(readings.rows)
+    assert moments, "the cut clip has a face that holds its reading"
+    session = save_guess(journal, None, moments[0], "happy", clip_name=None)
+    assert save_guess(journal, session, moments[0], moments[0].emotion, clip_name="cut.mp4") == session
+    first, second = journal.quiz_answers()
+    assert first["question"].startswith("a clip at 0:0") and second["question"].startswith("cut.mp4 at 0:0")
+    assert {first["face_source"], second["face_source"]} == {"clip"}
+    (stored,) = journal.sessions()
+    assert stored["kind"] == "clip" and stored["summary"]["answers"] == 2

@@ -186,7 +186,9 @@ def guess_question(moment: Moment, clip_name: str | None) -> str:
 
 
 def save_guess(journal, session_id: int | None, moment: Moment, guess: str, clip_name: str | None) -> int:
-    """Store a guess as a "clip" answer (a session of its own kind, opened on the first guess); returns the session."""
+    """Store a guess as a "clip" answer (a session of its own kind, opened on the first guess); returns the session.
+
+    The session's summary is brought up to date after each guess: a person may stop guessing at any moment."""
     from xface.teach.scenes import verdict
 
     if session_id is None:
@@ -202,4 +204,5 @@ def save_guess(journal, session_id: int | None, moment: Moment, guess: str, clip
         face_source="clip",
         verdict=verdict(moment),
     )
+    journal.end_session(session_id)
     return session_id

@@ -46,6 +46,10 @@ def session_line(session: dict) -> str:
         scored, right = summary.get("scored", 0), summary.get("right", 0)
         done = f"{right} of {scored} faces read as their answer" if summary else "not finished"
         return f":material/photo_library: **Photo quiz** · {started} · {done}"
+    if session["kind"] == "clip":
+        scored, right = summary.get("scored", 0), summary.get("right", 0)
+        done = f"{right} of {scored} moments read as Xface read them" if summary else "not finished"
+        return f":material/movie: **Watch: guessing a clip's moments** · {started} · {done}"
     if session["kind"] == "mirror":
         tries, succeeded = summary.get("tries", 0), summary.get("succeeded", 0)
         done = f"{succeeded} of {tries} tries showed the asked face" if summary else "not finished"
