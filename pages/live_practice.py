@@ -148,6 +148,9 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
             st.error(rec.error)
         else:
             st.markdown(f"**{line}**")
+    if not playing and st.session_state.get("live_reading_screen"):
+        st.info("Press **Start reading the screen** under the video area to begin.")
+        return
     if not playing:
         st.info(
             "Press **Start camera** under the video area to begin. The first time, your browser asks to use the "

@@ -86,6 +86,7 @@ def test_the_screen_source_reads_a_face_in_a_window_playing_a_clip(screen_with_a
         page.get_by_text("Tell the others in the call that you use a tool that reads faces.").wait_for()
         page.get_by_text("in the EU it is not allowed at work or in schools").wait_for()
         page.get_by_text("What to read").wait_for()
+        page.get_by_text("Press Start reading the screen under the video area to begin.").wait_for()
         page.get_by_test_id("stSelectbox").click()
         page.get_by_role("option", name=re.compile(f"Window: {WINDOW}")).click()
         start_screen(page)

@@ -431,12 +431,14 @@ def video_source(key: str, live: LiveSession, servers: list[dict]) -> WebRtcStre
     """The live page's video: the camera, or this computer's screen (the whole screen or one window).
 
     The screen is offered only when the server runs on this computer, after the privacy sentences; where
-    it can't be read, one sentence says why and the camera stays (a virtual camera is the way round)."""
+    it can't be read, one sentence says why and the camera stays (a virtual camera is the way round).
+    `st.session_state[f"{key}_reading_screen"]` says which one the page shows."""
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
     from xface.app.screen import ONLY_LOCAL, PRIVACY, ScreenArea, capture_problem, open_windows, screen_player
 
     source = st.segmented_control("Video source", ["Camera", "Screen"], default="Camera", key=f"{key}_source")
+    st.session_state[f"{key}_reading_screen"] = False
     if source != "Screen":
         return camera(key, live, servers)
     if served_beyond_localhost():
@@ -452,6 +454,7 @@ def video_source(key: str, live: LiveSession, servers: list[dict]) -> WebRtcStre
     if problems[area]:
         st.warning(problems[area])
         return camera(key, live, servers)
+    st.session_state[f"{key}_reading_screen"] = True
     return webrtc_streamer(
         key=f"{key}_screen_{area.window or 'all'}",
         mode=WebRtcMode.RECVONLY,
