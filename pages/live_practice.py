@@ -211,6 +211,7 @@ with video:
 with cards:
     widgets.why_panel()
     cards_area = st.container()
+source_area = st.container()
 st.toggle(
     "Guess first",
     key="live_guess_first",
@@ -235,7 +236,7 @@ if error := st.session_state.pop("live_guess_error", None):
 widgets.camera_troubleshooting()
 servers = widgets.connection_settings()
 with video_area:
-    ctx = ui.video_source("live", live, servers)
+    ctx = ui.video_source("live", live, servers, choice_area=source_area)
 
 playing = bool(ctx.state.playing or ctx.state.signalling)
 with cards_area:
