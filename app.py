@@ -1,7 +1,7 @@
 """Xface: the Streamlit entry point. Navigation and the passcode gates, nothing else.
 
-`streamlit run app.py` imports this file once as the server (`app`, an `st.App` with the passcode gate
-in front of every HTTP and WebSocket request: see xface/app/gate.py), then runs it as the page script for
+`streamlit run app.py` imports this file once as the server (`app`, an `st.App` with the host check and the
+passcode gate in front of every HTTP and WebSocket request: see xface/app/gate.py), then runs it as the page script for
 each browser session (`__name__ == "__main__"`): the navigation below.
 """
 
@@ -14,12 +14,19 @@ if __name__ != "__main__":  # imported by `streamlit run` as the web server, not
 
     from starlette.middleware import Middleware
 
-    from xface.app.gate import PasscodeGate
+    from xface.app.gate import HostGate, PasscodeGate
 
+    ui.keep_streamlit_offline()
+    ui.answer_to_localhost_too()
+    try:
+        ui.configured_passcode()
+    except ValueError as error:  # said once, at start, instead of failing every unlock
+        raise SystemExit(f"Xface can't start: {error}") from None
     app = st.App(
         Path(__file__),
-        middleware=[
-            Middleware(PasscodeGate, passcode=ui.configured_passcode, beyond_localhost=ui.served_beyond_localhost)
+        middleware=[  # outermost first: a request for another host never reaches the passcode gate
+            Middleware(HostGate, allowed_hosts=ui.allowed_hosts, allowed_origins=ui.allowed_origins),
+            Middleware(PasscodeGate, passcode=ui.configured_passcode, beyond_localhost=ui.served_beyond_localhost),
         ],
     )
 else:
@@ -36,6 +43,8 @@ else:
         st.Page("pages/journal.py", title="Journal", icon=":material/menu_book:"),
         st.Page("pages/help.py", title="Help", icon=":material/help:"),
     ]
-    page = st.navigation(pages)
+    # At the top on a desk (the page keeps its whole width); on a phone Streamlit turns it into the menu
+    # behind the Menu button, which closes by itself once a page is chosen.
+    page = st.navigation(pages, position="top")
     if ui.unlocked():
         page.run()

@@ -14,7 +14,7 @@ from xface.app import ui
 from xface.app.cards import end_guessing, headline, status_line, store_live_guess
 from xface.app.draw import reading_explanation
 from xface.app.live import LiveSession, LiveSnapshot, label_tone
-from xface.app.ui import widgets
+from xface.app.ui import sources, widgets
 from xface.emotions import EMOTIONS, emotion_word
 from xface.journal.schema import JournalError
 from xface.teach.explain import Explanation, cue_contrast, cue_line, face_doing
@@ -209,8 +209,8 @@ video, cards = st.columns([3, 2], gap="medium")
 with video:
     video_area = st.container()
 with cards:
-    widgets.why_panel()
     cards_area = st.container()
+    widgets.why_panel()  # under the cards: above them it pushed them below the fold
 source_area = st.container()
 st.toggle(
     "Guess first",
@@ -228,15 +228,17 @@ st.caption(
     "Box shapes show how sure the model is: **solid** = clear, **long dashes** = likely (label ends in ?), "
     "**short dashes** = unsure (two guesses). The #number follows the same face."
 )
-widgets.recording_controls(live)
-if (session_id := ui.checkin_session(widgets.RECORDING_CHECKIN)) is not None:
-    widgets.recording_checkin(session_id)
+recording_area = st.container()  # filled once the camera's state is known: Start recording waits for it
 if error := st.session_state.pop("live_guess_error", None):
     st.error(error)
 widgets.camera_troubleshooting()
 servers = widgets.connection_settings()
 with video_area:
-    ctx = ui.video_source("live", live, servers, choice_area=source_area)
+    ctx = sources.video_source("live", live, servers, choice_area=source_area)
+with recording_area:
+    widgets.recording_controls(live, camera_on=bool(ctx.state.playing))
+    if (session_id := ui.checkin_session(widgets.RECORDING_CHECKIN)) is not None:
+        widgets.recording_checkin(session_id)
 
 playing = bool(ctx.state.playing or ctx.state.signalling)
 with cards_area:

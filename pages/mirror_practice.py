@@ -93,7 +93,8 @@ def coach_panel(mirror: MirrorPractice, playing: bool) -> None:
     if status.phase == "baseline":
         st.subheader("First, let your face rest", anchor=False)
         st.write("Look at the camera with a relaxed face for a few seconds. Xface learns how your face looks at rest.")
-        st.progress(status.progress, text="Learning your resting face")
+        if playing:  # before the camera runs there is nothing to learn from yet
+            st.progress(status.progress, text="Learning your resting face")
     else:
         st.subheader(f"{status.position + 1} of {status.total}: {status.prompt}", anchor=False)
         if status.phase == "success":

@@ -29,6 +29,8 @@ ROUND = "quiz_round"
 """Session-state key of the round in progress (a ``QuizRound``)."""
 CHECKIN = "quiz_checkin_"
 """Prefix of every session-state key of the check-in after a round (its session, widgets and saved text)."""
+FACE_WIDTH = 220
+"""Pixels: big enough to read a face, small enough that it and all seven choices fit a 390 x 844 phone screen."""
 BANK_SOURCE = "Xface's practice faces (FER2013, labelled by 10 people each through FER+)"
 
 
@@ -130,29 +132,25 @@ def show_question(state: QuizRound) -> None:
     feedback: Feedback | None = state.revealed
     with st.container(key=f"quiz_face_{position}"):
         st.subheader(f"Face {position + 1} of {len(questions)}", anchor=False)  # no link between it and the choices
-        picture, side = st.columns([1, 2], gap="large")
+        picture, side = st.columns([1, 2], gap="medium")  # stacked on a phone: the choices close under the face
         if feedback is None:  # nothing may name the answer yet: no file name, no folder
-            picture.image(state.crops[question.key], width=240, alt="A face. Which emotion do you see?")
+            picture.image(state.crops[question.key], width=FACE_WIDTH, alt="A face. Which emotion do you see?")
         else:
             source = BANK_SOURCE if question.crowd is not None else question.photo
             picture.image(
                 state.crops[question.key],
                 caption=f"From {ui.escape_markdown(source)}",
-                width=240,
+                width=FACE_WIDTH,
                 alt=f"The face you just named, from {source}",
             )
         with side:
             if feedback is None:
                 with st.container(key=f"quiz_prompt_{position}"):
                     st.markdown("**Which emotion do you see?** Take your time; choose one.")
-                for row in (EMOTIONS[:4], EMOTIONS[4:]):
-                    for column, emotion in zip(st.columns(4), row, strict=False):
-                        column.button(
-                            word(emotion).capitalize(),
-                            key=f"quiz_guess_{emotion}",
-                            on_click=guess,
-                            args=(emotion,),
-                            width="stretch",
+                with st.container(horizontal=True, gap="small"):  # wraps: on a phone all seven fit on one screen
+                    for emotion in EMOTIONS:
+                        st.button(
+                            word(emotion).capitalize(), key=f"quiz_guess_{emotion}", on_click=guess, args=(emotion,)
                         )
             else:
                 with st.container(key=f"quiz_feedback_{position}"):
@@ -167,8 +165,8 @@ def show_question(state: QuizRound) -> None:
     st.button("End this round", key="quiz_end", on_click=end_early, help="See how the round went so far.")
     if feedback is None:  # the question itself: one Tab on, the first choice (the picture's tools come before it)
         ui.move_focus(f".st-key-quiz_prompt_{position} p", state.steps, show=f".st-key-quiz_face_{position}")
-    else:  # Enter goes on; the feedback shows from its first line
-        ui.move_focus(".st-key-quiz_next button", state.steps, show=f".st-key-quiz_feedback_{position}")
+    else:  # Enter goes on; the face stays in view, its feedback beside it (on a phone: right under it)
+        ui.move_focus(".st-key-quiz_next button", state.steps, show=f".st-key-quiz_face_{position}")
 
 
 def show_feedback(question: Question, feedback: Feedback, saved: bool) -> None:

@@ -23,13 +23,15 @@ st.subheader("What you can do")
 st.markdown(
     """
 - **Live practice**: turn on your webcam. Each face gets a box and a word, with a short note on what it may mean.
-- **Mirror practice**: make a face yourself and see if Xface reads it the way you meant.
 - **Photo quiz**: guess the expression on faces in photos, then see the answer and why.
+- **Mirror practice**: make a face yourself and see if Xface reads it the way you meant.
 - **Journal**: note how you feel, and see your practice and your moods over days and weeks.
 
-Pick a page in the menu. On a phone, open it with the **Menu** button at the top.
+Pick a page in the menu at the top. On a phone, open it with the **Menu** button.
 """
 )
+st.markdown("New here? Begin with the quiz. It needs no camera: you guess the faces that come with Xface.")
+st.page_link("pages/photo_quiz.py", label="Begin with the photo quiz", icon=":material/arrow_forward:")
 
 st.subheader("How far to trust it")
 st.markdown(

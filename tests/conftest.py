@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import inspect
 import re
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,12 @@ DATA = ROOT.parent / "shared" / "data"
 WITH_FACES = DATA / "faces" / "with_faces"
 NO_FACES = DATA / "faces" / "no_faces"
 FER_NPZ = DATA / "fer2013.npz"
+TORCH_MISSING = "needs torch, which the base install leaves out: `pip install -e '.[test]'` brings it"
+"""Why a test of training, export or torch checkpoints is skipped (CI installs the test extra, so they run there)."""
+needs_torch = pytest.mark.skipif(
+    not all(find_spec(name) for name in ("torch", "transformers", "facenet_pytorch")), reason=TORCH_MISSING
+)
+"""For a test that trains, exports, or compares against facenet-pytorch."""
 
 DATA_FIXTURES = {"group_photo", "portrait", "fake_webcam"}
 """Fixtures built from the real photos."""

@@ -15,7 +15,7 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 
-.venv/bin/ruff check xface tests pages app.py
+.venv/bin/ruff check xface tests pages app.py scripts
 .venv/bin/python -m pytest -q                 # the default suite
 .venv/bin/python -m pytest -q -m slow         # real browser, full-split accuracy, training smoke run
 .venv/bin/xface --no-progress bench --frames 60 --repeats 1 --soak 300 --record   # short setting: proves it works

@@ -6,7 +6,11 @@ quiz_batch, score, Journal) with the real model and a real SQLite file in a priv
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
+import time
 import tomllib
 import urllib.error
 import urllib.request
@@ -196,6 +200,10 @@ def test_the_server_gate_asks_for_the_passcode_before_anything_else(tmp_path: Pa
             and "That passcode is not right." in page
             and "set-cookie" not in {key.lower() for key in headers}
         )
+        status, headers, page = _request(f"{server.url}/_xface/unlock", b"passcode=quiet+river&next=/journal")
+        assert status == 429 and "Too many tries" in page and "set-cookie" not in {key.lower() for key in headers}
+        # As a person would: the right passcode after the wait works.
+        time.sleep(int({key.lower(): value for key, value in headers.items()}["retry-after"]))
         status, headers, _ = _request(f"{server.url}/_xface/unlock", b"passcode=quiet+river&next=//elsewhere.example")
         assert status == 303 and headers["location"] == "/"  # never sent on to another site
         cookie = headers["set-cookie"].split(";")[0]
@@ -217,8 +225,52 @@ def test_the_passcode_form_reads_easily_and_says_a_wrong_passcode_in_text() -> N
 
     page = passcode_form("/journal", wrong=True)
     sentences = re.findall(r"<p[^>]*>([^<]+)</p>", page)
-    assert "That passcode is not right." in sentences and len(sentences) == 3
+    assert "That passcode is not right." in sentences and len(sentences) == 4
     assert 'role="alert"' in page and 'aria-describedby="problem"' in page and '<label for="passcode">' in page
     for sentence in sentences:
         assert textstat.flesch_reading_ease(sentence) >= 70, sentence
     assert 'value="/journal?a=1&amp;b=&quot;x&quot;"' in passcode_form('/journal?a=1&b="x"')  # never breaks out
+
+
+def test_a_passcode_written_as_a_toml_number_unlocks_as_its_digits(served_on_network) -> None:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.secrets["passcode"] = 1234  # `passcode = 1234` in secrets.toml, without quotes
+    app.switch_page("pages/journal.py").run()
+    app.text_input[0].input("1234").run()
+    assert not app.exception
+    assert "Journal" in " ".join(t.value for t in app.title)
+
+
+def test_a_passcode_that_is_not_text_stops_the_server_with_a_sentence(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text("passcode = true\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", "0"],
+        cwd=ROOT,
+        env={**os.environ, "STREAMLIT_SECRETS_FILES": str(secrets), "XFACE_DB": str(tmp_path / "journal.db")},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    assert "must be text in quotes" in done.stdout + done.stderr
+
+
+def test_the_app_loads_its_models_without_onnx_runtime_telemetry(tmp_path: Path) -> None:
+    """The live page, run by Streamlit's AppTest in a fresh interpreter and HOME that never set
+    ORT_DISABLE_TELEMETRY: the analyzer loads, and ONNX Runtime writes no device id (it would at import)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    script = """
+import os, sys
+from streamlit.testing.v1 import AppTest
+app = AppTest.from_file("app.py", default_timeout=600)
+app.switch_page("pages/live_practice.py").run()
+print(os.environ.get("ORT_DISABLE_TELEMETRY"), "onnxruntime" in sys.modules)  # (the camera needs a browser)
+"""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ORT_", "XDG_"))}
+    env |= {"HOME": str(home), "PYTHONPATH": str(ROOT), "XFACE_DB": str(tmp_path / "journal.db")}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-2:] == ["1", "True"], done.stdout[-2000:]
+    written = [str(path.relative_to(home)) for path in home.rglob("*")]
+    assert not [name for name in written if "Microsoft" in name], written

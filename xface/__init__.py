@@ -7,12 +7,30 @@ explanations can be imported quickly by themselves.
 plain `import xface`. Registering the model with the Auto classes needs torch (transformers' config
 classes import it: 2.5 s), so it waits until transformers loads its Auto classes itself: then
 torch is there anyway, and the registration costs only `xface.vision.model`.
+
+ONNX Runtime (1.32 and later) sends usage events to Microsoft and keeps a device id under
+`~/.cache/Microsoft/DeveloperTools/` unless `ORT_DISABLE_TELEMETRY=1` is in the environment when it is
+imported (set later, and `onnxruntime.disable_telemetry_events()`, do not stop it). Xface promises to send
+nothing anywhere, and every way in (the app, the CLI, the library) imports this package before
+`xface.vision.runtime` imports onnxruntime, so it is set here, once, for all of them.
 """
 
+import os
 import sys
+import warnings
 from importlib.machinery import PathFinder
 
-from xface.emotions import EMOTIONS
+_TELEMETRY_WAS_OFF = os.environ.get("ORT_DISABLE_TELEMETRY") == "1"
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # before anything imports onnxruntime: see the docstring
+if "onnxruntime" in sys.modules and not _TELEMETRY_WAS_OFF:  # imported first: too late to switch it off
+    warnings.warn(
+        "onnxruntime was imported before xface, so its telemetry could not be switched off: "
+        "import xface first, or set ORT_DISABLE_TELEMETRY=1 in the environment.",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+from xface.emotions import EMOTIONS  # noqa: E402  (after the telemetry switch)
 
 __all__ = ["EMOTIONS", "Analyzer", "FaceReading", "AnalyzerStream"]
 

@@ -300,3 +300,39 @@ def test_each_label_has_its_own_short_sound():
             samples = np.frombuffer(tone.readframes(tone.getnframes()), "<i2")
         assert 0 < np.abs(samples).max() < 32767 * 0.5  # soft, never clipped
         assert abs(int(samples[0])) < 500 and abs(int(samples[-1])) < 500  # faded in and out: no click
+
+
+def _frames_of(portrait: np.ndarray) -> dict[str, np.ndarray]:
+    grey = portrait.mean(axis=-1).astype(np.uint8)
+    rgba = np.dstack([portrait, np.full(portrait.shape[:2], 255, np.uint8)])
+    return {
+        "grey": grey,
+        "rgba": rgba,
+        "float 0-1": portrait.astype(np.float32) / 255.0,
+        "float 0-255": portrait.astype(np.float64),
+        "uint16": portrait.astype(np.uint16),
+        "not contiguous": portrait[:, ::-1],
+    }
+
+
+@pytest.mark.parametrize("kind", ["grey", "rgba", "float 0-1", "float 0-255", "uint16", "not contiguous"])
+def test_every_frame_images_takes_is_read_and_shown_as_rgb(analyzer, portrait, kind) -> None:
+    """The same real face in every form `images.load_image` takes: the frame comes back RGB uint8 with the face
+    found and drawn, never as it came (2-D, 4 channels) and never black (floats)."""
+    frame = _frames_of(portrait)[kind]
+    live = LiveSession(analyzer, background=False)
+    shown = live.process(frame)
+    assert shown.dtype == np.uint8 and shown.shape == (*portrait.shape[:2], 3)
+    assert abs(float(shown.mean()) - float(portrait.mean())) < 0.1 * float(portrait.mean())  # not black
+    assert live.snapshot().readings, kind  # the face was read
+
+
+@pytest.mark.parametrize("shape", [(3, 48, 64), (48, 64, 1), (48, 64, 2), (48,), (0, 64, 3)])
+def test_a_frame_of_another_shape_is_refused_in_one_sentence_and_nothing_is_counted(analyzer, shape) -> None:
+    from xface.vision.images import ImageError
+
+    live = LiveSession(analyzer, background=False)
+    with pytest.raises(ImageError) as raised:
+        live.process(np.zeros(shape, np.uint8))
+    assert "\n" not in str(raised.value)
+    assert live.snapshot().frames_seen == 0

@@ -166,3 +166,24 @@ def test_the_camera_ending_stops_the_recording_and_offers_its_check_in(analyzer,
     live.process(portrait)
     assert len(journal.observations(session_id)) == session["summary"]["observations"]
     journal.close()
+
+
+def test_a_recording_deleted_while_a_quiz_starts_never_writes_into_the_quiz(analyzer, portrait, tmp_path):
+    """The recording's session is deleted on the Journal page and a quiz session starts: the quiz never gets the
+    recording's readings (its id is new, never the deleted one), and Stop says what happened (no KeyError)."""
+    journal = Journal(tmp_path / "journal.db")
+    live = LiveSession(analyzer, background=False, clock=FakeClock())
+    recording = live.start_recording(journal)
+    live.process(portrait)
+    live.clock.now += 1.0
+    journal.delete_session(recording)
+    quiz = journal.start_session("quiz")
+    assert quiz != recording
+    for _ in range(3):
+        live.process(portrait)
+        live.clock.now += 1.0
+    assert journal.observations() == []
+    end = live.stop_recording()
+    assert end is None or end.session_id is None
+    assert [session["id"] for session in journal.sessions()] == [quiz]
+    journal.close()

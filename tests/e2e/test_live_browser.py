@@ -13,6 +13,7 @@ import sqlite3
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import start_camera
 
@@ -45,14 +46,15 @@ def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server
     page.get_by_role("heading", name="Live practice").wait_for()
     page.get_by_text("Press Start camera").wait_for()
 
-    page.get_by_role("button", name="Start recording").click()
-    page.get_by_text(re.compile(r"Recording: \d+ readings? saved")).wait_for()
+    assert page.get_by_role("button", name="Start recording").is_disabled()  # nothing to record yet
 
     camera = page.frame_locator('iframe[title*="streamlit_webrtc"]')
     start = time.monotonic()
     start_camera(page)
     page.get_by_role("heading", name=CARD).first.wait_for()
     latency = time.monotonic() - start
+    page.get_by_role("button", name="Start recording").click()
+    page.get_by_text(re.compile(r"Recording: \d+ readings? saved")).wait_for()
     page.get_by_role("button", name=re.compile("Why")).first.wait_for()  # rendered just after the heading
     # A glanceable card: the headline, one line of measured cues, the rest folded under "More".
     page.get_by_text(CUES).first.wait_for()
@@ -139,6 +141,10 @@ def test_on_a_phone_the_video_and_the_headline_are_in_view_together_and_why_open
     panel.wait_for()
     page.get_by_text(re.compile(r"The model looked")).first.wait_for()
     video, heading = page.locator('iframe[title*="streamlit_webrtc"]').first.bounding_box(), panel.bounding_box()
-    # On a wide screen the panel opens beside the video, level with it, not below the fold.
+    # On a wide screen the panel opens beside the video, under the cards: all on the screen (above the cards it
+    # pushed them below the fold) …
     assert heading["x"] >= video["x"] + video["width"]
-    assert video["y"] - 50 <= heading["y"] <= video["y"] + video["height"]
+    card = page.get_by_role("heading", name=CARD).first.bounding_box()
+    assert 0 <= card["y"] < heading["y"] and heading["y"] + heading["height"] <= 900, (card, heading)
+    # … and the keyboard focus is on its Close button (the page's redraw had dropped it to the body).
+    expect(page.get_by_role("button", name="Close")).to_be_focused()

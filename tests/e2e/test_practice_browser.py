@@ -86,6 +86,37 @@ def test_a_bank_quiz_round_shows_nothing_before_the_guess_and_goes_on_by_keyboar
     assert session["kind"] == "quiz" and session["ended_at"] and session["summary"]["answers"] == 2
 
 
+def in_view(page: Page, locator) -> bool:
+    """Wholly on the screen (the page scrolls inside Streamlit's own container, so the window's size is the test)."""
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] and box["x"] >= 0
+
+
+def test_on_a_phone_the_face_and_all_seven_choices_fit_and_the_face_stays_after_a_guess(
+    streamlit_server: StreamlitServer, browser_page: Page, evidence: None
+):
+    """390 x 844: "Neutral" sat below the screen (one choice a row), and after a guess the page scrolled to the
+    feedback, taking the face out of view."""
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{streamlit_server.url}/photo_quiz")
+    page.get_by_role("button", name="Practise with Xface's faces").click()
+    expect(page.get_by_text("Face 1 of 10")).to_be_visible(timeout=WAIT_MS)
+    face = page.locator('[data-testid="stImage"] img')
+    expect(page.locator("p", has_text="Which emotion do you see?")).to_be_focused(timeout=WAIT_MS)
+    page.wait_for_timeout(1000)  # the scroll that brings the face to the top
+    choices = [page.get_by_role("button", name=word, exact=True) for word in ("Angry", "Surprised", "Neutral")]
+    assert in_view(page, face) and all(in_view(page, choice) for choice in choices)
+
+    page.get_by_role("button", name="Sad", exact=True).click()
+    expect(page.get_by_role("button", name="Next face")).to_be_focused(timeout=WAIT_MS)
+    page.wait_for_timeout(1000)
+    assert in_view(page, page.locator('[data-testid="stImage"] img'))
+    first_line = page.locator('[data-testid="stAlert"]').first  # the feedback's first line, under the face
+    assert first_line.bounding_box()["y"] < page.viewport_size["height"]
+
+
 def test_a_mirror_round_learns_the_resting_face_coaches_and_stores_what_was_tried(
     streamlit_server: StreamlitServer, browser_page: Page, evidence: None
 ):

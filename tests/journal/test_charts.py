@@ -274,3 +274,25 @@ def test_charts_name_each_emotion_with_the_apps_one_word() -> None:
     spec = json.dumps(quiz_accuracy_by_emotion(answers).to_dict())
     assert "afraid" in spec and "surprised" in spec
     assert '"fear"' not in spec and '"surprise"' not in spec
+
+
+def test_an_empty_chart_is_as_wide_as_its_message():
+    """The calendar is drawn at its own width: without check-ins it was 20 px wide and showed "o cl"."""
+    empty = charts.mood_calendar([]).to_dict()
+    message = empty["data"]["values"][0]["message"]
+    assert message == "No check-ins placed on the mood grid yet."
+    assert empty["width"] >= 7 * len(message)  # 14 px sans serif: about 7 px a character
+    assert (empty["mark"]["align"], empty["mark"]["x"]) == ("left", 0)  # begins at the chart's left edge
+
+
+def test_the_mood_legend_lists_every_feeling_whatever_the_data_holds(tmp_path):
+    """Colour and shape share one domain: with its own, the shape took only the 4 feelings in the data, and the
+    merged legend listed 4 of the 9 (seen in the browser)."""
+    with Journal(tmp_path / "journal.db") as journal:
+        for feeling, core, pleasant, energy in [("lonely", "sad", -1, -1), ("calm", "calm", 1, -1)]:
+            journal.add_checkin(feeling, core, 3, pleasantness=pleasant, energy=energy)
+        spec = charts.mood_over_time(journal.checkins()).to_dict()
+    points = spec["layer"][0]["encoding"]
+    colours, shapes = points["color"]["scale"], points["shape"]["scale"]
+    assert shapes["domain"] == colours["domain"] == [*charts.FEELINGS_WHEEL, "own words"]
+    assert len(set(shapes["range"])) == len(shapes["domain"])  # a symbol of its own for each

@@ -74,3 +74,13 @@ def test_words_near_a_point_come_closest_first():
     assert "furious" not in near and "relaxed" not in near
     assert set(words_near(0, 0, reach=2)) == set(GRID)
     assert set(PLEASANTNESS) == set(ENERGY) == {-2, -1, 0, 1, 2}
+
+
+def test_the_centre_offers_pleasant_and_unpleasant_words_in_turn():
+    """ "neither" pleasant nor unpleasant, "medium" energy: the first words offered are not all unpleasant."""
+    offered = words_near(0, 0)[:12]
+    assert offered[0] == "thoughtful"  # the one word that sits at the centre itself
+    sides = [(GRID[word].pleasantness > 0) - (GRID[word].pleasantness < 0) for word in offered[1:]]
+    assert abs(sides.count(1) - sides.count(-1)) <= 1, offered
+    assert sides[:2] != [-1, -1], offered
+    assert offered[1] == "balanced"  # the nearest word on the pleasant side takes the first turn

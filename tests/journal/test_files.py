@@ -258,7 +258,7 @@ def test_csvs_are_for_people(journal):
     assert tables["quiz_answers"][0]["correct"] == "yes" and tables["quiz_answers"][1]["correct"] == "no"
     assert "question" not in tables["quiz_answers"][0]
     assert tables["mirror_results"][0]["succeeded"] == "no"
-    assert tables["sessions"][0]["summary"].startswith("duration 0 min")
+    assert tables["sessions"][0]["summary"].startswith("duration ") and " s;" in tables["sessions"][0]["summary"]
     assert "happy 50%" in tables["sessions"][0]["summary"] and "{" not in tables["sessions"][0]["summary"]
     assert tables["observations"][0]["p_happy"] == "0.7"
 
@@ -276,6 +276,22 @@ def test_the_printable_summary_is_self_contained_and_shows_text_as_text(journal)
     assert "example.com" not in private  # notes are left out unless asked for
     empty = summary_html(journal, date(2001, 1, 1), date(2001, 1, 31))
     assert "No check-ins in these days." in empty
+
+
+def test_a_12_second_recording_is_12_s_in_the_printable_summary_and_the_export(journal):
+    """Was "0 min" in the summary and "duration 0 min 12 s" in the export: said as the timeline says it."""
+    live = journal.start_session("live")
+    journal.add_observations(live, [{"t": 0.0, "face_id": 1, "probs": {"happy": 0.9}, "emotion": "happy"}])
+    with sqlite3.connect(journal.path) as db:  # the recording began 12 s before it ends
+        started = datetime.fromisoformat(db.execute("select started_at from sessions").fetchone()[0])
+        db.execute("update sessions set started_at = ?", [(started - timedelta(seconds=12)).isoformat()])
+    db.close()
+    journal.end_session(live)
+    page = summary_html(journal, date.today() - timedelta(days=1), date.today() + timedelta(days=1))
+    assert "Live practice: 1 session, 12 s." in page
+    with zipfile.ZipFile(io.BytesIO(export_zip(journal))) as archive:
+        (session,) = csv.DictReader(io.StringIO(archive.read("sessions.csv").decode()))
+    assert session["summary"].startswith("duration 12 s;")
 
 
 def test_messages_for_people_are_plain(journal):

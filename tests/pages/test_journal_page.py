@@ -150,6 +150,15 @@ def test_the_checkin_form_has_no_clear_buttons_to_press_by_mistake(db):
     assert {"journal_ci_body", "journal_ci_word_0_0"} <= keys
 
 
+def test_the_checkin_sliders_name_their_ends():
+    """Streamlit shows a slider's ends only while hovered or focused: the labels say them."""
+    at = run()
+    labels = {key: at.select_slider(key=f"journal_ci_{key}").label for key in ("pleasantness", "energy", "intensity")}
+    assert labels["pleasantness"] == "How pleasant does it feel? (very unpleasant to very pleasant)"
+    assert labels["energy"] == "How much energy do you have? (very low to very high)"
+    assert "barely" in labels["intensity"] and "very strongly" in labels["intensity"]
+
+
 def test_a_checkin_is_saved_from_the_form(db):
     at = run()
     at.select_slider(key="journal_ci_pleasantness").set_value(-1)
@@ -330,7 +339,23 @@ def test_deleting_everything_takes_a_confirmation(db):
     at = run(at)
     with Journal(db) as journal:
         assert all(rows == [] for rows in journal.export().values())
-    assert any("Everything in your journal was deleted." in alert.value for alert in at.success)
+    said = [i for i, e in enumerate(in_page_order(at)) if "Everything in your journal was deleted." in str(e.value)]
+    headings = [str(e.value) for e in in_page_order(at) if e.type in ("subheader", "heading")]
+    (where,) = said
+    your_data = next(i for i, e in enumerate(in_page_order(at)) if str(getattr(e, "value", "")) == "Your data")
+    assert where > your_data, ("said where the person pressed Delete, under Your data, not at the top", headings)
+
+
+def in_page_order(at: AppTest) -> list:
+    """Every element on the page, top to bottom."""
+
+    def walk(node) -> list:
+        children = getattr(node, "children", None)
+        if not children:
+            return [node]
+        return [leaf for child in children.values() for leaf in walk(child)]
+
+    return walk(at.main)
 
 
 def restore_upload(at: AppTest, name: str, data: bytes) -> AppTest:

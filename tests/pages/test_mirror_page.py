@@ -31,6 +31,7 @@ def test_the_page_is_in_the_menu_and_starts_with_the_resting_face(db):
     assert at.title[0].value == "Mirror practice"
     assert any("Press **Start camera**" in alert.value for alert in at.info)
     assert at.subheader[0].value == "First, let your face rest"
+    assert not at.get("progress"), "nothing is being learned before the camera runs"
     assert at.button(key="mirror_end")
 
     at.button(key="mirror_end").click()  # ending before anything was tried stores nothing

@@ -7,6 +7,7 @@ panel. The quiz and journal interactions are tested in their own files.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,11 @@ def test_the_start_page_is_the_default_and_says_what_trust_and_privacy_mean(db_p
         assert f"**{choice}**" in text
     assert "7 times in 10" in text and "cannot see what someone feels inside" in text
     assert "stays on this computer" in text
+    menu = re.findall(r'st\.Page\("pages/\w+\.py", title="([^"]+)"', (ROOT / "app.py").read_text())
+    listed = re.findall(r"^- \*\*([^*]+)\*\*", text.replace(" - ", "\n- "), re.M)
+    assert listed == [title for title in menu if title in listed] and len(listed) == 4, (listed, menu)  # menu order
+    (first_step,) = at.get("page_link")
+    assert first_step.proto.page == "photo_quiz" and first_step.proto.label == "Begin with the photo quiz"
     for block in at.markdown:
         if not block.value.startswith("<style>"):
             assert textstat.flesch_reading_ease(block.value.replace("*", "")) >= 70, block.value
@@ -81,7 +87,15 @@ def test_the_live_page_explains_how_to_start(db_path):
     assert at.title[0].value == "Live practice"
     assert any("Start camera" in info.value for info in at.info)
     assert [b.label for b in at.button] == ["Start recording", "Stop recording"]
-    assert [b.disabled for b in at.button] == [False, True]
+    assert [b.disabled for b in at.button] == [True, True]  # nothing to record before the camera runs
+    assert "Start the camera first." in at.button[0].help
+
+
+def start_recording(at: AppTest) -> AppTest:
+    """What Start recording does once the camera runs (AppTest has no camera, so the button stays disabled):
+    the page's own LiveSession starts recording into the page's journal."""
+    at.session_state["live_session"].start_recording(at.session_state["journal"])
+    return at.run()
 
 
 def a_face_was_seen(db_path) -> None:
@@ -95,8 +109,7 @@ def a_face_was_seen(db_path) -> None:
 
 
 def test_a_recording_in_which_no_face_was_seen_says_so_and_stores_nothing(db_path):
-    at = app(LIVE)
-    at.button[0].click().run()
+    at = start_recording(app(LIVE))
     at.button[1].click().run()
     assert not at.exception
     assert any("No face was seen while recording, so nothing was saved." in w.value for w in at.warning)
@@ -104,8 +117,7 @@ def test_a_recording_in_which_no_face_was_seen_says_so_and_stores_nothing(db_pat
 
 
 def test_recording_then_check_in_is_saved_for_that_session(db_path):
-    at = app(LIVE)
-    at.button[0].click().run()
+    at = start_recording(app(LIVE))
     assert not at.exception
     assert any("Recording: 0 readings saved" in m.value for m in at.markdown)
     assert [b.disabled for b in at.button] == [True, False]
@@ -134,7 +146,7 @@ def test_recording_then_check_in_is_saved_for_that_session(db_path):
 
     at.button(key="live_checkin_done").click().run()  # the next check-in starts empty
     assert not at.exception and not at.success
-    at.button[0].click().run()
+    at = start_recording(at)
     Journal(db_path).add_observations(2, [{"t": 0.0, "face_id": 1, "probs": {"sad": 0.9}, "emotion": "sad"}])
     at.button[1].click().run()
     assert at.text_area(key="live_checkin_note").value == ""
@@ -142,8 +154,7 @@ def test_recording_then_check_in_is_saved_for_that_session(db_path):
 
 
 def test_check_in_in_own_words_needs_no_wheel_word(db_path):
-    at = app(LIVE)
-    at.button[0].click().run()
+    at = start_recording(app(LIVE))
     a_face_was_seen(db_path)
     at.button[1].click().run()
     at.text_input(key="live_checkin_own_words").set_value("like a storm cloud")

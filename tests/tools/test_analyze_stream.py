@@ -63,7 +63,7 @@ def test_ctrl_c_leaves_the_json_list_on_stdout_valid(tmp_path: Path) -> None:
     out = tmp_path / "stdout.json"
     with out.open("w") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "xface.tools.cli", "--no-progress", "analyze", str(PEXELS)],
+            [sys.executable, "-m", "xface.tools.cli", "--no-progress", "analyze", str(PEXELS), "--json"],
             cwd=ROOT,
             stdout=handle,
             stderr=subprocess.PIPE,
@@ -78,11 +78,10 @@ def test_ctrl_c_leaves_the_json_list_on_stdout_valid(tmp_path: Path) -> None:
 
 
 def test_json_lines_come_one_complete_row_a_line(tmp_path: Path) -> None:
-    out = tmp_path / "readings.jsonl"
-    process = start("--no-progress", "analyze", str(PEXELS), "--jsonl", str(out), "--readings-per-second", "2")
-    _, stderr = process.communicate()
+    process = start("--no-progress", "analyze", str(PEXELS), "--jsonl", "--readings-per-second", "2")
+    stdout, stderr = process.communicate()
     assert process.returncode == 0, stderr
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = [json.loads(line) for line in stdout.splitlines()]
     assert 36 <= len(rows) <= 42  # a 19.7 s clip, one face, read twice a second
     assert [row["time"] for row in rows] == sorted(row["time"] for row in rows)
     assert {row["face_id"] for row in rows} == {1}
@@ -98,7 +97,7 @@ def test_progress_shows_the_clips_time(tmp_path: Path) -> None:
 def test_a_fifo_named_mp4_is_refused_and_the_rest_is_read(tmp_path: Path) -> None:
     fifo = tmp_path / "call.mp4"
     os.mkfifo(fifo)
-    process = start("--no-progress", "analyze", str(fifo), str(PEXELS), "--readings-per-second", "1")
+    process = start("--no-progress", "analyze", str(fifo), str(PEXELS), "--readings-per-second", "1", "--json")
     stdout, stderr = process.communicate()
     assert process.returncode == 1
     assert "xface: call.mp4: this is not a regular file (a pipe, device or folder), so it was not read." in stderr

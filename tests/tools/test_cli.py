@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
@@ -11,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from tests.bad_inputs import corpus, text_bomb_png
-from tests.conftest import FER_NPZ
-from xface.vision.video import flat_row as _flat
+from tests.conftest import FER_NPZ, NO_FACES, needs_torch
+from xface.emotions import EMOTIONS, emotion_word
+from xface.tools.cli import _flat, build_parser, summary_line
 
 
 def xface(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -34,12 +35,14 @@ def own_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("xface:")]
 
 
-def test_analyze_prints_json_per_face(group_photo: Path) -> None:
-    result = xface("analyze", str(group_photo))
+def test_analyze_json_is_one_list_a_face_a_line(group_photo: Path) -> None:
+    result = xface("analyze", str(group_photo), "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert len(rows) == 7
     assert {"file", "face", "box", "landmarks", "emotion", "confidence", "probs", "detection_score"} <= set(rows[0])
+    lines = result.stdout.splitlines()
+    assert lines[0] == "[" and lines[-1] == "]" and len(lines) == 7 + 2  # not one number a line
 
 
 def test_analyze_writes_csv_for_a_folder_and_a_video(tmp_path: Path, portrait: np.ndarray, group_photo: Path) -> None:
@@ -88,7 +91,7 @@ def test_bad_files_in_a_batch_get_one_line_each_and_the_rest_is_processed(tmp_pa
         (folder / name).write_bytes(data)
     (folder / "zz_group.jpg").write_bytes(group_photo.read_bytes())
     (folder / "broken.mp4").write_bytes(b"not a video at all")
-    result = xface("analyze", str(folder))
+    result = xface("analyze", str(folder), "--json")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     rows = json.loads(result.stdout)
@@ -107,7 +110,7 @@ def test_file_names_that_are_not_utf8_are_escaped_alike_in_json_and_csv(tmp_path
     (folder / "plain.jpg").write_bytes(group_photo.read_bytes())
     escaped = str(folder) + "/caf\\xe9 \\xff.jpg"
 
-    as_json = xface("analyze", str(folder))
+    as_json = xface("analyze", str(folder), "--json")
     assert as_json.returncode == 0, as_json.stderr
     names = [row["file"] for row in json.loads(as_json.stdout)]
     assert names == [escaped] * 7 + [str(folder / "plain.jpg")] * 7
@@ -126,7 +129,7 @@ def test_a_failed_file_costs_only_itself_and_exits_1(tmp_path: Path, group_photo
     (folder / os.fsdecode(b"b_\xff.png")).write_bytes(text_bomb_png(b"iTXt"))
     (folder / "c_group.jpg").write_bytes(group_photo.read_bytes())
 
-    as_json = xface("analyze", str(folder))
+    as_json = xface("analyze", str(folder), "--json")
     assert as_json.returncode == 1
     rows = json.loads(as_json.stdout)
     assert [Path(r["file"]).name for r in rows if "error" in r] == ["a_bomb.png", "b_\\xff.png"]
@@ -144,7 +147,7 @@ def test_a_failed_file_costs_only_itself_and_exits_1(tmp_path: Path, group_photo
 
 def test_every_nested_reading_dict_becomes_prefixed_csv_columns(tmp_path: Path, group_photo: Path) -> None:
     """probs → p_<emotion>; any other dict (cues, once readings carry them) → <name>_<key>, with no code change."""
-    as_json = xface("analyze", str(group_photo))
+    as_json = xface("analyze", str(group_photo), "--json")
     out = tmp_path / "readings.csv"
     as_csv = xface("analyze", str(group_photo), "--csv", str(out))
     assert as_json.returncode == as_csv.returncode == 0
@@ -160,11 +163,110 @@ def test_every_nested_reading_dict_becomes_prefixed_csv_columns(tmp_path: Path, 
     assert (flat["p_happy"], flat["cues_jaw_drop"], flat["x2"], flat["y2"]) == (0.9, 0.25, 3, 4)
 
 
+def test_analyze_prints_a_line_a_face_in_xface_words_by_default(group_photo: Path) -> None:
+    """The default is for people: file, face, box, the word the app uses, how sure, the strongest cues; then a count."""
+    result = xface("analyze", str(group_photo))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(xface("analyze", str(group_photo), "--json").stdout)
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(rows) + 1 == 8
+    for line, row in zip(lines, rows, strict=False):
+        x1, y1, x2, y2 = (round(value) for value in row["box"])
+        expected = f"{group_photo}  face {row['face'] + 1}  box {x1},{y1}-{x2},{y2}  {emotion_word(row['emotion'])} "
+        assert line.startswith(expected), (line, expected)
+        assert f" {round(100 * row['confidence'])} %  " in line
+    assert lines[-1] == "7 faces in 1 file."
+
+
+def test_the_summary_says_afraid_surprised_disgusted_as_the_app_does() -> None:
+    """JSON and CSV keep the machine labels (fear, surprise, disgust); the line a person reads has the app's word."""
+    row = {"file": "a.jpg", "face": 0, "box": [1.0, 2.0, 30.0, 40.0], "confidence": 0.5, "cues": None}
+    for label, word in (("fear", "afraid"), ("surprise", "surprised"), ("disgust", "disgusted")):
+        line = summary_line({**row, "emotion": label})
+        assert f"  {word} 50 %  " in line and label not in line.replace(word, "")
+    video_line = summary_line({**row, "emotion": "happy", "frame": 12, "time": 0.4, "face_id": 3})
+    assert video_line.startswith("a.jpg  frame 12 at 0.40 s  face 1 (id 3)  box 1,2-30,40  happy 50 %  ")
+    assert set(EMOTIONS) == set(
+        build_parser().epilog.split("labels in JSON and CSV: ")[1].replace("(", "").split()[::2]
+    )
+
+
+def test_jsonl_gives_the_same_rows_one_a_line(group_photo: Path) -> None:
+    as_json = json.loads(xface("analyze", str(group_photo), "--json").stdout)
+    as_lines = xface("analyze", str(group_photo), "--jsonl")
+    assert as_lines.returncode == 0, as_lines.stderr
+    assert [json.loads(line) for line in as_lines.stdout.splitlines()] == as_json
+
+
+def test_csv_says_what_it_wrote_and_where(tmp_path: Path, group_photo: Path) -> None:
+    out = tmp_path / "readings.csv"
+    result = xface("analyze", str(group_photo), "--csv", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"7 faces in 1 file. Wrote 7 rows to {out}.\n"
+    assert len(list(csv.DictReader(out.open()))) == 7
+
+
+def test_the_summary_names_files_without_a_face_and_files_that_failed(tmp_path: Path, group_photo: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "a_group.jpg").write_bytes(group_photo.read_bytes())
+    (folder / "b_dog.jpg").write_bytes(next(NO_FACES.glob("*.jpg")).read_bytes())
+    (folder / "c_broken.jpg").write_bytes(b"not a picture")
+    result = xface("analyze", str(folder))
+    assert result.returncode == 1
+    (failed,) = own_lines(result.stderr)
+    assert failed.startswith("xface: c_broken.jpg: ")
+    assert "c_broken" not in result.stdout.replace("1 file could not be read", "")
+    assert (
+        result.stdout.splitlines()[-1]
+        == f"7 faces in 3 files. No face in {folder / 'b_dog.jpg'}. 1 file could not be read."
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "needed"),
+    [("analyze", ["x.jpg"]), ("evaluate", []), ("train", ["--npz", "x"]), ("train-crowd-head", ["--npz", "x"]),
+     ("bench", [])],
+)  # fmt: skip
+def test_global_options_work_before_and_after_the_command(command: str, needed: list[str]) -> None:
+    parser = build_parser()
+    assert parser.parse_args([command, *needed]).progress is True
+    assert parser.parse_args(["--no-progress", command, *needed]).progress is False
+    assert parser.parse_args([command, *needed, "--no-progress"]).progress is False
+
+
+def test_every_option_of_every_command_has_help_with_its_default() -> None:
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name, command in commands.items():
+        formatter = command._get_formatter()
+        for action in command._actions:
+            assert action.help, f"xface {name} {action.option_strings or action.dest} has no help text"
+            shown = formatter._get_help_string(action)
+            if action.option_strings and not isinstance(action, argparse._StoreConstAction | argparse._HelpAction):
+                default = action.default
+                if default not in (None, argparse.SUPPRESS):
+                    assert f"default: {default}" in shown, (name, action.dest, shown)
+    analyze_help = xface("analyze", "--help").stdout
+    for option in ("--json", "--jsonl", "--csv FILE", "--model DIR", "--min-face-size PX", "--no-progress"):
+        assert option in analyze_help
+    assert "(default: 20)" in analyze_help and "PATH" in analyze_help
+
+
+@needs_torch
+def test_train_help_shows_the_training_settings_defaults() -> None:
+    """train's flags default to TrainSettings' values (one source); the help reads them from there."""
+    from xface.tools.train import TrainSettings
+
+    text = " ".join(xface("train", "--help").stdout.split())
+    assert f"--epochs N length of the learning-rate schedule (default: {TrainSettings.epochs})" in text
+    assert f"(default: {TrainSettings.device})" in text
+
+
 def test_boxes_of_a_photo_read_at_reduced_size_are_in_its_own_pixels(tmp_path: Path, analyzer, portrait) -> None:
     """A 3200×2400 JPEG is decoded at half size; the CLI still reports the box where the face is in the file."""
     big = tmp_path / "big.jpg"
     Image.fromarray(portrait).resize((3200, 2400), Image.Resampling.BICUBIC).save(big, quality=92)
-    result = xface("analyze", str(big))
+    result = xface("analyze", str(big), "--json")
     assert result.returncode == 0, result.stderr
     (row,) = json.loads(result.stdout)
     (small,) = analyzer.analyze(portrait)
@@ -218,6 +320,7 @@ def test_evaluate_unknown_split_is_a_clear_error() -> None:
 
 
 @pytest.mark.slow
+@needs_torch
 def test_train_smoke_run_saves_a_loadable_model_and_resumes(tmp_path: Path) -> None:
     out = tmp_path / "run"
     first = xface(
@@ -253,12 +356,16 @@ def test_train_smoke_run_saves_a_loadable_model_and_resumes(tmp_path: Path) -> N
     assert tuned_size == classifier.backend.model.config.hidden_size
 
 
+@needs_torch
 @pytest.mark.parametrize(
     ("device", "message"),
-    [("abacus", 'unknown device "abacus"'), ("meta", 'not "meta"')]
-    + ([] if torch.cuda.is_available() else [("cuda", "no CUDA GPU on this machine")]),
+    [("abacus", 'unknown device "abacus"'), ("meta", 'not "meta"'), ("cuda", "no CUDA GPU on this machine")],
 )
 def test_train_refuses_a_device_it_cannot_use_before_touching_anything(tmp_path: Path, device, message) -> None:
+    import torch
+
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU, so training on it is allowed")
     out = tmp_path / "run"
     result = xface("train", "--npz", str(FER_NPZ), "--out", str(out), "--device", device)
     assert result.returncode == 2, result.stderr
@@ -289,6 +396,7 @@ def test_bundled_model_reaches_the_papers_accuracy_on_the_validation_split(bundl
 
 
 @pytest.mark.slow
+@needs_torch
 def test_train_averages_the_last_epochs_with_the_regularization_asked_for(tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = xface(
@@ -300,6 +408,7 @@ def test_train_averages_the_last_epochs_with_the_regularization_asked_for(tmp_pa
     log = json.loads((out / "training_log.json").read_text())
     assert log["averaged"]["epochs"] == [2, 3]
     assert sorted(p.name for p in (out / "epochs").iterdir()) == ["epoch_2.safetensors", "epoch_3.safetensors"]
+    import torch
     from safetensors.torch import load_file
 
     saved = load_file(out / "model.safetensors")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import DATA, NO_FACES, WITH_FACES, labelled_boxes
+from tests.conftest import DATA, NO_FACES, WITH_FACES, labelled_boxes, needs_torch
 from xface.tools.evaluate import detection_recall, evaluate_detection, labelled_faces
 from xface.vision.detect import FaceDetector, OnetResult, load_mtcnn, onet, plausible_face
 from xface.vision.images import load_image
@@ -95,6 +95,7 @@ def test_detection_recall_counts_found_missed_and_extra_faces(tmp_path) -> None:
 
 
 @pytest.mark.slow
+@needs_torch
 def test_finds_at_least_the_crowd_faces_plain_mtcnn_finds() -> None:
     """Unmasked crowd faces of 20 px or more: Xface's photo detector against plain MTCNN, same photos."""
     results = evaluate_detection(CROWD, progress=False)

@@ -8,6 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.conftest import TORCH_MISSING
+
+pytest.importorskip("torch", reason=TORCH_MISSING)
+
 import torch
 from transformers import AutoModelForImageClassification, ViTConfig, ViTForImageClassification, ViTImageProcessor
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from tests.conftest import TORCH_MISSING
+
+pytest.importorskip("torch", reason=TORCH_MISSING)
+
 import torch
 from facenet_pytorch import MTCNN
 from facenet_pytorch.models.utils.detect_face import detect_face

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -9,9 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.conftest import TORCH_MISSING
+
+pytest.importorskip("torch", reason=TORCH_MISSING)
+
 import torch
 from safetensors.torch import load_file, save_file
 
+from tests.conftest import ROOT
 from xface.teach.practice import load_bank
 from xface.vision.align import grey_to_rgb
 from xface.vision.classifier import DEFAULT_MODEL, ONNX_FILE, OnnxBackend, TorchBackend, load_classifier
@@ -97,3 +104,65 @@ print(len(readings), sorted({{"torch", "transformers", "facenet_pytorch"}} & set
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["7", "[]"]
+
+
+def _fresh_home_env(home: Path) -> dict[str, str]:
+    """The environment of a person who never set ORT_DISABLE_TELEMETRY, with an empty home folder."""
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ORT_", "XDG_"))}
+    return {**env, "HOME": str(home), "PYTHONPATH": str(ROOT)}
+
+
+def _written(home: Path) -> list[str]:
+    return sorted(str(path.relative_to(home)) for path in home.rglob("*"))
+
+
+def test_importing_the_runtime_switches_onnx_runtime_telemetry_off_first(tmp_path: Path, group_photo: Path) -> None:
+    """A fresh interpreter and HOME, as the app, the CLI and the library start: ONNX Runtime keeps no device id."""
+    home = tmp_path / "home"
+    script = f"""
+import os, sys
+import xface.vision.runtime
+print(os.environ.get("ORT_DISABLE_TELEMETRY"), "onnxruntime" in sys.modules)
+from xface.vision.pipeline import Analyzer
+print(len(Analyzer().analyze({str(group_photo)!r})))
+"""
+    done = subprocess.run([sys.executable, "-c", script], env=_fresh_home_env(home), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "True", "7"]
+    assert not [name for name in _written(home) if "Microsoft" in name], _written(home)
+
+
+def test_the_cli_keeps_no_onnx_runtime_device_id(tmp_path: Path, group_photo: Path) -> None:
+    home = tmp_path / "home"
+    done = subprocess.run(
+        [sys.executable, "-m", "xface.tools.cli", "--no-progress", "analyze", str(group_photo)],
+        env=_fresh_home_env(home),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not [name for name in _written(home) if "Microsoft" in name], _written(home)
+
+
+@pytest.mark.slow
+def test_a_loaded_analyzer_looks_nothing_up_on_the_network(tmp_path: Path, group_photo: Path) -> None:
+    """Under strace: no socket to any internet address, through the 9 s after loading when ONNX Runtime 1.32
+    would look up mobile.events.data.microsoft.com (a DNS query to port 53) if its telemetry were on."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed (apt-get install strace)")
+    home = tmp_path / "home"
+    trace = tmp_path / "network.trace"
+    script = f"""
+import time
+from xface.vision.pipeline import Analyzer
+Analyzer().analyze({str(group_photo)!r})
+time.sleep(15)  # ONNX Runtime's telemetry looks up its server about 9 s after the first session
+"""
+    command = [strace, "-f", "-e", "trace=connect,sendto,sendmsg", "-o", str(trace), sys.executable, "-c", script]
+    done = subprocess.run(command, env=_fresh_home_env(home), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    network = [line for line in trace.read_text().splitlines() if "AF_INET" in line or "htons(53)" in line]
+    assert network == []
+    assert not [name for name in _written(home) if "Microsoft" in name], _written(home)

@@ -36,6 +36,7 @@ from xface.journal.recorder import Recorder
 from xface.journal.schema import JournalError
 from xface.journal.store import Journal
 from xface.teach.explain import Explanation
+from xface.vision.images import load_image
 from xface.vision.pipeline import Analyzer, AnalyzerStream, FaceReading
 
 __all__ = [
@@ -240,7 +241,13 @@ class LiveSession:
     # --- the video thread ------------------------------------------------------------------------
 
     def process(self, frame: np.ndarray) -> np.ndarray:
-        """Analyse the frame if the analyser is free (else drop it), and return it with the latest labels drawn."""
+        """Analyse the frame if the analyser is free (else drop it), and return it as RGB uint8 with the latest
+        labels drawn.
+
+        Takes every array `images.load_image` takes (grey, RGB, RGBA; uint8, or floats from 0 to 1); any other
+        raises ImageError, one sentence, before anything is counted or analysed.
+        """
+        frame = load_image(frame)
         now = self.clock()
         with self._lock:
             if self._stream is None:

@@ -81,6 +81,9 @@ _RANK = {emotion: rank for rank, emotion in enumerate(EMOTIONS)}
 _MIN_LABELLED_SHARE = 0.12
 _DODGE = 0.18
 """How far apart (in scale steps) check-ins at the same level on the same day are drawn."""
+FEELING_SHAPES = ("circle", "square", "cross", "diamond", "triangle-up", "triangle-down", "triangle-right",
+                  "triangle-left", "wedge")  # fmt: skip
+"""A symbol per core feeling and "own words" (a shape scale from the data listed 4 of 9 in the legend)."""
 
 
 def _word(emotion: str) -> str:
@@ -101,19 +104,17 @@ def feeling_colour(core: str | None) -> str:
     return PALETTE.get(canonical_emotion(core) or core, PALETTE["own words"])
 
 
-def _feeling_scale() -> alt.Scale:
+def _feeling_scale(shapes: bool = False) -> alt.Scale:
+    """Colours (or symbols) of every core feeling: the whole domain, so the legend lists all, not those in the data."""
     cores = [*FEELINGS_WHEEL, "own words"]
-    return alt.Scale(domain=cores, range=[feeling_colour(None if core == "own words" else core) for core in cores])
+    colours = [feeling_colour(None if core == "own words" else core) for core in cores]
+    return alt.Scale(domain=cores, range=list(FEELING_SHAPES) if shapes else colours)
 
 
 def _no_data(message: str) -> alt.Chart:
     """A chart that says why it is empty, so an empty journal is not an error or a blank space."""
-    return (
-        alt.Chart(alt.Data(values=[{"message": message}]))
-        .mark_text(size=14, color="gray")
-        .encode(text="message:N")
-        .properties(height=80)
-    )
+    chart = alt.Chart(alt.Data(values=[{"message": message}])).mark_text(size=14, color="gray", align="left", x=0)
+    return chart.encode(text="message:N").properties(height=80, width=9 * len(message))  # was 20 px wide: "o cl"
 
 
 def _local(at: str) -> datetime:
@@ -241,7 +242,7 @@ def _mood_panel(rows: list[dict], axis: str, period: str, days: list[date]) -> a
             x=x,
             y=y,
             color=alt.Color("core:N", scale=_feeling_scale(), title="Feeling"),
-            shape=alt.Shape("core:N", title="Feeling"),
+            shape=alt.Shape("core:N", scale=_feeling_scale(shapes=True), title="Feeling"),
             tooltip=[
                 alt.Tooltip("time:N", title="When"),
                 alt.Tooltip("feeling:N", title="Feeling"),

@@ -26,6 +26,23 @@ from xface.journal.schema import (
 
 CORRECT = {"right": 1, "shared": 0, "wrong": 0}
 """``correct`` for each scored verdict; 'unscored' stores NULL."""
+EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+"""Stored times lie in [EARLIEST, LATEST): every platform can show them in local time (Windows' local time stops
+at 1970 and 3000; Python's at years 1 and 9999, which a time zone east of UTC passes from 9999-12-31)."""
+FUTURE_SLACK = timedelta(days=1)
+"""Everything is written with the time it happened: a time later than this ahead of now is refused (a day of
+slack for a computer whose clock was off when it made an export)."""
+SUMMARY_COUNTS = {
+    "live": ("observations", "faces"),
+    "quiz": ("answers", "scored", "right", "shared", "asked", "correct"),
+    "mirror": ("tries", "succeeded"),
+}
+"""The whole numbers ``Journal.end_session`` stores in each kind of session's summary ('asked' and 'correct':
+quiz rounds before journal version 3, whose summaries the quiz page wrote, with per-emotion counts)."""
+SUMMARY_REQUIRED = {"live": ("duration_s", "observations", "faces", "emotion_share")}
+"""What an ended session's summary must hold: a live one is listed by its length and expressions."""
+MAX_SUMMARY_KEYS = 20
 
 
 def past(moment: datetime) -> str:
@@ -93,9 +110,18 @@ def _time(name: str, value: object, *, optional: bool = False) -> str | None:
     try:
         moment = datetime.fromisoformat(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(f"The {name} must be a date and time like 2025-01-31T09:15:00+00:00, not {value!r}.") from None
+        shown = value[:40] if isinstance(value, str) else value
+        raise ValueError(f"The {name} must be a date and time like 2025-01-31T09:15:00+00:00, not {shown!r}.") from None
     if moment.tzinfo is None:
         raise ValueError(f"The {name} must say its time zone (like +00:00), not {value!r}.")
+    try:
+        in_range = EARLIEST <= moment < LATEST  # compares the moments, whatever their time zones
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is past the last moment Python can hold in UTC
+        in_range = False
+    if not in_range:
+        raise ValueError(f"The {name} must lie between the years 1970 and 3000, not {value!r}.")
+    if moment > datetime.now(UTC) + FUTURE_SLACK:
+        raise ValueError(f"The {name} can't be in the future ({value!r}).")
     return iso(moment)
 
 
@@ -111,22 +137,66 @@ def _emotion(name: str, value: object, *, optional: bool = False) -> str | None:
 def _json(name: str, value: object, kind: type) -> Any:
     try:
         decoded = json.loads(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise ValueError(f"The {name} must be JSON text, not {str(value)[:40]!r}.") from None
     if not isinstance(decoded, kind):
         raise ValueError(f"The {name} must be a JSON {kind.__name__}, not {str(value)[:40]!r}.")
     return decoded
 
 
+def _summary(kind: str, text: object) -> str:
+    """A session's summary (JSON text) with exactly the kinds of values ``Journal.end_session`` stores."""
+    summary = _json("summary", text, dict)
+    missing = [key for key in SUMMARY_REQUIRED.get(kind, ()) if key not in summary]
+    if missing:
+        raise ValueError(f"The summary of a {kind} session must say its {', '.join(missing)}.")
+    if len(summary) > MAX_SUMMARY_KEYS:
+        raise ValueError(f"A session's summary holds at most {MAX_SUMMARY_KEYS} values.")
+    for key, value in summary.items():
+        if key == "duration_s":
+            _number("summary's duration_s", value, 0.0, 1e7)
+        elif key in SUMMARY_COUNTS.get(kind, ()):
+            _whole(f"summary's {key}", value, 0, 2**62)
+        elif key == "per_emotion" and kind == "quiz":  # before version 3: {"happy": {"asked": 2, "correct": 1}}
+            if not isinstance(value, dict) or not all(isinstance(counts, dict) for counts in value.values()):
+                raise ValueError("The summary's per_emotion must give counts for each emotion.")
+            for emotion, counts in value.items():
+                _emotion("summary's emotion", emotion)
+                for name, count in counts.items():
+                    _whole(f"summary's {str(name)[:20]} count for {emotion}", count, 0, 2**62)
+        elif key == "emotion_share" and kind == "live":
+            if not isinstance(value, dict):
+                raise ValueError("The summary's emotion_share must name emotions with their shares.")
+            for emotion, share in value.items():
+                _emotion("summary's emotion", emotion)
+                _number(f"summary's share of {emotion}", share, 0.0, 1.0)
+        elif not (value is None or isinstance(value, bool | int | str) or _is_finite(value)) or (
+            isinstance(value, str) and len(value) > MAX_OWN_WORDS_CHARS
+        ):
+            raise ValueError(f"The summary's {str(key)[:40]!r} must be a short text, a number or true/false.")
+    return json.dumps(summary)
+
+
+def _is_finite(value: object) -> bool:
+    return isinstance(value, float) and math.isfinite(value)
+
+
 def _check_session(row: dict) -> dict:
-    if row.get("kind") not in SESSION_KINDS:
-        raise ValueError(f"A session is one of {', '.join(SESSION_KINDS)}, not {row.get('kind')!r}.")
+    kind = row.get("kind")
+    if kind not in SESSION_KINDS:
+        raise ValueError(f"A session is one of {', '.join(SESSION_KINDS)}, not {kind!r}.")
     summary = row.get("summary")
+    started = _time("start time", row.get("started_at"))
+    ended = _time("end time", row.get("ended_at"), optional=True)
+    if ended is not None and ended < started:
+        raise ValueError("A session can't end before it starts.")
+    if summary is not None and ended is None:
+        raise ValueError("Only a session that ended has a summary.")
     return {
-        "kind": row["kind"],
-        "started_at": _time("start time", row.get("started_at")),
-        "ended_at": _time("end time", row.get("ended_at"), optional=True),
-        "summary": None if summary is None else json.dumps(_json("summary", summary, dict)),
+        "kind": kind,
+        "started_at": started,
+        "ended_at": ended,
+        "summary": None if summary is None else _summary(kind, summary),  # type: ignore[arg-type]
     }
 
 
@@ -235,6 +305,80 @@ def _check_checkin(row: dict) -> dict:
         "pleasantness": pleasantness,
         "energy": energy,
     }
+
+
+def _stored_body(text: object) -> None:
+    places = _json("body places", text, list)
+    if not all(isinstance(place, str) for place in places):
+        raise ValueError("The body places must be words.")
+
+
+def _stored_time(value: object) -> None:
+    """Like ``_time``, without making the stored text again: reads check many rows (a recording has thousands)."""
+    try:
+        moment = datetime.fromisoformat(value)  # type: ignore[arg-type]
+        in_range = moment.tzinfo is not None and EARLIEST <= moment < LATEST
+    except (TypeError, ValueError, OverflowError):
+        in_range = False
+    if not in_range:
+        raise ValueError(f"The time {value!r} is not a date and time between the years 1970 and 3000.")
+
+
+def _stored_observation(row: dict) -> None:
+    _stored_time(row["at"])
+    if row["emotion"] not in EMOTIONS or type(row["face_id"]) is not int or type(row["t"]) is not float:
+        raise ValueError("The reading's emotion, face number or time in the session is not of its kind.")
+    for column in _PROBABILITIES:
+        value = row[column]
+        if value is not None and not (type(value) is float and 0.0 <= value <= 1.0):
+            raise ValueError("The reading's probabilities must be numbers from 0 to 1.")
+
+
+_PROBABILITIES = tuple(PROB_COLUMNS.values())
+
+
+def _one_of(name: str, value: object, allowed: tuple) -> None:
+    if isinstance(value, bool) or value not in allowed:
+        raise ValueError(f"The {name} must be one of {', '.join(map(str, allowed))}, not {value!r}.")
+
+
+_STORED: dict[str, Callable[[dict], object]] = {
+    "sessions": lambda row: _check_session(row),
+    "observations": _stored_observation,
+    "quiz_answers": lambda row: (
+        _stored_time(row["at"]),
+        _emotion("guess", row["guess"]),
+        _emotion("answer", row["answer"], optional=True),
+        _one_of("'correct'", row["correct"], (0, 1, None)),
+        _text("question", row["question"], MAX_QUESTION_CHARS),
+        _number("model confidence", row["model_confidence"], 0.0, 1.0, optional=True),
+    ),
+    "mirror_results": lambda row: (
+        _stored_time(row["at"]),
+        _emotion("target", row["target"]),
+        _one_of("'succeeded'", row["succeeded"], (0, 1)),
+        _number("seconds", row["seconds"], 0.0, 24 * 3600.0, optional=True),
+        _number("best confidence", row["best_confidence"], 0.0, 1.0),
+    ),
+    "checkins": lambda row: (
+        _stored_time(row["at"]),
+        _one_of("intensity", row["intensity"], (1, 2, 3, 4, 5)),
+        _stored_body(row["body"]),
+        _one_of("pleasantness", row["pleasantness"], (-2, -1, 0, 1, 2, None)),
+        _one_of("energy", row["energy"], (-2, -1, 0, 1, 2, None)),
+        [_text(column, row[column], MAX_NOTE_CHARS) for column in ("note", "own_words")],
+        [_text(column, row[column], MAX_NOTE_CHARS, optional=True) for column in ("feeling", "core")],
+    ),
+}
+
+
+def check_stored(table: str, row: dict) -> None:
+    """Raise ValueError when a stored row holds a value the pages can't show (a time out of range, a summary or
+    body of the wrong shape, a number that is text). Looser than ``check_row``: rows older versions wrote stay."""
+    try:
+        _STORED[table](row)
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"The {ROW_NAMES[table]} is incomplete ({error}).") from None
 
 
 _CHECKS: dict[str, Callable[[dict], dict]] = {

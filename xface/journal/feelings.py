@@ -75,21 +75,33 @@ def place_of(word: str | None) -> GridPlace | None:
 
 
 def words_near(pleasantness: int, energy: int, reach: int = 1) -> list[str]:
-    """Wheel words within ``reach`` steps of a grid point on both axes: closest first, cores first, then wheel order.
+    """Wheel words within ``reach`` steps of a grid point on both axes, the nearest ring first.
 
-    Core words come first among equally close ones because they are the most familiar names.
+    Within a ring the words take turns by side: as pleasant as the point, more pleasant, less pleasant.
+    The grid holds more unpleasant words than pleasant ones, so closest-first alone offered a person who
+    chose "neither" seven unpleasant words in a row ("guilty, bitter, insecure…"). On each side, the
+    closest come first, then cores (the most familiar names), then wheel order.
     """
     order = {word: index for index, word in enumerate(_CORE_OF)}
-    near = [
-        word
-        for word, place in GRID.items()
-        if abs(place.pleasantness - pleasantness) <= reach and abs(place.energy - energy) <= reach
-    ]
-    return sorted(
-        near,
-        key=lambda word: (
-            abs(GRID[word].pleasantness - pleasantness) + abs(GRID[word].energy - energy),
-            word not in FEELINGS_WHEEL,
-            order[word],
-        ),
+
+    def offset(word: str) -> tuple[int, int]:
+        return GRID[word].pleasantness - pleasantness, GRID[word].energy - energy
+
+    def ring(word: str) -> int:
+        return max(map(abs, offset(word)))
+
+    def side(word: str) -> int:
+        """0 as pleasant as the point, 1 more pleasant, 2 less pleasant."""
+        return (0, 1, 2)[(offset(word)[0] > 0) + 2 * (offset(word)[0] < 0)]
+
+    near = [word for word in GRID if ring(word) <= reach]
+    closest_first = sorted(
+        near, key=lambda word: (sum(map(abs, offset(word))), word not in FEELINGS_WHEEL, order[word])
     )
+    turn: dict[str, int] = {}
+    taken: dict[tuple[int, int], int] = {}
+    for word in closest_first:
+        group = (ring(word), side(word))
+        turn[word] = taken.get(group, 0)
+        taken[group] = turn[word] + 1
+    return sorted(near, key=lambda word: (ring(word), turn[word], side(word)))

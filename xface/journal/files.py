@@ -12,7 +12,12 @@ Why it is built this way:
   row must point at a session in the same export, before anything is written; a single bad row
   refuses the whole file with a sentence saying which and why, and the journal stays as it was.
 * The file and its rows are bounded (``MAX_IMPORT_BYTES``, ``MAX_RESTORE_ROWS``), so a crafted zip
-  can't fill the memory; the size is checked while reading, not trusted from the zip's header.
+  can't fill the memory; the size is checked while reading, not trusted from the zip's header. Whitespace
+  is dropped as it is read (``MAX_JSON_BYTES`` bounds what is kept and parsed), so a small zip holding
+  hundreds of megabytes of blanks costs no more memory than its content.
+* CSV cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
+  return) start with an apostrophe, so a note can't make the spreadsheet open links or run commands
+  (OWASP "CSV injection"). journal.json keeps every value exactly.
 * The summary is a self-contained HTML page (no scripts, no remote fonts or images), and every piece
   of journal text in it is escaped, so a note can't format, link or load anything.
 """
@@ -23,6 +28,7 @@ import csv
 import html
 import io
 import json
+import re
 import zipfile
 from collections import Counter
 from collections.abc import Iterable
@@ -34,6 +40,7 @@ from xface.journal.checks import check_row
 from xface.journal.feelings import ENERGY, PLEASANTNESS
 from xface.journal.schema import SCHEMA_VERSION, TABLES
 from xface.journal.store import Journal
+from xface.journal.timeline import duration_words
 
 __all__ = [
     "MAX_IMPORT_BYTES",
@@ -48,9 +55,21 @@ __all__ = [
 FORMAT = "xface-journal"
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
 """Largest journal.json a restore reads (a year of daily 20-minute recordings is about 60 MB)."""
+MAX_JSON_BYTES = 128 * 1024 * 1024
+"""Most of journal.json kept for parsing once blanks are squeezed out (a year of recordings: about 40 MB)."""
+READ_CHUNK_BYTES = 1024 * 1024
+BLANKS_KEPT = 4096
+_LONG_BLANKS = re.compile(rb" {%d,}" % (BLANKS_KEPT + 1))
+"""Runs of spaces longer than any text a row may hold (MAX_NOTE_CHARS): blanks between values, or a text that is
+refused anyway, so cutting them to BLANKS_KEPT changes no export that can be restored."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection)."""
 MAX_RESTORE_ROWS = 600_000
 """Most rows one restore accepts, all tables together: about 1 GB of memory at the peak (measured: 300,000
 rows took 580 MB), and room for a year of 20-minute daily recordings (one reading a second)."""
+MAX_JSON_VALUES = 30 * MAX_RESTORE_ROWS
+"""Most values journal.json may hold (a row has at most 20), counted before parsing by the commas, brackets and
+braces that separate them: what parsing makes is bounded too, not only the text it reads."""
 PHOTO_NAMES = "quiz_answers.question"
 NOT_AN_EXPORT = "This file is not an Xface journal export (a zip holding journal.json)."
 
@@ -74,6 +93,13 @@ def _local(at: str | None) -> str:
     return "" if not at else datetime.fromisoformat(at).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def spreadsheet_safe(value: object) -> object:
+    """A cell a spreadsheet shows as text: one that would start a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _summary_words(text: str | None) -> str:
     """A stored session summary as short words: 'duration 5 min 3 s; faces 2; happy 60%, sad 40%'."""
     if not text:
@@ -82,8 +108,7 @@ def _summary_words(text: str | None) -> str:
     parts = []
     for key, value in summary.items():
         if key == "duration_s":
-            minutes, seconds = divmod(round(value), 60)
-            parts.append(f"duration {minutes} min {seconds} s")
+            parts.append(f"duration {duration_words(value)}")
         elif isinstance(value, dict):
             shares = ", ".join(f"{name} {share:.0%}" for name, share in value.items() if isinstance(share, int | float))
             parts.append(f"{key.replace('_', ' ')}: {shares}" if shares else key.replace("_", " "))
@@ -108,13 +133,22 @@ def _people_value(column: str, value: object) -> object:
     return value
 
 
+def _cell(column: str, value: object) -> object:
+    """A value as people read it; one that can't be shown that way (a damaged row) is written as stored."""
+    try:
+        shown = _people_value(column, value)
+    except (ValueError, TypeError, AttributeError, OverflowError, RecursionError):
+        shown = str(value)
+    return spreadsheet_safe(shown)
+
+
 def people_csv(rows: list[dict], columns: list[str]) -> str:
-    """One table as CSV for a spreadsheet: local times, rounded numbers, JSON columns as words."""
+    """One table as CSV for a spreadsheet: local times, rounded numbers, JSON columns as words, no formulas."""
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({column: _people_value(column, row.get(column)) for column in columns})
+        writer.writerow({column: _cell(column, row.get(column)) for column in columns})
     return text.getvalue()
 
 
@@ -146,11 +180,25 @@ def _read_payload(data: bytes) -> dict:
             if entry.file_size > MAX_IMPORT_BYTES:
                 raise ValueError(_too_large(entry.file_size))
             with archive.open(entry) as stream:
-                raw = stream.read(MAX_IMPORT_BYTES + 1)  # the header's size may lie: read no further
-            if len(raw) > MAX_IMPORT_BYTES:
-                raise ValueError(_too_large(len(raw)))
-            payload = json.loads(raw.decode("utf-8"))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, EOFError, UnicodeDecodeError, ValueError) as error:
+                kept = _squeezed(stream)
+            values = kept.count(b",") + kept.count(b"[") + kept.count(b"{")
+            if values > MAX_JSON_VALUES:
+                raise ValueError(
+                    f"This export is too large to restore ({values:,} values; at most {MAX_JSON_VALUES:,}).",
+                )
+            payload = json.loads(kept)
+            del kept
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        KeyError,
+        EOFError,
+        UnicodeDecodeError,
+        ValueError,
+        RecursionError,  # nested deeper than Python's parser goes
+        NotImplementedError,  # a compression method zipfile can't read
+        OSError,
+    ) as error:
         if isinstance(error, ValueError) and str(error).startswith("This export is too large"):
             raise
         raise ValueError(NOT_AN_EXPORT) from None
@@ -168,6 +216,30 @@ def _read_payload(data: bytes) -> dict:
     if unknown:
         raise ValueError(f"Not an Xface export: unknown table(s) {', '.join(sorted(unknown))}.")
     return {"tables": tables, "withheld": withheld}
+
+
+def _squeezed(stream: io.BufferedIOBase) -> bytearray:
+    """journal.json read in chunks, without the blanks that can't be part of a value: line breaks and tabs
+    (JSON escapes them inside text) and runs of spaces longer than any text a row may hold.
+
+    Raises ValueError when the file, or what is kept of it, is larger than a restore reads.
+    """
+    kept = bytearray()
+    total = trailing = 0  # bytes read; spaces at the end of what is kept
+    while chunk := stream.read(READ_CHUNK_BYTES):  # the header's size may lie: count what comes
+        total += len(chunk)
+        if total > MAX_IMPORT_BYTES:
+            raise ValueError(_too_large(total))
+        piece = _LONG_BLANKS.sub(b" " * BLANKS_KEPT, chunk.translate(None, b"\n\r\t"))
+        leading = len(piece) - len(piece.lstrip(b" "))
+        excess = trailing + leading - BLANKS_KEPT  # a run of spaces going on from the chunk before
+        if excess > 0:
+            piece, leading = piece[excess:], leading - excess
+        trailing = trailing + leading if leading == len(piece) else len(piece) - len(piece.rstrip(b" "))
+        kept += piece
+        if len(kept) > MAX_JSON_BYTES:
+            raise ValueError(_too_large(total))
+    return kept
 
 
 def _too_large(size: int) -> str:
@@ -314,8 +386,8 @@ def summary_html(journal: Journal, start: date, end: date, include_notes: bool =
         parts.append("</table>")
     parts.append("<h2>Practice</h2><ul>")
     live = [row for row in sessions if row["kind"] == "live"]
-    minutes = sum((row["summary"] or {}).get("duration_s", 0) for row in live) / 60
-    parts.append(f"<li>Live practice: {len(live)} session{'s' * (len(live) != 1)}, {minutes:.0f} min.</li>")
+    seconds = sum((row["summary"] or {}).get("duration_s", 0) for row in live)
+    parts.append(f"<li>Live practice: {len(live)} session{'s' * (len(live) != 1)}, {duration_words(seconds)}.</li>")
     right = sum(row["correct"] for row in answers)
     if answers:
         parts.append(f"<li>Photo quiz: {right} of {len(answers)} faces read the same way as their answer.</li>")

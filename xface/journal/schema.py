@@ -8,6 +8,7 @@ Times are stored as ISO-8601 UTC strings of one fixed width (``iso``), so compar
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -195,15 +196,78 @@ def _v4_mood_meter(db: Database) -> None:
             )
 
 
+APPLICATION_ID = 0x58464A31
+"""``PRAGMA application_id`` of an Xface journal ("XFJ1"): another program's SQLite file is never taken for one."""
+
+
+def _v5_ids_never_reused(db: Database) -> None:
+    """Version 5: a deleted row's id is never given to a new row (AUTOINCREMENT), and the file says it is Xface's.
+
+    With plain integer keys SQLite hands the newest deleted id out again: an export then disagrees with the
+    journal about which row "check-in 12" is, and a recording whose session was deleted could write into the
+    next session. SQLite can't add AUTOINCREMENT to a table, so each table is rebuilt from its own definition
+    (children pointing at the new sessions table, which takes the old name last) and its indexes made again.
+    """
+    created = dict(db.execute("select name, sql from sqlite_master where type = 'table'").fetchall())
+    indexes = [sql for (sql,) in db.execute("select sql from sqlite_master where type = 'index' and sql is not null")]
+    for table in TABLES:  # parents first: the new children point at the new sessions table
+        sql, keys = re.subn(
+            r'^(CREATE TABLE\s+)("?\[?\w+\]?"?)(.*?)(["\[]?id["\]]?\s+INTEGER\s+PRIMARY\s+KEY)',
+            rf'\1"_new_{table}"\3\4 AUTOINCREMENT',
+            created[table],
+            count=1,
+            flags=re.IGNORECASE | re.DOTALL,
+        )
+        if keys != 1:
+            raise sqlite3.DatabaseError(f"unexpected definition of the {table} table")
+        parent = r'REFERENCES\s+("sessions"|\[sessions\]|sessions\b)'
+        sql = re.sub(parent, 'REFERENCES "_new_sessions"', sql, flags=re.IGNORECASE)
+        db.execute(sql)
+        db.execute(f'INSERT INTO "_new_{table}" SELECT * FROM "{table}"')
+    for table in reversed(TABLES):  # children first: nothing points at a table when it goes
+        db.execute(f'DROP TABLE "{table}"')
+    for table in TABLES:  # renaming _new_sessions rewrites the children's references to "sessions"
+        db.execute(f'ALTER TABLE "_new_{table}" RENAME TO "{table}"')
+    for sql in indexes:
+        db.execute(sql)
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_tables,
     _v2_body_and_answer_source,
     _v3_mirror_and_verdicts,
     _v4_mood_meter,
+    _v5_ids_never_reused,
 )
 """MIGRATIONS[n] turns a version-n journal into version n+1 (version 0 is an empty file). Append only."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+LAST_UNMARKED_VERSION = 4
+"""Journals up to version 4 carry no application id: they are recognised by their tables."""
+UNMARKED_TABLES = {
+    1: {"sessions", "observations", "quiz_answers", "checkins"},
+    3: {"sessions", "observations", "quiz_answers", "checkins", "mirror_results"},
+}
+"""The tables of an unmarked journal from version 1 (and 2), and from version 3 (and 4)."""
+
+
+def is_unmarked_journal(db: Database, application_id: int, version: int) -> bool:
+    """An empty file, or a journal from before version 5 (no application id): its tables and columns say so.
+
+    Another program's SQLite file (any other application id, other tables) is not, whatever its user_version.
+    """
+    if application_id != 0 or version > LAST_UNMARKED_VERSION:
+        return False
+    tables = {name for name in db.table_names() if not name.startswith("sqlite_")}
+    if version == 0:
+        return not tables
+    if tables != UNMARKED_TABLES[1 if version < 3 else 3]:
+        return False
+    first = {"sessions": {"id", "kind", "started_at", "ended_at", "summary"}, "checkins": {"id", "at", "intensity"}}
+    first |= {table: {"id", "session_id", "at"} for table in tables - {"sessions", "checkins"}}
+    return all(first[table] <= set(db[table].columns_dict) for table in tables)
 
 
 def explain(error: sqlite3.Error, path: str) -> JournalError:

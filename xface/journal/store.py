@@ -12,10 +12,8 @@ Why it is built this way:
 * One connection per ``Journal`` guarded by a lock, and every write in ``BEGIN IMMEDIATE``: threads
   sharing a Journal take turns, and other processes wait up to ``timeout`` seconds for the file
   instead of failing with "database is locked".
-* The schema version is ``PRAGMA user_version`` and ``schema.MIGRATIONS`` is the ordered list of steps
-  from one version to the next, each in its own transaction, so an older file is upgraded in place
-  with its rows kept. A file from a newer Xface, a damaged file or a file held by another program
-  raises ``JournalError`` and is left untouched.
+* Older files are upgraded in place by ``schema.MIGRATIONS``. A file from a newer Xface, another program's
+  database, a damaged file or one held by another program raises ``JournalError`` and is left untouched.
 * Every SQLite failure leaves as a ``JournalError`` whose ``reason`` is a few plain words ("the disk
   is full"), so a page can say what happened instead of showing a traceback.
 * Every row is checked by one function per table (``checks.check_row``) before it is written, whether it
@@ -47,21 +45,22 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from xface.journal.checks import CORRECT, body_text, check_row, observation_fields, past
+from xface.journal.checks import CORRECT, body_text, check_row, check_stored, observation_fields, past
 from xface.journal.merge import MergeCounts, merge_rows
 from xface.journal.schema import (
+    APPLICATION_ID,
     BUSY_TIMEOUT_S,
+    CHECKPOINT_TRIES,
     MIGRATIONS,
+    ROW_NAMES,
     SCHEMA_VERSION,
     TABLES,
     JournalError,
     default_path,
     explain,
+    is_unmarked_journal,
     iso,
 )
-
-CHECKPOINT_TRIES = 3
-"""Times a delete tries to empty the WAL (each waits up to the busy timeout for readers to finish)."""
 
 
 def _now() -> str:
@@ -98,9 +97,18 @@ class Journal:
     def __init__(self, path: str | Path | None = None, *, timeout: float = BUSY_TIMEOUT_S) -> None:
         path = default_path() if path is None else path
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:  # a file in the way, no permission, a read-only disk
+                raise JournalError(
+                    f"The folder for the journal, {Path(path).parent}, can't be made: "
+                    f"{error.strerror or error}. Choose another place (XFACE_DB) or fix the folder.",
+                    "the journal's folder can't be made",
+                ) from error
         self.path = str(path)
         self._lock = threading.RLock()
+        self.unreadable: dict[str, set[int]] = {}
+        """Rows that could not be read back (``_rows`` skips them), per table: see ``unreadable_note``."""
         try:
             conn = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False)
         except sqlite3.Error as error:
@@ -118,13 +126,15 @@ class Journal:
     def _open(self) -> None:
         # Read-only checks first: a file we must refuse is never written to.
         version = self._user_version()
-        if version > SCHEMA_VERSION:
+        application_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+        marked = application_id == APPLICATION_ID
+        if marked and version > SCHEMA_VERSION:
             raise JournalError(
                 f"{self.path} was written by a newer Xface (journal version {version}, this Xface knows "
                 f"{SCHEMA_VERSION}); update Xface to open it. It was left untouched.",
                 "the journal is from a newer Xface",
             )
-        if version == 0 and self._db.table_names():
+        if not marked and not is_unmarked_journal(self._db, application_id, version):
             raise JournalError(
                 f"{self.path} is a SQLite database but not an Xface journal; it was left untouched.",
                 "the file is not an Xface journal",
@@ -198,8 +208,31 @@ class Journal:
                 raise explain(error, self.path) from error
 
     def _rows(self, table: str, where: str | None, args: list) -> list[dict]:
+        """Rows in id order; a row the pages can't show (``check_stored``: restored by an older Xface, or written
+        by hand) is left out and counted in ``unreadable``, so one bad row can't stop a page showing the rest."""
         with self._read() as db:
-            return list(db[table].rows_where(where, args, order_by="id"))
+            rows = list(db[table].rows_where(where, args, order_by="id"))
+        readable = []
+        for row in rows:
+            try:
+                check_stored(table, row)
+            except ValueError:
+                self.unreadable.setdefault(table, set()).add(row["id"])
+            else:
+                readable.append(row)
+        return readable
+
+    def unreadable_note(self) -> str | None:
+        """One sentence about the rows reads have left out so far (None: none), for the page to show."""
+        unreadable = self.unreadable
+        named = [f"{ROW_NAMES[table]} {row_id}" for table in TABLES for row_id in sorted(unreadable.get(table, ()))]
+        if not named:
+            return None
+        listed = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+        return (
+            f"{len(named)} entr{'y' if len(named) == 1 else 'ies'} in the journal can't be read and "
+            f"{'is' if len(named) == 1 else 'are'} not shown ({listed}). The export keeps them as they are."
+        )
 
     def _forget(self) -> bool:
         """Move the WAL into the file and empty it, so deleted rows leave no copy behind.
@@ -260,7 +293,11 @@ class Journal:
             ended_at = _now()
             computed = _summary(db, session_id, session[0], session[1], ended_at)
             stored = {**(summary or {}), **computed}
-            db["sessions"].update(session_id, {"ended_at": ended_at, "summary": json.dumps(stored)})
+            record = check_row(
+                "sessions",
+                {"kind": session[0], "started_at": session[1], "ended_at": ended_at, "summary": json.dumps(stored)},
+            )
+            db["sessions"].update(session_id, {"ended_at": record["ended_at"], "summary": record["summary"]})
         return stored
 
     def add_observations(self, session_id: int, rows: Iterable[dict]) -> list[int]:
@@ -270,7 +307,7 @@ class Journal:
         if not records:
             return []
         with self._write() as db:
-            self._require_session(db, session_id)
+            self._require_session(db, session_id, kind="live")
             db["observations"].insert_all(records)
             # One statement holding the write lock: the new ids are consecutive up to the last one.
             last = db.execute("SELECT last_insert_rowid()").fetchone()[0]

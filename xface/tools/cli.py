@@ -1,5 +1,9 @@
 """The `xface` command: analyze, evaluate, train, bench.
 
+`xface analyze` prints a line a face for people; `--json`, `--jsonl` and `--csv FILE` are for
+programs. Every format writes rows as they come (`RowWriter`), so a long video's first faces show
+before its last frame is read. Global options (`--no-progress`) work before or after the subcommand.
+
 Errors a person can fix (a bad file, a missing model) end in one line on stderr and a non-zero
 exit, never a traceback. In a batch, a bad file is reported and the rest still processed: the good
 files' results are always written, and the exit status is 1 when some files failed.
@@ -7,37 +11,50 @@ files' results are always written, and the exit status is 1 when some files fail
 File names that are not UTF-8 are written with backslash-x escapes (`printable_name`), the same in
 JSON, CSV and messages. Boxes and landmarks are in the original photo's pixels, also when a large
 photo was read at a reduced size.
-
-`analyze` streams: rows are written as each frame (or photo) is read, in one of three thin formats over
-the same rows (a JSON list on stdout, `--jsonl`, `--csv`), so memory stays flat over hours of video. Ctrl-C
-stops after the frame being read, keeps every row written, and says where it stopped (exit status 130).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
+import functools
+import importlib
 import json
+import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from tqdm import tqdm
 
+from xface.emotions import EMOTIONS, emotion_word
+from xface.vision.cues import CUE_NAMES
 from xface.vision.images import IMAGE_SUFFIXES, ImageError, printable_name, read_picture
-from xface.vision.video import (
-    READINGS_PER_SECOND,
-    VIDEO_SUFFIXES,
-    AnalysedFrame,
-    CsvRows,
-    VideoFile,
-    clock,
-    frame_rows,
-)
+from xface.vision.runtime import TORCH_MODULES, TorchMissing
+from xface.vision.video import READINGS_PER_SECOND, VIDEO_SUFFIXES, AnalysedFrame, VideoFile, clock, frame_rows
+
+CSV_FIELDS = [
+    "file",
+    "frame",
+    "time",
+    "face",
+    "face_id",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "detection_score",
+    "emotion",
+    "confidence",
+]
+"""The CSV's first columns; every nested dict of a reading (probs, cues, …) follows as prefixed columns."""
+COLUMN_PREFIXES = {"probs": "p_"}
+"""Prefix of a nested dict's columns: `p_happy` for probs; any other dict `cues` gives `cues_brow_raise`."""
 
 
 class CommandError(Exception):
@@ -68,79 +85,6 @@ class Whereabouts:
     file: str = ""
     frame: int | None = None
     time: float | None = None
-    rows: int = 0
-
-
-def _photo_rows(analyzer, path: Path) -> list[dict]:
-    name = printable_name(path)
-    if path.exists() and not path.is_file():
-        raise ImageError(f"{printable_name(path.name)}: this is not a regular file (a pipe, device or folder).")
-    picture = read_picture(path)
-    return [
-        {"file": name, "face": face, **_in_original_pixels(reading.to_dict(), picture.scale)}
-        for face, reading in enumerate(analyzer.analyze(picture.pixels))
-    ]
-
-
-def _video_rows(analyzer, path: Path, where: Whereabouts, progress: bool, per_second: float) -> Iterator[list[dict]]:
-    """Each analysed frame's rows as it is read, with a progress bar in clip time."""
-    name = printable_name(path)
-    with VideoFile(path) as video:
-        duration = video.info.duration
-        bar = tqdm(
-            total=round(duration, 1) if duration else None,
-            disable=not progress,
-            leave=False,
-            bar_format="{desc} {percentage:3.0f}%|{bar}|" if duration else "{desc}",
-        )
-        stream = analyzer.stream()
-        began = time.perf_counter()
-        with bar:
-            for index, at, pixels in video.frames(per_second):
-                frame = AnalysedFrame(index, at, stream.process(pixels))
-                where.frame, where.time = index, at
-                speed = at / max(time.perf_counter() - began, 1e-6)
-                total = f" / {clock(duration)}" if duration else ""
-                bar.set_description_str(
-                    f"{printable_name(path.name)}: {clock(at)}{total} ({speed:.1f}× real time)", refresh=False
-                )
-                bar.update(round(at - bar.n, 1))
-                yield frame_rows(name, frame)
-
-
-class JsonArrayRows:
-    """Rows as one JSON list, each written as it comes; `close` ends the list, so an interrupted run is valid JSON."""
-
-    def __init__(self, handle: TextIO) -> None:
-        self.handle = handle
-        self.written = 0
-        handle.write("[")
-
-    def write(self, row: dict) -> None:
-        self.handle.write(("\n" if self.written == 0 else ",\n") + json.dumps(row))
-        self.written += 1
-
-    def flush(self) -> None:
-        self.handle.flush()
-
-    def close(self) -> None:
-        self.handle.write("\n]\n")
-        self.handle.flush()
-
-
-class JsonLinesRows(JsonArrayRows):
-    """Rows as JSON Lines: one JSON object per line, each complete once written."""
-
-    def __init__(self, handle: TextIO) -> None:
-        self.handle = handle
-        self.written = 0
-
-    def write(self, row: dict) -> None:
-        self.handle.write(json.dumps(row) + "\n")
-        self.written += 1
-
-    def close(self) -> None:
-        self.handle.flush()
 
 
 class StopOnInterrupt:
@@ -163,38 +107,47 @@ class StopOnInterrupt:
         signal.signal(signal.SIGINT, self._previous)
 
 
-def _open_output(args: argparse.Namespace) -> tuple[CsvRows | JsonArrayRows, str]:
-    """The writer for the chosen format, and how to name where the rows go."""
-    if args.csv and args.jsonl:
-        raise CommandError("choose one of --csv and --jsonl")
-    target = args.csv or args.jsonl
-    if target is None:
-        return JsonArrayRows(sys.stdout), "standard output"
-    handle = sys.stdout if target == "-" else open(target, "w", newline="" if args.csv else None, encoding="utf-8")
-    writer = CsvRows(handle) if args.csv else JsonLinesRows(handle)
-    return writer, "standard output" if target == "-" else target
+def _rows(analyzer, path: Path, where: Whereabouts, stop: StopOnInterrupt, args: argparse.Namespace) -> Iterator[dict]:
+    """A file's rows as they are read: a video through the stream path (`xface.vision.video`), frame by frame."""
+    name = printable_name(path)
+    where.file, where.frame, where.time = name, None, None
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        yield from _video_rows(analyzer, path, where, stop, args)
+        return
+    if path.exists() and not path.is_file():
+        raise ImageError(f"{printable_name(path.name)}: this is not a regular file (a pipe, device or folder).")
+    picture = read_picture(path)
+    for face, reading in enumerate(analyzer.analyze(picture.pixels)):
+        yield {"file": name, "face": face, **_in_original_pixels(reading.to_dict(), picture.scale)}
 
 
-def analyze_rows(
-    analyzer, files: list[Path], where: Whereabouts, stop: StopOnInterrupt, progress: bool, per_second: float
-) -> Iterator[list[dict]]:
-    """Rows a frame (or a photo) at a time over every file; a failed file gives one error row and the rest go on."""
-    for path in tqdm(files, desc="analyzing", disable=not progress or len(files) < 2, unit="file"):
-        where.file, where.frame, where.time = printable_name(path), None, None
-        try:
-            if path.suffix.lower() in VIDEO_SUFFIXES:
-                for rows in _video_rows(analyzer, path, where, progress, per_second):
-                    yield rows
-                    if stop.asked:
-                        return
-            else:
-                yield _photo_rows(analyzer, path)
-        except Exception as error:  # one file's failure, whatever it is, must not cost the others' results
-            message = str(error) if isinstance(error, ImageError) else f"{printable_name(path.name)}: {error}"
-            print(f"xface: {message}", file=sys.stderr)
-            yield [{"file": printable_name(path), "error": message}]
-        if stop.asked:
-            return
+def _video_rows(
+    analyzer, path: Path, where: Whereabouts, stop: StopOnInterrupt, args: argparse.Namespace
+) -> Iterator[dict]:
+    """Each analysed frame's rows as it is read, with a progress bar in clip time; stops after a Ctrl-C."""
+    with VideoFile(path) as video:
+        duration = video.info.duration
+        bar = tqdm(
+            total=round(duration, 1) if duration else None,
+            disable=not args.progress,
+            leave=False,
+            bar_format="{desc} {percentage:3.0f}%|{bar}|" if duration else "{desc}",
+        )
+        stream = analyzer.stream()
+        began = time.perf_counter()
+        with bar:
+            for index, at, pixels in video.frames(args.readings_per_second):
+                frame = AnalysedFrame(index, at, stream.process(pixels))
+                where.frame, where.time = index, at
+                speed = at / max(time.perf_counter() - began, 1e-6)
+                total = f" / {clock(duration)}" if duration else ""
+                bar.set_description_str(
+                    f"{printable_name(path.name)}: {clock(at)}{total} ({speed:.1f}× real time)", refresh=False
+                )
+                bar.update(round(at - bar.n, 1))
+                yield from frame_rows(where.file, frame)
+                if stop.asked:
+                    return
 
 
 def _stopped_at(where: Whereabouts, written: int, target: str) -> str:
@@ -204,6 +157,113 @@ def _stopped_at(where: Whereabouts, written: int, target: str) -> str:
     return f"xface: interrupted after {place}; the {written} rows read until then are in {target}"
 
 
+def _flat(row: dict) -> dict:
+    """One CSV row: the box as x1…y2, each nested dict as prefixed columns, lists (landmarks) left out."""
+    flat = {key: row.get(key, "") for key in CSV_FIELDS if key not in ("x1", "y1", "x2", "y2")}
+    flat.update(zip(("x1", "y1", "x2", "y2"), row["box"], strict=True))
+    for key, value in row.items():
+        if isinstance(value, dict):
+            prefix = COLUMN_PREFIXES.get(key, f"{key}_")
+            flat.update({f"{prefix}{name}": number for name, number in value.items()})
+    return flat
+
+
+class RowWriter:
+    """Writes per-face rows as they come: `write` each (a row with "error" is a file that failed), then `close`."""
+
+    def write(self, row: dict) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Ends the output (a JSON list's bracket, a file's last bytes)."""
+
+
+class SummaryWriter(RowWriter):
+    """A line a face, for people: file, face, box, the reading in Xface's words, confidence and the top cues."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, row: dict) -> None:
+        if "error" not in row:  # a failed file already has its line on stderr
+            print(summary_line(row), file=self.out, flush=True)
+
+
+class JsonWriter(RowWriter):
+    """One JSON list, a face to a line (failed files as {"file", "error"} entries)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out, self.rows = out, 0
+
+    def write(self, row: dict) -> None:
+        self.out.write(("[\n" if self.rows == 0 else ",\n") + json.dumps(row))
+        self.out.flush()
+        self.rows += 1
+
+    def close(self) -> None:
+        self.out.write("\n]\n" if self.rows else "[]\n")
+
+
+class JsonLinesWriter(RowWriter):
+    """JSON Lines: one JSON object a line, a face or a failed file."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, row: dict) -> None:
+        self.out.write(json.dumps(row) + "\n")
+        self.out.flush()
+
+
+class CsvWriter(RowWriter):
+    """CSV, a face a row (failed files left out: they have their line on stderr). The columns are CSV_FIELDS,
+    then p_<emotion> and cues_<cue>, then any other nested dict of the first row."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.rows = path, 0
+        self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        self.writer: csv.DictWriter | None = None
+
+    def write(self, row: dict) -> None:
+        if "error" in row:
+            return
+        flat = _flat(row)
+        if self.writer is None:
+            known = [f"p_{name}" for name in EMOTIONS] + [f"cues_{name}" for name in CUE_NAMES]
+            fields = list(dict.fromkeys(CSV_FIELDS + known + list(flat)))
+            self.writer = csv.DictWriter(self.handle, fieldnames=fields, restval="", extrasaction="ignore")
+            self.writer.writeheader()
+        self.writer.writerow(flat)
+        self.rows += 1
+
+    def close(self) -> None:
+        if self.writer is None:
+            csv.writer(self.handle).writerow(CSV_FIELDS)
+        self.handle.close()
+
+
+def summary_line(row: dict) -> str:
+    """ "photos/a.jpg  face 1  box 120,80-260,240  happy 87 %  Mouth: corners pulled up." (video: frame and time)."""
+    from xface.teach.explain import cue_line
+
+    where = f"frame {row['frame']} at {row['time']:.2f} s  " if "frame" in row else ""
+    face = f"face {row['face'] + 1}" + (f" (id {row['face_id']})" if "face_id" in row else "")
+    x1, y1, x2, y2 = (round(value) for value in row["box"])
+    reading = f"{emotion_word(row['emotion'])} {row['confidence']:.0%}".replace("%", " %")
+    return f"{row['file']}  {where}{face}  box {x1},{y1}-{x2},{y2}  {reading}  {cue_line(row.get('cues'), most=2)}"
+
+
+def open_writer(args: argparse.Namespace) -> RowWriter:
+    """The writer for the format asked for: --json, --jsonl, --csv FILE, or the summary."""
+    if args.csv:
+        return CsvWriter(args.csv)
+    if args.json:
+        return JsonWriter(sys.stdout)
+    if args.jsonl:
+        return JsonLinesWriter(sys.stdout)
+    return SummaryWriter(sys.stdout)
+
+
 def command_analyze(args: argparse.Namespace) -> int:
     from xface.vision.pipeline import Analyzer
 
@@ -211,23 +271,58 @@ def command_analyze(args: argparse.Namespace) -> int:
     if not files:
         raise CommandError("no images or videos found in the given paths")
     analyzer = Analyzer(model=args.model, min_face_size=args.min_face_size)
-    writer, target = _open_output(args)
-    where, failures = Whereabouts(), 0
+    writer = open_writer(args)
+    target = printable_name(args.csv) if args.csv else "standard output"
+    faces, failures, faceless, written = 0, 0, [], 0
+    where, stop = Whereabouts(), StopOnInterrupt()
     try:
-        with StopOnInterrupt() as stop:
-            for rows in analyze_rows(analyzer, files, where, stop, args.progress, args.readings_per_second):
-                for row in rows:
-                    writer.write(row)
-                    failures += "error" in row
-                writer.flush()
+        with stop:
+            for path in tqdm(files, desc="analyzing", disable=not args.progress or len(files) < 2, unit="file"):
+                found = 0
+                try:
+                    for row in _rows(analyzer, path, where, stop, args):
+                        writer.write(row)
+                        found += 1
+                        written += 1
+                except Exception as error:  # one file's failure, whatever it is, must not cost the others' results
+                    failures += 1
+                    message = str(error) if isinstance(error, ImageError) else f"{printable_name(path.name)}: {error}"
+                    print(f"xface: {message}", file=sys.stderr)
+                    writer.write({"file": printable_name(path), "error": message})
+                    continue
+                faces += found
+                if not found:
+                    faceless.append(printable_name(path))
+                if stop.asked:
+                    break
     except KeyboardInterrupt:  # a second Ctrl-C: stop now, still keeping every row written
         stop.asked = True
     finally:
         writer.close()
     if stop.asked:
-        print(_stopped_at(where, writer.written, target), file=sys.stderr)
+        print(_stopped_at(where, written, target), file=sys.stderr)
         return 130
+    closing = _closing_line(len(files), faces, faceless, failures)
+    if isinstance(writer, SummaryWriter):
+        print(closing)
+    elif isinstance(writer, CsvWriter):
+        print(f"{closing} Wrote {writer.rows} rows to {printable_name(args.csv)}.")
     return 1 if failures else 0
+
+
+def _closing_line(files: int, faces: int, faceless: list[str], failures: int) -> str:
+    """ "12 faces in 3 files. No face in: a.jpg. 1 file could not be read." """
+
+    def count(number: int, noun: str) -> str:
+        return f"{number} {noun}{'' if number == 1 else 's'}"
+
+    parts = [f"{count(faces, 'face')} in {count(files, 'file')}."]
+    if faceless:
+        shown = ", ".join(faceless[:5]) + (f" and {len(faceless) - 5} more" if len(faceless) > 5 else "")
+        parts.append(f"No face in {shown}.")
+    if failures:
+        parts.append(f"{count(failures, 'file')} could not be read.")
+    return " ".join(parts)
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
@@ -281,81 +376,168 @@ def command_train_crowd_head(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xface", description="Read facial expressions locally.")
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
-    commands = parser.add_subparsers(dest="command", required=True)
+class HelpWithDefaults(argparse.HelpFormatter):
+    """Help that ends each option's text with its default. Options whose default lives in a settings dataclass
+    (train's, left out of `args` so that the dataclass stays the one source) show the dataclass's value."""
 
-    analyze = commands.add_parser("analyze", help="per-face readings for images, folders or videos")
-    analyze.add_argument("paths", nargs="+")
-    analyze.add_argument("--csv", metavar="FILE", help="write CSV here instead of JSON on stdout (- for stdout)")
-    analyze.add_argument("--jsonl", metavar="FILE", help="write JSON Lines here, one row a line (- for stdout)")
+    def __init__(self, prog: str, settings: Callable[[], dict] | None = None) -> None:
+        super().__init__(prog, max_help_position=30, width=min(110, shutil.get_terminal_size().columns))
+        self._settings = settings
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or "%(default)" in text or "default:" in text:
+            return text
+        default = action.default
+        if default is argparse.SUPPRESS and self._settings is not None:
+            default = self._settings().get(action.dest, argparse.SUPPRESS)
+        if default is argparse.SUPPRESS or default is None or isinstance(default, bool):
+            return text
+        return f"{text} (default: {str(default).replace('%', '%%')})"
+
+
+def _settings_defaults(class_name: str) -> Callable[[], dict]:
+    """The field defaults of a settings dataclass in xface.tools.train (empty where torch is not installed)."""
+
+    def defaults() -> dict:
+        try:
+            module = importlib.import_module("xface.tools.train")
+        except ModuleNotFoundError:
+            return {}
+        fields = dataclasses.fields(getattr(module, class_name))
+        return {field.name: field.default for field in fields if field.default is not dataclasses.MISSING}
+
+    return defaults
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """The options every subcommand takes, before or after its name."""
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false", default=default, help="hide the progress bars"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xface",
+        description="Read facial expressions locally: nothing is downloaded or sent anywhere.",
+        epilog="Run `xface COMMAND --help` for a command's options. Emotion labels in JSON and CSV: "
+        + ", ".join(f"{label} ({emotion_word(label)})" for label in EMOTIONS)
+        + ".",
+        formatter_class=HelpWithDefaults,
+    )
+    _add_global_options(parser, default=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="read every face in photos, folders or videos",
+        description="Read every face in photos, folders (searched recursively) or videos. By default a line a "
+        "face for people: file, face, box, the reading, how sure, the strongest cues. For programs: --json, "
+        "--jsonl or --csv FILE, with the emotion labels angry, disgust, fear, happy, sad, surprise, neutral.",
+    )
+    analyze.add_argument("paths", nargs="+", metavar="PATH", help="a photo, a video, or a folder of them")
+    output = analyze.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON list, a face a line, instead")
+    output.add_argument("--jsonl", action="store_true", help="print JSON Lines, a face a line, instead")
+    output.add_argument("--csv", metavar="FILE", help="write CSV here, a face a row (videos: a face a frame)")
+    analyze.add_argument(
+        "--model", metavar="DIR", help="a local checkpoint folder (default: the bundled models/xface-vit)"
+    )
+    analyze.add_argument(
+        "--min-face-size", type=int, default=20, metavar="PX", help="smallest face to look for, in pixels"
+    )
     analyze.add_argument(
         "--readings-per-second",
         type=float,
         default=READINGS_PER_SECOND,
         metavar="N",
-        help=f"frames read per second of video (default {READINGS_PER_SECOND:g}; 0: every frame)",
+        help="video frames read per second of clip (0: every frame)",
     )
-    analyze.add_argument("--model", help="a local checkpoint folder (default: the bundled model)")
-    analyze.add_argument("--min-face-size", type=int, default=20)
     analyze.set_defaults(run=command_analyze)
 
     evaluate = commands.add_parser("evaluate", help="accuracy and confusion matrix on an .npz split")
-    evaluate.add_argument("--npz", help="expression accuracy on this .npz (FER2013 with FER+ votes)")
+    evaluate.add_argument("--npz", metavar="FILE", help="expression accuracy on this .npz (FER2013 with FER+ votes)")
     evaluate.add_argument(
         "--detection", metavar="DIR", help="face detection recall on photos with a boxes.csv, against plain MTCNN"
     )
-    evaluate.add_argument("--split", default="val")
-    evaluate.add_argument("--model")
+    evaluate.add_argument("--split", default="val", metavar="NAME", help="which split of the .npz: train or val")
+    evaluate.add_argument(
+        "--model", metavar="DIR", help="a local checkpoint folder (default: the bundled models/xface-vit)"
+    )
     evaluate.add_argument("--report", metavar="DIR", help="write metrics, report and confusion pictures here")
-    evaluate.add_argument("--json", metavar="FILE")
+    evaluate.add_argument("--json", metavar="FILE", help="write the metrics here as JSON")
     evaluate.add_argument("--no-flip", action="store_true", help="no mirrored second look (test-time augmentation)")
     evaluate.set_defaults(run=command_evaluate)
 
     train = commands.add_parser(
-        "train", help="train the expression transformer (resumes in --out)", argument_default=argparse.SUPPRESS
+        "train",
+        help="train the expression transformer (resumes in --out; needs the train extra)",
+        argument_default=argparse.SUPPRESS,
+        formatter_class=functools.partial(HelpWithDefaults, settings=_settings_defaults("TrainSettings")),
     )
-    train.add_argument("--npz", required=True)
-    train.add_argument("--out", default="runs/xface-vit")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--learning-rate", type=float)
+    train.add_argument(
+        "--npz", required=True, metavar="FILE", help="FER2013 with FER+ votes, as in ../shared/data/fer2013.npz"
+    )
+    train.add_argument("--out", default="runs/xface-vit", metavar="DIR", help="where the model and its log go")
+    train.add_argument("--epochs", type=int, metavar="N", help="length of the learning-rate schedule")
+    train.add_argument("--batch-size", type=int, metavar="N", help="faces a step")
+    train.add_argument(
+        "--learning-rate", type=float, metavar="RATE", help="peak learning rate (AdamW, cosine schedule)"
+    )
     train.add_argument(
         "--ferplus-weight",
         type=float,
+        metavar="SHARE",
         help="share of the FER+ crowd-vote distribution in each target (the rest: the FER2013 label)",
     )
-    train.add_argument("--seed", type=int)
-    train.add_argument("--threads", type=int)
-    train.add_argument("--limit", type=int, help="train on a random subset of this many faces (smoke runs)")
+    train.add_argument("--seed", type=int, metavar="N", help="seed for the shuffles and augmentation")
+    train.add_argument("--threads", type=int, metavar="N", help="CPU threads torch uses")
+    train.add_argument(
+        "--limit", type=int, metavar="N", help="train on a random subset of this many faces (smoke runs)"
+    )
     train.add_argument(
         "--stop-after", type=int, metavar="N", help="end after epoch N, keeping the --epochs learning-rate schedule"
     )
     train.add_argument("--init", metavar="DIR", help="start from this saved model (fine-tune) instead of from scratch")
-    train.add_argument("--drop-path", dest="drop_path_rate", type=float, help="stochastic depth rate of the last layer")
-    train.add_argument("--dropout", type=float)
     train.add_argument(
-        "--erase", dest="erase_probability", type=float, help="share of training faces with a random erased patch"
+        "--drop-path", dest="drop_path_rate", type=float, metavar="RATE", help="stochastic depth rate of the last layer"
+    )
+    train.add_argument("--dropout", type=float, metavar="RATE", help="dropout in the transformer's layers")
+    train.add_argument(
+        "--erase",
+        dest="erase_probability",
+        type=float,
+        metavar="SHARE",
+        help="share of training faces with a random erased patch",
     )
     train.add_argument("--average-last", type=int, metavar="N", help="save the average of the last N epochs' weights")
-    train.add_argument("--device", help='where the model trains: "cpu" (default) or "cuda"')
+    train.add_argument("--device", help='where the model trains: "cpu" or "cuda"')
     train.set_defaults(run=command_train)
 
     crowd = commands.add_parser(
-        "train-crowd-head", help="fit the crowd output (FER+ vote shares) on a trained model's frozen body"
+        "train-crowd-head",
+        help="fit the crowd output (FER+ vote shares) on a trained model's frozen body (needs the train extra)",
+        argument_default=argparse.SUPPRESS,
+        formatter_class=functools.partial(HelpWithDefaults, settings=_settings_defaults("CrowdHeadSettings")),
     )
-    crowd.add_argument("--npz", required=True)
-    crowd.add_argument("--model", default=argparse.SUPPRESS, help="the trained model (default: models/xface-vit)")
     crowd.add_argument(
-        "--out", default=argparse.SUPPRESS, help="save the model with both outputs here (default: the same)"
+        "--npz", required=True, metavar="FILE", help="FER2013 with FER+ votes, as in ../shared/data/fer2013.npz"
     )
-    crowd.add_argument("--limit", type=int, default=argparse.SUPPRESS, help="fit on this many training faces")
+    crowd.add_argument("--model", metavar="DIR", help="the trained model")
+    crowd.add_argument("--out", metavar="DIR", help="save the model with both outputs here")
+    crowd.add_argument("--limit", type=int, metavar="N", help="fit on this many training faces")
     crowd.set_defaults(run=command_train_crowd_head)
 
     bench = commands.add_parser("bench", help="speed and memory of the live pipeline")
-    bench.add_argument("--faces-dir", default="../shared/data/faces")
-    bench.add_argument("--frames", type=int, default=300, help="frames per synthetic sequence (0: none)")
+    bench.add_argument(
+        "--faces-dir", default="../shared/data/faces", metavar="DIR", help="real photos the sequences are made from"
+    )
+    bench.add_argument("--frames", type=int, default=300, metavar="N", help="frames in each sequence (0: none)")
+    bench.add_argument(
+        "--repeats", type=int, default=3, metavar="N", help="runs of each sequence (the median is reported)"
+    )
+    bench.add_argument("--json", metavar="FILE", help="write the measurements here as JSON")
     bench.add_argument("--video", metavar="FILE", help="read this video file as `analyze` does, and time it")
     bench.add_argument(
         "--video-seconds",
@@ -364,15 +546,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="without --video: time a 1280x720 25 fps clip of this length made from --faces-dir (0: none)",
     )
-    bench.add_argument("--readings-per-second", type=float, default=READINGS_PER_SECOND, metavar="N")
-    bench.add_argument("--repeats", type=int, default=3)
-    bench.add_argument("--json", metavar="FILE")
-    bench.add_argument("--threads", type=int, help="threads per network (default: as many as the app uses)")
+    bench.add_argument(
+        "--readings-per-second", type=float, default=READINGS_PER_SECOND, metavar="N", help="as for analyze"
+    )
+    bench.add_argument(
+        "--threads", type=int, metavar="N", help="threads per network (default: as many as the app uses)"
+    )
     bench.add_argument("--cold-start", action="store_true", help="also time `streamlit run` to the first page")
     bench.add_argument("--soak", type=int, default=0, metavar="N", help="then push N frames through the live path")
     bench.add_argument("--record", action="store_true", help="record the soak into a temporary journal")
-    bench.add_argument("--soak-fps", type=float, default=30.0, help="camera rate for the soak (0: as fast as taken)")
+    bench.add_argument(
+        "--soak-fps", type=float, default=30.0, metavar="FPS", help="camera rate for the soak (0: as fast as taken)"
+    )
     bench.set_defaults(run=lambda args: __import__("xface.tools.bench", fromlist=["main"]).main(args))
+
+    for command in commands.choices.values():  # after every subcommand, whoever added it
+        _add_global_options(command, default=argparse.SUPPRESS)  # SUPPRESS: `xface --no-progress CMD` still counts
+        if command.formatter_class is argparse.HelpFormatter:
+            command.formatter_class = HelpWithDefaults
     return parser
 
 
@@ -381,6 +572,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (CommandError, ImageError, FileNotFoundError, ValueError) as error:
+        print(f"xface: error: {error}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:
+        if error.name not in TORCH_MODULES:
+            raise
+        if not isinstance(error, TorchMissing):
+            error = TorchMissing(f"xface {args.command}", error.name)
         print(f"xface: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from xface.emotions import EMOTIONS
 from xface.tools.metrics import calibration, classification_report, crowd_shares, ferplus_majority, mean_kl
 from xface.vision.classifier import ExpressionClassifier, Probabilities
+from xface.vision.runtime import TorchMissing
 
 
 def predict_faces(
@@ -257,7 +258,10 @@ def _bin_name(low: int, high: int | None) -> str:
 
 def evaluate_detection(folder: str | Path, progress: bool = True) -> dict:
     """Xface's photo detector against plain facenet-pytorch MTCNN (its defaults) on the same photos."""
-    from facenet_pytorch import MTCNN
+    try:
+        from facenet_pytorch import MTCNN
+    except ModuleNotFoundError as error:
+        raise TorchMissing("xface evaluate --detection (plain MTCNN, to compare with)", error.name) from None
 
     from xface.vision.detect import FaceDetector
 

@@ -17,7 +17,7 @@ from typing import Literal, NamedTuple, Protocol
 import numpy as np
 
 from xface.emotions import EMOTIONS, canonical_emotion
-from xface.vision.runtime import load_export
+from xface.vision.runtime import TORCH_MODULES, TorchMissing, load_export
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL = MODELS_DIR / "xface-vit"
@@ -249,8 +249,13 @@ def load_classifier(
 
 def _torch_checkpoint(source: Path, allow_download: bool, threads: int | None) -> tuple[object, dict]:
     """The model on torch and its image processor's settings (torch and transformers load here, not before)."""
-    import torch
-    from transformers import AutoImageProcessor, AutoModelForImageClassification
+    try:
+        import torch
+        from transformers import AutoImageProcessor, AutoModelForImageClassification
+    except ModuleNotFoundError as error:
+        if error.name not in TORCH_MODULES:
+            raise
+        raise TorchMissing(f"{source} (a model without an ONNX export of exactly its weights)", error.name) from None
 
     from xface.vision.model import no_hub_progress_bars
 

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from xface.vision.runtime import load_export
+from xface.vision.runtime import load_export, onnx_session
 
 MTCNN_EXPORTS = Path(__file__).resolve().parents[2] / "models" / "mtcnn"
 """MTCNN's three networks exported to ONNX by `scripts/export_onnx.py`."""
@@ -25,13 +25,14 @@ PYRAMID_FACTOR = 0.709
 """Each level of the image pyramid is this much smaller than the last (MTCNN's own setting)."""
 
 
-def facenet_weights() -> dict[str, Path]:
-    """facenet-pytorch's bundled weight files, which the exports must come from (found without importing torch)."""
+def facenet_weights() -> dict[str, Path] | None:
+    """facenet-pytorch's bundled weight files, which the exports must come from (found without importing torch);
+    None where facenet-pytorch is not installed (the base install: then the exports are the weights)."""
     from importlib.util import find_spec
 
     spec = find_spec("facenet_pytorch")
     if spec is None or spec.origin is None:
-        raise FileNotFoundError("facenet-pytorch is not installed: it holds MTCNN's weights")
+        return None
     data = Path(spec.origin).parent / "data"
     return {name: data / f"{name}.pt" for name in NETWORKS}
 
@@ -49,15 +50,19 @@ class Mtcnn:
 
     def __init__(self, folder: str | Path = MTCNN_EXPORTS, threads: int = 1) -> None:
         folder = Path(folder)
+        weights = facenet_weights()
         sessions = {}
-        for name, weights in facenet_weights().items():
-            session = load_export(folder / f"{name}.onnx", [weights], threads)
-            if session is None:
+        for name in NETWORKS:
+            path = folder / f"{name}.onnx"
+            if weights is None:  # nothing to check the export against: it is the only copy of the weights here
+                sessions[name] = onnx_session(path, threads) if path.is_file() else None
+            else:
+                sessions[name] = load_export(path, [weights[name]], threads)
+            if sessions[name] is None:
                 raise FileNotFoundError(
-                    f"{folder / (name + '.onnx')} is missing or was not made from facenet-pytorch's {weights.name}: "
+                    f"{path} is missing or was not made from facenet-pytorch's {name}.pt: "
                     "run scripts/export_onnx.py to make it again"
                 )
-            sessions[name] = session
         self._pnet, self._rnet, self._onet = (sessions[name] for name in NETWORKS)
 
     def pnet(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,9 @@ overhead); ONNX Runtime runs the same graphs 1.5-2.5 times faster and gives the 
 `.onnx` files are exported from the bundled weights by `scripts/export_onnx.py`. Each one records
 the SHA-256 of the weights it was made from, so weights trained or replaced afterwards are never
 served by a stale export.
+
+Importing this module imports `xface` first, which sets `ORT_DISABLE_TELEMETRY=1` before onnxruntime loads:
+without it ONNX Runtime would send usage events to Microsoft (see `xface/__init__.py`).
 """
 
 from __future__ import annotations
@@ -17,8 +20,23 @@ from pathlib import Path
 
 import onnxruntime
 
+TORCH_MODULES = frozenset({"torch", "torchvision", "transformers", "facenet_pytorch", "safetensors"})
+"""What the `train` extra brings. The base install (`pip install -e .`) leaves them out: the app and
+`xface.Analyzer` run the bundled networks on ONNX Runtime and LiteRT."""
+
 SOURCE_DIGEST_KEY = "xface_source_sha256"
 """Metadata key in each exported `.onnx` file: the SHA-256 of the weight files it was exported from."""
+
+
+class TorchMissing(ModuleNotFoundError):
+    """Something that runs on torch was asked for in a base install; the message says what to install."""
+
+    def __init__(self, what: str, name: str = "torch") -> None:
+        super().__init__(
+            f"{what} needs torch, which the base install leaves out: install the train extra with "
+            "`.venv/bin/pip install -e '.[train]'` (about 5 GB)",
+            name=name,
+        )
 
 
 def source_digest(paths: Iterable[str | Path]) -> str:

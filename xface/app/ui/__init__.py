@@ -13,14 +13,13 @@ import runpy
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 import streamlit as st
 
 from xface.journal.feelings import BODY_PLACES, ENERGY, GRID, PLEASANTNESS, words_near
 
 if TYPE_CHECKING:
-    from streamlit.delta_generator import DeltaGenerator
     from streamlit_webrtc import WebRtcStreamerContext
 
     from xface.app.live import LiveSession
@@ -33,6 +32,8 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
 FOCUS_COLOUR = "#1d4e89"
 """The theme's accent: 8.6:1 against the page (#fbfaf7) and 7.5:1 against the sidebar (#eceae4), over
 the 3:1 WCAG 2.2 asks of a focus indicator."""
+PAGE_COLOUR = "#fbfaf7"
+"""The theme's page background (.streamlit/config.toml)."""
 ERROR_COLOUR = "#9b1c1c"
 """Dark red for error text: 7.7:1 on the page, over the 4.5:1 WCAG asks of text."""
 LOGO = (
@@ -64,6 +65,11 @@ FRAME_CSS = f"""
     white-space: normal !important;
     color: {ERROR_COLOUR};
     font-size: 0.85rem;
+}}
+/* A slider's keyboard focus: Streamlit draws a half-transparent halo round the thumb (2.46:1 on the page);
+   this one is solid, with a gap of page colour so it stands apart from the thumb (WCAG 2.2: 1.4.11, 2.4.13). */
+[data-testid="stSlider"] div:has(> div > input[type="range"]:focus-visible) {{
+    box-shadow: 0 0 0 2px {PAGE_COLOUR}, 0 0 0 5px {FOCUS_COLOUR} !important;
 }}
 /* The phone's menu button says what it is in words, not only with an arrow. */
 [data-testid="stExpandSidebarButton"]::after {{
@@ -164,6 +170,19 @@ def journal() -> Journal | None:
     return st.session_state.journal
 
 
+def say(place: str, kind: Literal["success", "warning", "error"], text: str) -> None:
+    """Keep a message for the page's next run (callbacks run before the page draws), to be shown by
+    `show_said(place)` where the person was looking: after "Delete everything" at the bottom of a long
+    page, a message at its top was 1,300 px away."""
+    st.session_state[f"said_{place}"] = (kind, text)
+
+
+def show_said(place: str) -> None:
+    """The message kept for ``place``, once."""
+    if message := st.session_state.pop(f"said_{place}", None):
+        {"success": st.success, "warning": st.warning, "error": st.error}[message[0]](message[1])
+
+
 def escape_markdown(text: object) -> str:
     """Text that Streamlit's Markdown shows literally: a file name or note can't format, link or embed anything."""
     return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
@@ -175,12 +194,58 @@ def served_beyond_localhost() -> bool:
 
 
 def configured_passcode() -> str | None:
+    """XFACE_PASSCODE, else `passcode` in .streamlit/secrets.toml (a TOML number such as 1234 counts as its digits).
+
+    Raises ValueError (a sentence) for a secrets passcode that is neither text nor a whole number.
+    """
     if os.environ.get("XFACE_PASSCODE"):
         return os.environ["XFACE_PASSCODE"]
     try:
-        return st.secrets.get("passcode") or None
+        passcode = st.secrets.get("passcode")
     except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
         return None
+    if isinstance(passcode, int) and not isinstance(passcode, bool):
+        passcode = str(passcode)
+    if passcode is not None and not isinstance(passcode, str):
+        raise ValueError(
+            'The passcode in .streamlit/secrets.toml must be text in quotes, like passcode = "quiet river".'
+        )
+    return passcode or None
+
+
+def answer_to_localhost_too() -> None:
+    """Keep localhost working when the person lists extra names in server.allowedHosts.
+
+    Streamlit's own WebSocket check accepts only the listed names once the list is set; Xface's host gate
+    (xface/app/gate.py) accepts localhost plus the list, and Streamlit must agree with it.
+    """
+    from streamlit import config
+
+    from xface.app.gate import LOCAL_NAMES
+
+    names = list(st.get_option("server.allowedHosts") or [])
+    if names:
+        config.set_option("server.allowedHosts", list(dict.fromkeys([*names, *LOCAL_NAMES, "127.0.0.1", "::1"])))
+
+
+def allowed_hosts() -> list[str]:
+    """Host names the person added for the server (server.allowedHosts, or the one address it listens on)."""
+    names = list(st.get_option("server.allowedHosts") or [])
+    address = st.get_option("server.address") or ""
+    return names + ([address] if address not in ("", "0.0.0.0", "::") else [])
+
+
+def allowed_origins() -> list[str]:
+    """Other sites the person lets open the app's WebSocket (server.corsAllowedOrigins): none by default."""
+    return list(st.get_option("server.corsAllowedOrigins") or [])
+
+
+def keep_streamlit_offline() -> None:
+    """Streamlit looks up this computer's public address at checkip.amazonaws.com, to print an "External URL"
+    and to judge a WebSocket from another site. Xface sends nothing anywhere: it has no public address to know."""
+    from streamlit import net_util
+
+    net_util.get_external_ip = lambda: None
 
 
 def unlocked() -> bool:
@@ -193,7 +258,11 @@ def unlocked() -> bool:
 
     if not served_beyond_localhost() or st.session_state.get("unlocked"):
         return True
-    expected = configured_passcode()
+    try:
+        expected = configured_passcode()
+    except ValueError as error:  # app.py refuses to start with it; this covers any other way in
+        st.error(str(error))
+        return False
     if expected is not None and is_unlock_token(_unlock_cookie(), expected):
         st.session_state.unlocked = True
         return True
@@ -298,14 +367,18 @@ def checkin_fields(prefix: str, *, with_time: bool = False) -> None:
     state.setdefault(f"{prefix}energy", 0)
     state.setdefault(f"{prefix}intensity", 3)
     left, right = st.columns(2)
+    # The ends in the label: Streamlit shows a slider's ends only while it is hovered or focused.
     pleasantness = left.select_slider(
-        "How pleasant does it feel?",
+        f"How pleasant does it feel? ({PLEASANTNESS[-2]} to {PLEASANTNESS[2]})",
         options=list(PLEASANTNESS),
         format_func=PLEASANTNESS.get,
         key=f"{prefix}pleasantness",
     )
     energy = right.select_slider(
-        "How much energy do you have?", options=list(ENERGY), format_func=ENERGY.get, key=f"{prefix}energy"
+        f"How much energy do you have? ({ENERGY[-2]} to {ENERGY[2]})",
+        options=list(ENERGY),
+        format_func=ENERGY.get,
+        key=f"{prefix}energy",
     )
     words = offered_words(pleasantness, energy)
     word = st.pills("Words that sit here (pick one, or none)", words, key=f"{prefix}word_{pleasantness}_{energy}")
@@ -314,7 +387,12 @@ def checkin_fields(prefix: str, *, with_time: bool = False) -> None:
     with st.expander("What do these words mean?"):
         st.text("\n".join(f"{w}: {GRID[w].means}" for w in words))
     st.text_input("Or say it in your own words", key=f"{prefix}own_words", max_chars=MAX_OWN_WORDS_CHARS)
-    st.select_slider("How strong is it?", options=list(INTENSITY), format_func=INTENSITY.get, key=f"{prefix}intensity")
+    st.select_slider(
+        f"How strong is it? ({INTENSITY[1]} to {INTENSITY[5]})",
+        options=list(INTENSITY),
+        format_func=INTENSITY.get,
+        key=f"{prefix}intensity",
+    )
     st.pills("Where do you notice it in your body?", BODY_PLACES, selection_mode="multi", key=f"{prefix}body")
     st.text_area(
         "Note (optional)", key=f"{prefix}note", max_chars=MAX_NOTE_CHARS, placeholder="What happened, what helped…"
@@ -414,89 +492,28 @@ def env_ice_servers() -> list[dict]:
         return []
 
 
-def _frame_callback(live: LiveSession) -> Callable:
+def frame_callback(live: LiveSession) -> Callable:
     """The video thread's callback: no st.* there, only `live.process`, which never blocks."""
     import av
 
-    def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
+    def videoframe_callback(frame: av.VideoFrame) -> av.VideoFrame:
         image = live.process(frame.to_ndarray(format="rgb24"))
         return av.VideoFrame.from_ndarray(image, format="rgb24")
 
-    return video_frame_callback
-
-
-SCREEN_WORDS = {**CAMERA_WORDS, "start": "Start reading the screen", "stop": "Stop reading the screen"}
-
-
-def video_source(
-    key: str, live: LiveSession, servers: list[dict], choice_area: DeltaGenerator | None = None
-) -> WebRtcStreamerContext:
-    """The live page's video: the camera, or this computer's screen (the whole screen or one window).
-
-    The choice between them is drawn in `choice_area` (a page's settings, so that on a phone the camera's
-    picture and its words still fit on one screen), or under the video.
-    `st.session_state[f"{key}_reading_screen"]` says which one the page shows."""
-    from streamlit_webrtc import WebRtcMode, webrtc_streamer
-
-    from xface.app.screen import screen_player
-
-    above, video = st.container(), st.container()
-    source = (choice_area or st).segmented_control(
-        "Video source", ["Camera", "Screen"], default="Camera", key=f"{key}_source"
-    )
-    area = None
-    if source == "Screen":
-        with above:
-            area = _screen_area(key)
-    st.session_state[f"{key}_reading_screen"] = area is not None
-    with video:
-        if area is None:
-            return camera(key, live, servers)
-        return webrtc_streamer(
-            key=f"{key}_screen_{area.window or 'all'}",
-            mode=WebRtcMode.RECVONLY,
-            rtc_configuration={"iceServers": servers},
-            media_stream_constraints={"video": True, "audio": False},
-            player_factory=lambda: screen_player(area),
-            video_frame_callback=_frame_callback(live),
-            on_video_ended=live.stream_ended,
-            async_processing=True,
-            translations=SCREEN_WORDS,
-        )
-
-
-def _screen_area(key: str):
-    """The privacy sentences and what to read (the whole screen or a window); None, after one sentence saying
-    why, where the screen can't be read (a server for other computers, Wayland, no permission)."""
-    from xface.app.screen import ONLY_LOCAL, PRIVACY, ScreenArea, capture_problem, open_windows
-
-    if served_beyond_localhost():
-        st.info(ONLY_LOCAL)
-        return None
-    st.info("\n\n".join(PRIVACY))
-    windows = {f"Window: {w.title} ({w.size})": w.id for w in open_windows()}
-    choice = st.selectbox("What to read", ["The whole screen", *windows], key=f"{key}_screen_area")
-    area = ScreenArea(window=windows.get(choice))
-    problems = st.session_state.setdefault(f"{key}_screen_problems", {})
-    if area not in problems:
-        problems[area] = capture_problem(area)
-    if problems[area]:
-        st.warning(problems[area])
-        return None
-    return area
+    return videoframe_callback
 
 
 def camera(key: str, live: LiveSession, servers: list[dict]) -> WebRtcStreamerContext:
     """The webcam for a page, analysed by `live` (a `LiveSession`); returns streamlit-webrtc's context."""
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-    video_frame_callback = _frame_callback(live)
+    videoframe_callback = frame_callback(live)
     return webrtc_streamer(
         key=key,
         mode=WebRtcMode.SENDRECV,
         rtc_configuration={"iceServers": servers},
         media_stream_constraints={"video": True, "audio": False},
-        video_frame_callback=video_frame_callback,
+        videoframe_callback=videoframe_callback,
         on_video_ended=live.stream_ended,
         async_processing=True,
         translations=CAMERA_WORDS,
@@ -522,12 +539,13 @@ def date_span(key: str, days: int = 30) -> DateSpan:
     return DateSpan(picked[0], picked[-1])
 
 
-def move_focus(selector: str, step: int, show: str | None = None) -> None:
+def move_focus(selector: str, step: int, show: str | None = None, block: Literal["start", "nearest"] = "start") -> None:
     """Put the keyboard focus on the element ``selector`` once it is drawn (a tiny script in the page).
 
     ``show`` is scrolled to the top of the screen (default: the focused element), so on a phone the
-    feedback is read from its start. ``step`` changes with every answer and every next face, so the
-    script runs again each time; it waits up to 3 s for the element to be drawn.
+    feedback is read from its start; ``block="nearest"`` scrolls only as far as needed to show it, so
+    what is above stays in view where it can. ``step`` changes with every answer and every next face,
+    so the script runs again each time; it waits up to 3 s for the element to be drawn.
     """
     script = (
         f"<script>/* step {step} */(function () {{"
@@ -539,7 +557,7 @@ def move_focus(selector: str, step: int, show: str | None = None) -> None:
         f"const shown = find({json.dumps(show or selector)}) || target;"
         "if (target) { if (!target.matches('button')) target.setAttribute('tabindex', '-1');"
         "target.focus({preventScroll: true}); shown.style.scrollMarginTop = '4.5rem';"
-        "shown.scrollIntoView({block: 'start'}); return; }"
+        f"shown.scrollIntoView({{block: {json.dumps(block)}}}); return; }}"
         "if (Date.now() < deadline) setTimeout(go, 100); }"
         "go(); })();</script>"
     )

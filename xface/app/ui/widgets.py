@@ -47,17 +47,19 @@ def recording_ended(end: RecordingEnd | None) -> None:
         st.session_state.live_record_message = end.message
 
 
-def recording_controls(live: LiveSession) -> None:
+def recording_controls(live: LiveSession, camera_on: bool) -> None:
+    """Start and Stop recording. Start waits for the camera: a recording without a picture would hold nothing."""
     journal_ok = ui.journal() is not None
     recording_ended(live.recording_ended_on_its_own())  # the camera stopped, or the person left the page
     with st.container(horizontal=True):
         st.button(
             "Start recording",
             icon=":material/fiber_manual_record:",
-            disabled=live.recording or not journal_ok,
+            disabled=live.recording or not journal_ok or not camera_on,
             on_click=start_recording,
             args=(live,),
-            help="Saves which expressions were seen, once a second, in your journal. No pictures are saved.",
+            help="Saves which expressions were seen, once a second, in your journal. No pictures are saved."
+            + ("" if camera_on else " Start the camera first."),
         )
         st.button(
             "Stop recording",
@@ -107,18 +109,23 @@ def freeze(reading: FaceReading) -> None:
 
 
 def why_panel() -> None:
-    """Beside the video (above the cards): the frozen face, where the model looked, and which parts moved."""
+    """Beside the video, under the cards (they stay in view): the frozen face, where the model looked, what moved.
+
+    Pressing Why? redraws the page, which dropped the keyboard focus to the page's body: it goes to the
+    panel's Close button, and Enter closes the panel again."""
     why: WhyPictures | None = st.session_state.get("live_why")
     if not why:
         return
     reading = why.reading
     explanation = reading_explanation(reading)
-    with st.container(border=True):
+    with st.container(border=True, key="live_why_panel"):
         st.subheader(f"Why? {headline(reading.face_id, explanation.headline)}")
         st.caption(f"Frozen at {why.at:%H:%M:%S}. This picture stays in memory only, unless you choose to save it.")
         if st.button("Close", key="live_why_close", icon=":material/close:"):
             st.session_state.pop("live_why", None)
             st.rerun()
+        step = round(why.at.timestamp() * 1000)  # a new frozen face, a new step
+        ui.move_focus(".st-key-live_why_close button", step, block="nearest")  # the cards above stay in view
         if why.error is not None:
             st.info(f"This model can't show where it looked ({why.error}).")
             return
