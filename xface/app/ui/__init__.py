@@ -496,24 +496,24 @@ def frame_callback(live: LiveSession) -> Callable:
     """The video thread's callback: no st.* there, only `live.process`, which never blocks."""
     import av
 
-    def videoframe_callback(frame: av.VideoFrame) -> av.VideoFrame:
+    def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
         image = live.process(frame.to_ndarray(format="rgb24"))
         return av.VideoFrame.from_ndarray(image, format="rgb24")
 
-    return videoframe_callback
+    return video_frame_callback
 
 
 def camera(key: str, live: LiveSession, servers: list[dict]) -> WebRtcStreamerContext:
     """The webcam for a page, analysed by `live` (a `LiveSession`); returns streamlit-webrtc's context."""
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-    videoframe_callback = frame_callback(live)
+    video_frame_callback = frame_callback(live)
     return webrtc_streamer(
         key=key,
         mode=WebRtcMode.SENDRECV,
         rtc_configuration={"iceServers": servers},
         media_stream_constraints={"video": True, "audio": False},
-        videoframe_callback=videoframe_callback,
+        video_frame_callback=video_frame_callback,
         on_video_ended=live.stream_ended,
         async_processing=True,
         translations=CAMERA_WORDS,

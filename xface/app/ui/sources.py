@@ -51,7 +51,7 @@ def video_source(
             rtc_configuration={"iceServers": servers},
             media_stream_constraints={"video": True, "audio": False},
             player_factory=lambda: screen_player(area),
-            videoframe_callback=frame_callback(live),
+            video_frame_callback=frame_callback(live),
             on_video_ended=live.stream_ended,
             async_processing=True,
             translations=SCREEN_WORDS,
