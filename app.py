@@ -39,6 +39,7 @@ else:
         st.Page("pages/live_practice.py", title="Live practice", icon=":material/videocam:"),
         st.Page("pages/photo_quiz.py", title="Photo quiz", icon=":material/photo_library:"),
         st.Page("pages/mirror_practice.py", title="Mirror practice", icon=":material/face:"),
+        st.Page("pages/watch.py", title="Watch", icon=":material/movie:"),
         st.Page("pages/journal.py", title="Journal", icon=":material/menu_book:"),
         st.Page("pages/help.py", title="Help", icon=":material/help:"),
     ]

@@ -14,7 +14,7 @@ from xface.app import ui
 from xface.app.cards import end_guessing, headline, status_line
 from xface.app.draw import reading_explanation
 from xface.app.live import LiveSession, LiveSnapshot, label_tone
-from xface.app.ui import widgets
+from xface.app.ui import sources, widgets
 from xface.emotions import EMOTIONS, emotion_word
 from xface.journal.schema import JournalError
 from xface.teach.explain import Explanation, accuracy_statement, card_line, cue_contrast, more_text
@@ -127,6 +127,9 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
             st.error(rec.error)
         else:
             st.markdown(f"**{line}**")
+    if not playing and st.session_state.get("live_reading_screen"):
+        st.info("Press **Start reading the screen** under the video area to begin.")
+        return
     if not playing:
         st.info(
             "Press **Start camera** under the video area to begin. The first time, your browser asks to use the "
@@ -187,6 +190,7 @@ with video:
 with cards:
     cards_area = st.container()
     widgets.why_panel()  # under the cards: above them it pushed them below the fold
+source_area = st.container()
 st.toggle(
     "Guess first",
     key="live_guess_first",
@@ -209,7 +213,7 @@ if error := st.session_state.pop("live_guess_error", None):
 widgets.camera_troubleshooting()
 servers = widgets.connection_settings()
 with video_area:
-    ctx = ui.camera("live", live, servers)
+    ctx = sources.video_source("live", live, servers, choice_area=source_area)
 with recording_area:
     widgets.recording_controls(live, camera_on=bool(ctx.state.playing))
     if (session_id := ui.checkin_session(widgets.RECORDING_CHECKIN)) is not None:

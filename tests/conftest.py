@@ -29,7 +29,9 @@ needs_torch = pytest.mark.skipif(
 
 DATA_FIXTURES = {"group_photo", "portrait", "fake_webcam"}
 """Fixtures built from the real photos."""
-DATA_NAMES = re.compile(r"\b(DATA|WITH_FACES|NO_FACES|FER_NPZ|FACES|portrait_frame|face_frame|labelled_boxes)\b")
+DATA_NAMES = re.compile(
+    r"\b(DATA|WITH_FACES|NO_FACES|FER_NPZ|FACES|PEXELS|portrait_frame|face_frame|labelled_boxes|cut_clip)\b"
+)
 """Names in a test's own code that read ../shared/data."""
 
 

@@ -23,7 +23,7 @@ from xface.journal.store import Journal
 
 pytestmark = pytest.mark.slow
 
-APP_PAGES = ["Start here", "Live practice", "Photo quiz", "Mirror practice", "Journal", "Help"]
+APP_PAGES = ["Start here", "Live practice", "Photo quiz", "Mirror practice", "Watch", "Journal", "Help"]
 PHONE = {"width": 390, "height": 844}
 
 

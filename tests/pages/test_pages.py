@@ -26,6 +26,7 @@ PAGES = {
     "pages/mirror_practice.py": None,
     "pages/journal.py": None,
     "pages/help.py": "Help",
+    "pages/watch.py": "Watch",
 }
 
 

@@ -49,3 +49,17 @@ def test_run_sequence_reports_every_stage_and_the_faces_it_followed(analyzer) ->
     assert 0 < report["cues_per_face"]["median_ms"] < report["cues"]["median_ms"]
     no_face = run_sequence(analyzer, sequence_frames(FACES, "no face", 4), repeats=1, warmup=1)
     assert no_face["cues_per_face"] is None
+
+
+def test_the_hd_clip_is_720p_and_its_speed_is_reported_in_clip_time(analyzer, tmp_path) -> None:
+    from xface.tools.bench import hd_clip, video_speed
+    from xface.vision.video import VideoFile
+
+    clip = hd_clip(FACES, tmp_path / "hd.mp4", seconds=2)
+    with VideoFile(clip) as video:
+        assert (video.info.width, video.info.height, video.info.fps) == (1280, 720, 25)
+    report = video_speed(analyzer, clip, readings_per_second=5)
+    assert report["clip_s"] == 2.0 and report["size"] == "1280x720"
+    assert report["frames_read"] == 10 and report["rows"] == 10  # one face in every frame read
+    assert report["realtime_per_core"] > 0 and report["realtime_wall"] > 0
+    assert 9 <= len(report["rss_mb_each_tenth"]) <= 10  # one sample each tenth of the clip

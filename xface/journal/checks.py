@@ -37,6 +37,8 @@ SUMMARY_COUNTS = {
     "live": ("observations", "faces"),
     "quiz": ("answers", "scored", "right", "shared", "asked", "correct"),
     "mirror": ("tries", "succeeded"),
+    "guess": ("answers", "scored", "right", "shared"),
+    "clip": ("answers", "scored", "right", "shared"),
 }
 """The whole numbers ``Journal.end_session`` stores in each kind of session's summary ('asked' and 'correct':
 quiz rounds before journal version 3, whose summaries the quiz page wrote, with per-emotion counts)."""

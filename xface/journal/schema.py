@@ -26,13 +26,14 @@ if TYPE_CHECKING:  # sqlite-utils takes 0.6 s to import: the pages that only nee
 TABLES: tuple[str, ...] = ("sessions", "observations", "quiz_answers", "mirror_results", "checkins")
 """Every table, parents first: the order to import in (and the reverse order to delete in)."""
 
-SESSION_KINDS = ("live", "quiz", "mirror", "guess")
+SESSION_KINDS = ("live", "quiz", "mirror", "guess", "clip")
 """'guess': guesses on live faces (guess first on the live page), apart from the photo quiz; its answers are
-quiz_answers rows with face_source 'live', never scored (a live face has no label)."""
+quiz_answers rows with face_source 'live', never scored (a live face has no label). 'clip': guesses at moments of a
+video clip (the Watch page), stored as quiz answers with face_source 'clip'."""
 ANSWER_SOURCES = ("label", "model", "crowd")
 """Where a quiz answer came from: the photo's own label, the model's reading, or a crowd of annotators' votes."""
-FACE_SOURCES = ("upload", "bank", "live")
-"""Where a quiz face came from: the person's upload, the bundled practice bank, or the camera."""
+FACE_SOURCES = ("upload", "bank", "live", "clip")
+"""Where a quiz face came from: the person's upload, the bundled practice bank, the camera, or a video clip."""
 VERDICTS = ("right", "shared", "wrong", "unscored")
 """How a guess was scored. 'shared': the guess is what a sizeable minority of the crowd saw, not the majority.
 'unscored': practice without a score. ``correct`` is 1 for 'right', 0 for 'shared' and 'wrong', NULL for 'unscored',

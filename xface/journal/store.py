@@ -273,7 +273,7 @@ class Journal:
     # --- sessions and what was seen ------------------------------------------------------------
 
     def start_session(self, kind: str) -> int:
-        """Open a 'live', 'quiz' or 'mirror' session; its id ties observations, answers and results together."""
+        """Open a 'live', 'quiz', 'mirror' or 'clip' session; its id ties observations, answers and results together."""
         record = check_row("sessions", {"kind": kind, "started_at": _now(), "ended_at": None, "summary": None})
         with self._write() as db:
             return db["sessions"].insert(record).last_pk
@@ -569,7 +569,7 @@ class Journal:
 
 def _summary(db: Database, session_id: int, kind: str, started_at: str, ended_at: str) -> dict:
     """What a session held, in a few numbers: read once when it ends (see ``Journal.end_session``)."""
-    if kind in ("quiz", "guess"):
+    if kind in ("quiz", "guess", "clip"):  # live guesses and a clip's guessed moments are quiz answers
         answers, scored, right, shared = db.execute(
             "select count(*), count(correct), coalesce(sum(verdict = 'right'), 0), coalesce(sum(verdict = 'shared'), 0)"
             " from quiz_answers where session_id = ?",

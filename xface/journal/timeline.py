@@ -50,6 +50,10 @@ def session_line(session: dict) -> str:
         answers = summary.get("answers", 0)
         done = f"{answers} guess{'es' if answers != 1 else ''} on live faces, not scored" if summary else "not finished"
         return f":material/videocam: **Live guesses** · {started} · {done}"
+    if session["kind"] == "clip":
+        scored, right = summary.get("scored", 0), summary.get("right", 0)
+        done = f"{right} of {scored} moments read as Xface read them" if summary else "not finished"
+        return f":material/movie: **Watch: guessing a clip's moments** · {started} · {done}"
     if session["kind"] == "mirror":
         tries, succeeded = summary.get("tries", 0), summary.get("succeeded", 0)
         done = f"{succeeded} of {tries} tries showed the asked face" if summary else "not finished"

@@ -214,6 +214,76 @@ def soak(analyzer, frames: list[bytes], count: int, journal_path: Path | None, f
     }
 
 
+def hd_clip(faces_dir: Path, path: Path, seconds: float, fps: int = 25) -> Path:
+    """A 1280×720 H.264 clip of `seconds`: one face of about 360 px on grey, the view sliding as in `frame_sequence`
+    (the issue's target case: 720p at 25-30 fps). Made here, so `xface bench` needs no video file."""
+    import av
+
+    width, height = 1280, 720
+    canvas = Image.new("RGB", (width + 180, height + 120), (90, 90, 90))
+    face = _face_crops(faces_dir, 1)[0].resize((360, 360), Image.Resampling.BICUBIC)
+    canvas.paste(face, ((canvas.width - 360) // 2, (canvas.height - 360) // 2))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "23"}
+        for index in range(round(seconds * fps)):
+            phase = 2 * np.pi * index / 90
+            left = int(90 * (1 + np.sin(phase)))
+            top = int(60 * (1 + np.sin(phase / 2)))
+            window = np.asarray(canvas.crop((left, top, left + width, top + height)))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(window, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def video_speed(analyzer, path: Path, readings_per_second: float) -> dict:
+    """A video file read as `xface analyze` reads it (decode, the stream path, CSV rows to nowhere), timed.
+
+    The multiple of real time is given twice: by the clock on the wall (what a person waits, on this machine
+    as busy as it is) and per core (clip seconds over the process's CPU seconds: what one free core does;
+    the networks and the decoder run on one thread each, one after the other). RSS is sampled every tenth
+    of the clip: it must stay flat, as rows are written and forgotten.
+    """
+    from xface.vision.video import CsvRows, VideoFile, frame_rows, read_video
+
+    with VideoFile(path) as video:
+        info = video.info
+    duration = info.duration or 0.0
+    samples, rows, frames, last_time = [], 0, 0, 0.0
+    next_sample = 0.0
+    wall, cpu = time.perf_counter(), time.process_time()
+    with open(os.devnull, "w", newline="", encoding="utf-8") as nowhere:
+        writer = CsvRows(nowhere)
+        for frame in read_video(analyzer, path, readings_per_second=readings_per_second):
+            for row in frame_rows(path.name, frame):
+                writer.write(row)
+            rows += len(frame.readings)
+            frames += 1
+            last_time = frame.time
+            if frame.time >= next_sample:
+                samples.append(round(_rss_mb()))
+                next_sample += duration / 10 if duration else float("inf")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    seconds = duration or last_time
+    return {
+        "file": path.name,
+        "size": f"{info.width}x{info.height}",
+        "fps": round(info.fps, 2) if info.fps else None,
+        "clip_s": round(seconds, 1),
+        "readings_per_second": readings_per_second,
+        "frames_read": frames,
+        "rows": rows,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "realtime_wall": round(seconds / wall, 2),
+        "realtime_per_core": round(seconds / cpu, 2),
+        "rss_mb_each_tenth": samples,
+    }
+
+
 def _process_rss_mb(pid: int) -> float | None:
     """Resident memory of another process (Linux /proc), in MB."""
     try:
@@ -311,6 +381,14 @@ def format_table(report: dict) -> str:
         lines.append(f"app cold start (streamlit run → first page in Chromium) {report['cold_start_s']:.1f} s")
     if report.get("app_rss_mb") is not None:
         lines.append(f"app resident memory with the model loaded {report['app_rss_mb']:.0f} MB")
+    if (video := report.get("video")) is not None:
+        lines.append(
+            f"video file {video['file']} ({video['size']}, {video['fps']} fps, {video['clip_s']} s), "
+            f"{video['readings_per_second']:g} readings a second of clip: {video['realtime_per_core']:.2f}× real time "
+            f"per core ({video['cpu_s']} CPU s), {video['realtime_wall']:.2f}× by the wall clock "
+            f"({video['wall_s']} s); "
+            f"{video['rows']} rows; RSS MB each tenth {video['rss_mb_each_tenth']}"
+        )
     return "\n".join(lines)
 
 
@@ -331,8 +409,16 @@ def main(args) -> int:
         "repeats": args.repeats,
         "sequences": {},
     }
-    for name in SEQUENCES:
+    for name in SEQUENCES if args.frames > 0 else ():
         report["sequences"][name] = run_sequence(analyzer, sequence_frames(faces_dir, name, args.frames), args.repeats)
+    if args.video:
+        report["video"] = video_speed(analyzer, Path(args.video), args.readings_per_second)
+    elif args.video_seconds > 0:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            clip = hd_clip(faces_dir, Path(tmp) / "bench_720p.mp4", args.video_seconds)
+            report["video"] = video_speed(analyzer, clip, args.readings_per_second)
     if args.soak:
         import tempfile
 

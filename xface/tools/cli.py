@@ -22,8 +22,11 @@ import functools
 import importlib
 import json
 import shutil
+import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -33,8 +36,8 @@ from xface.emotions import EMOTIONS, emotion_word
 from xface.vision.cues import CUE_NAMES
 from xface.vision.images import IMAGE_SUFFIXES, ImageError, printable_name, read_picture
 from xface.vision.runtime import TORCH_MODULES, TorchMissing
+from xface.vision.video import READINGS_PER_SECOND, VIDEO_SUFFIXES, AnalysedFrame, VideoFile, clock, frame_rows
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
 CSV_FIELDS = [
     "file",
     "frame",
@@ -67,25 +70,6 @@ def _expand(paths: list[str]) -> Iterator[Path]:
             yield path
 
 
-def _video_frames(path: Path) -> Iterator[tuple[int, float, object]]:
-    import av
-
-    name = printable_name(path.name)
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError) as error:
-        raise ImageError(f"{name}: the video could not be opened ({error})") from None
-    with container:
-        stream = container.streams.video[0] if container.streams.video else None
-        if stream is None:
-            raise ImageError(f"{name}: the file has no video stream")
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                yield index, float(frame.time or 0.0), frame.to_ndarray(format="rgb24")
-        except av.error.FFmpegError as error:
-            raise ImageError(f"{name}: the video is damaged ({error})") from None
-
-
 def _in_original_pixels(record: dict, scale: float) -> dict:
     """A reading's box and landmarks in the photo's own pixels when it was read at `scale` of its size."""
     if scale != 1.0:
@@ -94,17 +78,83 @@ def _in_original_pixels(record: dict, scale: float) -> dict:
     return record
 
 
-def _rows(analyzer, path: Path) -> Iterator[dict]:
+@dataclass
+class Whereabouts:
+    """Where the analysis is: the file, and in a video the last frame read (to say where an interruption stopped)."""
+
+    file: str = ""
+    frame: int | None = None
+    time: float | None = None
+
+
+class StopOnInterrupt:
+    """The first Ctrl-C asks the loop to stop after the frame it is reading (its rows are written); a second
+    one stops at once. Only in the main thread, where Python delivers signals."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def __enter__(self) -> StopOnInterrupt:
+        self._previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, self._ask)
+        return self
+
+    def _ask(self, signum: int, frame: object) -> None:
+        self.asked = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __exit__(self, *exc_info: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def _rows(analyzer, path: Path, where: Whereabouts, stop: StopOnInterrupt, args: argparse.Namespace) -> Iterator[dict]:
+    """A file's rows as they are read: a video through the stream path (`xface.vision.video`), frame by frame."""
     name = printable_name(path)
+    where.file, where.frame, where.time = name, None, None
     if path.suffix.lower() in VIDEO_SUFFIXES:
+        yield from _video_rows(analyzer, path, where, stop, args)
+        return
+    if path.exists() and not path.is_file():
+        raise ImageError(f"{printable_name(path.name)}: this is not a regular file (a pipe, device or folder).")
+    picture = read_picture(path)
+    for face, reading in enumerate(analyzer.analyze(picture.pixels)):
+        yield {"file": name, "face": face, **_in_original_pixels(reading.to_dict(), picture.scale)}
+
+
+def _video_rows(
+    analyzer, path: Path, where: Whereabouts, stop: StopOnInterrupt, args: argparse.Namespace
+) -> Iterator[dict]:
+    """Each analysed frame's rows as it is read, with a progress bar in clip time; stops after a Ctrl-C."""
+    with VideoFile(path) as video:
+        duration = video.info.duration
+        bar = tqdm(
+            total=round(duration, 1) if duration else None,
+            disable=not args.progress,
+            leave=False,
+            bar_format="{desc} {percentage:3.0f}%|{bar}|" if duration else "{desc}",
+        )
         stream = analyzer.stream()
-        for index, time, frame in _video_frames(path):
-            for face, reading in enumerate(stream.process(frame)):
-                yield {"file": name, "frame": index, "time": round(time, 3), "face": face, **reading.to_dict()}
-    else:
-        picture = read_picture(path)
-        for face, reading in enumerate(analyzer.analyze(picture.pixels)):
-            yield {"file": name, "face": face, **_in_original_pixels(reading.to_dict(), picture.scale)}
+        began = time.perf_counter()
+        with bar:
+            for index, at, pixels in video.frames(args.readings_per_second):
+                frame = AnalysedFrame(index, at, stream.process(pixels))
+                where.frame, where.time = index, at
+                speed = at / max(time.perf_counter() - began, 1e-6)
+                total = f" / {clock(duration)}" if duration else ""
+                bar.set_description_str(
+                    f"{printable_name(path.name)}: {clock(at)}{total} ({speed:.1f}× real time)", refresh=False
+                )
+                bar.update(round(at - bar.n, 1))
+                yield from frame_rows(where.file, frame)
+                if stop.asked:
+                    return
+
+
+def _stopped_at(where: Whereabouts, written: int, target: str) -> str:
+    place = where.file
+    if where.time is not None:
+        place = f"{clock(where.time)} (frame {where.frame}) of {where.file}"
+    return f"xface: interrupted after {place}; the {written} rows read until then are in {target}"
 
 
 def _flat(row: dict) -> dict:
@@ -222,25 +272,36 @@ def command_analyze(args: argparse.Namespace) -> int:
         raise CommandError("no images or videos found in the given paths")
     analyzer = Analyzer(model=args.model, min_face_size=args.min_face_size)
     writer = open_writer(args)
-    faces, failures, faceless = 0, 0, []
+    target = printable_name(args.csv) if args.csv else "standard output"
+    faces, failures, faceless, written = 0, 0, [], 0
+    where, stop = Whereabouts(), StopOnInterrupt()
     try:
-        for path in tqdm(files, desc="analyzing", disable=not args.progress, unit="file"):
-            found = 0
-            try:
-                for row in _rows(analyzer, path):
-                    writer.write(row)
-                    found += 1
-            except Exception as error:  # one file's failure, whatever it is, must not cost the others' results
-                failures += 1
-                message = str(error) if isinstance(error, ImageError) else f"{printable_name(path.name)}: {error}"
-                print(f"xface: {message}", file=sys.stderr)
-                writer.write({"file": printable_name(path), "error": message})
-                continue
-            faces += found
-            if not found:
-                faceless.append(printable_name(path))
+        with stop:
+            for path in tqdm(files, desc="analyzing", disable=not args.progress or len(files) < 2, unit="file"):
+                found = 0
+                try:
+                    for row in _rows(analyzer, path, where, stop, args):
+                        writer.write(row)
+                        found += 1
+                        written += 1
+                except Exception as error:  # one file's failure, whatever it is, must not cost the others' results
+                    failures += 1
+                    message = str(error) if isinstance(error, ImageError) else f"{printable_name(path.name)}: {error}"
+                    print(f"xface: {message}", file=sys.stderr)
+                    writer.write({"file": printable_name(path), "error": message})
+                    continue
+                faces += found
+                if not found:
+                    faceless.append(printable_name(path))
+                if stop.asked:
+                    break
+    except KeyboardInterrupt:  # a second Ctrl-C: stop now, still keeping every row written
+        stop.asked = True
     finally:
         writer.close()
+    if stop.asked:
+        print(_stopped_at(where, written, target), file=sys.stderr)
+        return 130
     closing = _closing_line(len(files), faces, faceless, failures)
     if isinstance(writer, SummaryWriter):
         print(closing)
@@ -399,6 +460,13 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--min-face-size", type=int, default=20, metavar="PX", help="smallest face to look for, in pixels"
     )
+    analyze.add_argument(
+        "--readings-per-second",
+        type=float,
+        default=READINGS_PER_SECOND,
+        metavar="N",
+        help="video frames read per second of clip (0: every frame)",
+    )
     analyze.set_defaults(run=command_analyze)
 
     evaluate = commands.add_parser("evaluate", help="accuracy and confusion matrix on an .npz split")
@@ -483,11 +551,22 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--faces-dir", default="../shared/data/faces", metavar="DIR", help="real photos the sequences are made from"
     )
-    bench.add_argument("--frames", type=int, default=300, metavar="N", help="frames in each sequence")
+    bench.add_argument("--frames", type=int, default=300, metavar="N", help="frames in each sequence (0: none)")
     bench.add_argument(
         "--repeats", type=int, default=3, metavar="N", help="runs of each sequence (the median is reported)"
     )
     bench.add_argument("--json", metavar="FILE", help="write the measurements here as JSON")
+    bench.add_argument("--video", metavar="FILE", help="read this video file as `analyze` does, and time it")
+    bench.add_argument(
+        "--video-seconds",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="without --video: time a 1280x720 25 fps clip of this length made from --faces-dir (0: none)",
+    )
+    bench.add_argument(
+        "--readings-per-second", type=float, default=READINGS_PER_SECOND, metavar="N", help="as for analyze"
+    )
     bench.add_argument(
         "--threads", type=int, metavar="N", help="threads per network (default: as many as the app uses)"
     )

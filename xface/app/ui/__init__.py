@@ -492,18 +492,22 @@ def env_ice_servers() -> list[dict]:
         return []
 
 
-def camera(key: str, live: LiveSession, servers: list[dict]) -> WebRtcStreamerContext:
-    """The webcam for a page, analysed by `live` (a `LiveSession`); returns streamlit-webrtc's context.
-
-    The frame callback runs on the video thread: no st.* there, only `live.process`, which never blocks.
-    """
+def frame_callback(live: LiveSession) -> Callable:
+    """The video thread's callback: no st.* there, only `live.process`, which never blocks."""
     import av
-    from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
     def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
         image = live.process(frame.to_ndarray(format="rgb24"))
         return av.VideoFrame.from_ndarray(image, format="rgb24")
 
+    return video_frame_callback
+
+
+def camera(key: str, live: LiveSession, servers: list[dict]) -> WebRtcStreamerContext:
+    """The webcam for a page, analysed by `live` (a `LiveSession`); returns streamlit-webrtc's context."""
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    video_frame_callback = frame_callback(live)
     return webrtc_streamer(
         key=key,
         mode=WebRtcMode.SENDRECV,

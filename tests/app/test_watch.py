@@ -1,0 +1,77 @@
+"""The Watch page's engine on real clips made from real photos (`xface.app.watch`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.clips import cut_clip, write_clip
+from xface.app.watch import Clip, analyse, moment_picture, readings_csv, rows_at, timeline_chart
+from xface.vision.video import CSV_COLUMNS, VideoError
+
+
+@pytest.fixture(scope="module")
+def cut(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return cut_clip(tmp_path_factory.mktemp("watch") / "cut.mp4")
+
+
+@pytest.fixture(scope="module")
+def readings(analyzer, cut: Path):
+    shares = []
+    readings = analyse(analyzer, Clip("cut.mp4", data=cut.read_bytes()), lambda share, words: shares.append(share))
+    assert shares == sorted(shares) and shares[-1] == 1.0
+    return readings
+
+
+def test_a_clip_is_read_with_every_face_and_no_file_column(readings) -> None:
+    assert readings.info.width == 640 and readings.info.duration == pytest.approx(4.0, abs=0.1)
+    assert {row["face_id"] for row in readings.rows} >= {1, 2}
+    assert all("file" not in row for row in readings.rows)
+
+
+def test_the_timeline_has_one_row_of_dots_per_face(readings) -> None:
+    spec = timeline_chart(readings.rows, readings.info.duration).to_dict()
+    faces = {record["face"] for record in spec["data"]["values"]}
+    assert len(faces) == len({row["face_id"] for row in readings.rows})
+    assert spec["facet"]["row"]["field"] == "face"
+    assert spec["params"][0]["name"] == "moment"
+
+
+def test_a_moment_is_drawn_with_boxes_and_a_hidden_face_has_no_label(analyzer, cut: Path, readings) -> None:
+    clip = Clip("cut.mp4", path=cut)
+    here = rows_at(readings.rows, 1.0)
+    shown = moment_picture(analyzer, clip, here)
+    hidden = moment_picture(analyzer, clip, here, hidden=[here[0]["face_id"]])
+    assert shown.frame.shape == (480, 640, 3) and abs(shown.time - 1.0) < 0.1
+    assert here[0]["face_id"] in shown.cue_pictures and not hidden.cue_pictures  # no cue hints before the guess
+    assert not np.array_equal(shown.frame, hidden.frame)  # the label plate differs
+
+
+def test_nothing_but_the_rows_and_the_csv_leave_the_page(readings) -> None:
+    text = readings_csv(readings.rows, "cut.mp4").decode()
+    lines = text.splitlines()
+    assert lines[0].split(",") == CSV_COLUMNS and len(lines) == len(readings.rows) + 1
+    assert all(line.startswith("cut.mp4,") for line in lines[1:])
+
+
+def test_a_clip_over_half_an_hour_is_sent_to_the_command_line(analyzer, tmp_path: Path) -> None:
+    long = write_clip(tmp_path / "long.mp4", [np.zeros((32, 32, 3), np.uint8)] * 1900, fps=1)
+    with pytest.raises(VideoError, match=r"^long\.mp4: the clip is 31:40\.0 long.*xface analyze"):
+        analyse(analyzer, Clip("long.mp4", path=long), lambda share, words: None)
+
+
+def test_a_guess_is_a_clip_answer_named_only_when_allowed(journal, readings) -> None:
+    from xface.app.watch import save_guess
+    from xface.teach.scenes import choose_moments
+
+    moments = choose_moments(readings.rows)
+    assert moments, "the cut clip has a face that holds its reading"
+    session = save_guess(journal, None, moments[0], "happy", clip_name=None)
+    assert save_guess(journal, session, moments[0], moments[0].emotion, clip_name="cut.mp4") == session
+    first, second = journal.quiz_answers()
+    assert first["question"].startswith("a clip at 0:0") and second["question"].startswith("cut.mp4 at 0:0")
+    assert {first["face_source"], second["face_source"]} == {"clip"}
+    (stored,) = journal.sessions()
+    assert stored["kind"] == "clip" and stored["summary"]["answers"] == 2

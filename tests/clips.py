@@ -1,0 +1,54 @@
+"""Video clips made by hand for tests, from the real photos: a face, a cut to no face, two faces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tests.conftest import NO_FACES, portrait_frame
+
+PEXELS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos" / "woman_emotions_pexels.mp4"
+"""The real 20 s clip: crying, then surprise, then laughing (Pexels licence)."""
+
+
+def write_clip(path: Path, frames: Sequence[np.ndarray], fps: int = 25) -> Path:
+    """An H.264 .mp4 of these RGB frames (all the same size, even sides)."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "18"}
+        for pixels in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def no_face_frame() -> np.ndarray:
+    """A 640×480 photo of dogs: no human face."""
+    return np.asarray(Image.open(NO_FACES / "dlib_dogs.jpg").convert("RGB").resize((640, 480)))
+
+
+def two_faces_frame() -> np.ndarray:
+    """The portrait's face twice, side by side, at half size, on 640×480."""
+    half = np.asarray(Image.fromarray(portrait_frame()).resize((320, 240)))
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[120:360, :320] = half
+    frame[120:360, 320:] = half
+    return frame
+
+
+def cut_clip(path: Path, fps: int = 25) -> Path:
+    """2 s of one face (moving a little), 1 s of no face, 1 s of two faces."""
+    face = portrait_frame()
+    frames = [np.roll(face, 2 * (i % 10), axis=1) for i in range(2 * fps)]
+    frames += [no_face_frame()] * fps
+    frames += [two_faces_frame()] * fps
+    return write_clip(path, frames, fps)

@@ -1,0 +1,88 @@
+"""Real browser: upload the real Pexels clip to the Watch page, see its timeline and a moment, guess one, export CSV.
+
+Screenshots go to $XFACE_SCREENSHOTS (a folder) when set, else into the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.clips import PEXELS
+from tests.e2e.test_quiz_journal_browser import open_page, screenshot, screenshots, stored_answers
+
+pytestmark = pytest.mark.slow
+
+ANALYSIS_TIMEOUT_MS = 300_000
+"""Loading the model and reading a 20 s clip on a busy two-core machine can take a few minutes."""
+
+
+def scrub_to(page, seconds: float) -> None:
+    """Move the moment slider with the keyboard, a tenth of a second a press, until it says `seconds`."""
+    slider = page.get_by_role("slider", name=re.compile("Moment"))
+    while (now := float(slider.get_attribute("aria-valuetext").split()[0])) != seconds:
+        slider.focus()
+        page.keyboard.press("ArrowRight" if now < seconds else "ArrowLeft")
+
+
+def guess(page, word: str) -> None:
+    """Pick a guess among the emotion pills."""
+    page.get_by_test_id("stButtonGroup").get_by_text(word, exact=True).click()
+
+
+def test_a_clip_is_read_its_timeline_shown_and_a_moment_guessed_and_stored(streamlit_server, browser_page, tmp_path):
+    page = browser_page
+    shots = screenshots(tmp_path)
+    open_page(page, f"{streamlit_server.url}/watch")
+    page.get_by_role("heading", name="Watch").wait_for()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(PEXELS))
+    page.get_by_role("button", name="Read this clip").click()
+
+    page.get_by_role("radio", name="Timeline").click(timeout=ANALYSIS_TIMEOUT_MS)
+    page.get_by_text("1 face in 0:19.7").wait_for()
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.locator("canvas, svg").first.wait_for(state="visible")
+    box = chart.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 100  # a drawn chart, not an empty frame
+    frame = page.locator('[data-testid="stImage"] img:visible').first
+    frame.wait_for(state="visible")
+    assert frame.evaluate("img => img.complete && img.naturalWidth >= 640")  # the clip's frame, full size
+    page.get_by_text("The clip at 0:00.0").wait_for()
+
+    # Scrub: the slider moves the moment, and the frame shown follows.
+    scrub_to(page, 3.0)
+    page.get_by_text("The clip at 0:03.0").wait_for()
+    screenshot(page, shots / "watch_timeline.png")
+
+    # Guess the first moment: the label is hidden until the guess, then the reading and what changed.
+    page.get_by_role("radio", name="Guess the moment").click()
+    page.get_by_text("Moment 1 of 2: face 1 at 0:02.9").wait_for()
+    assert page.get_by_text("You said").count() == 0
+    guess(page, "sad")
+    page.get_by_text("You said sad").wait_for()
+    page.get_by_text("What people would read:").wait_for()
+    page.get_by_text("Of 10 people, about 9 sad").wait_for()
+    (answer,) = stored_answers(streamlit_server.db_path)
+    assert (answer["guess"], answer["answer"], answer["face_source"]) == ("sad", "sad", "clip")
+    assert answer["question"] == "a clip at 0:02.9, face 1"  # the clip's name only when allowed
+
+    page.get_by_role("button", name="Next moment").click()
+    page.get_by_text("Moment 2 of 2: face 1 at 0:11.3").wait_for()
+    page.get_by_text("Keep the clip's name with my guesses in the journal").click()
+    guess(page, "happy")
+    page.get_by_text("What changed:").wait_for()
+    page.get_by_text(re.compile(r"Since 0:02\.9[,:]")).wait_for()
+    answers = stored_answers(streamlit_server.db_path)
+    assert [a["question"] for a in answers][1] == "woman_emotions_pexels.mp4 at 0:11.3, face 1"
+    screenshot(page, shots / "watch_guess.png")
+
+    page.get_by_role("radio", name="Timeline").click()
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export the readings (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text())))
+    assert 190 <= len(rows) <= 200 and {row["face_id"] for row in rows} == {"1"}
+    assert rows[0]["file"] == "woman_emotions_pexels.mp4" and float(rows[-1]["time"]) > 19

@@ -1,0 +1,54 @@
+"""The Watch page through the real app (AppTest): a clip named by its path is read, its moments guessed and stored.
+
+The upload, the chart's clicks and the CSV download are tested in a real browser
+(tests/e2e/test_watch_browser.py); here the page's flow on the real Pexels clip and a real journal file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from tests.clips import PEXELS
+from xface.journal.store import Journal
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def watch(tmp_path: Path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("XFACE_DB", str(tmp_path / "journal.db"))
+    monkeypatch.delenv("XFACE_PASSCODE", raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.switch_page("pages/watch.py")
+    return at.run()
+
+
+def test_a_clip_on_this_computer_is_read_and_a_moment_guessed_into_the_journal(tmp_path, monkeypatch) -> None:
+    at = watch(tmp_path, monkeypatch)
+    assert not at.exception and at.title[0].value == "Watch"
+    at.text_input(key="watch_path").input(str(PEXELS)).run()
+    next(b for b in at.button if b.label == "Read this clip").click().run()
+    assert not at.exception, at.exception
+    assert at.button_group(key="watch_view").value == "Guess the moment"  # guessing first: the timeline tells
+    texts = " ".join(m.value for m in at.markdown)
+    assert "Moment 1 of 2: face 1 at 0:02.9" in texts
+    assert "You said" not in texts  # the reading stays hidden until the guess
+    at.button_group(key="watch_guess_0").set_value("sad").run()
+    texts = " ".join(m.value for m in at.markdown)
+    assert "You said **sad**" in texts and "Of 10 people, about 9 sad" in texts
+    with Journal(tmp_path / "journal.db") as journal:
+        (answer,) = journal.quiz_answers()
+        (session,) = journal.sessions()
+    assert (answer["face_source"], answer["verdict"]) == ("clip", "right")
+    assert answer["question"] == "a clip at 0:02.9, face 1"  # the clip's name only when allowed
+    assert session["kind"] == "clip"
+
+
+def test_a_path_that_is_not_a_video_gets_one_sentence(tmp_path, monkeypatch) -> None:
+    at = watch(tmp_path, monkeypatch)
+    (tmp_path / "notes.mp4").write_text("not a video")
+    at.text_input(key="watch_path").input(str(tmp_path / "notes.mp4")).run()
+    next(b for b in at.button if b.label == "Read this clip").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["notes.mp4: this is not a video Xface can read, or it is damaged."]

@@ -1,0 +1,104 @@
+"""Video files through the stream path (`xface.vision.video`), on clips made from real photos."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.clips import PEXELS, cut_clip, write_clip
+from tests.conftest import portrait_frame
+from xface.vision.video import CSV_COLUMNS, CsvRows, VideoError, VideoFile, clock, frame_rows, read_video
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return cut_clip(tmp_path_factory.mktemp("clips") / "cut.mp4")
+
+
+def test_faces_are_found_where_they_are_and_nowhere_else(analyzer, clip: Path) -> None:
+    frames = list(read_video(analyzer, clip, readings_per_second=10))
+    faces = {round(f.time, 2): len(f.readings) for f in frames}
+    assert all(count == 1 for at, count in faces.items() if at < 1.95)
+    assert all(count == 0 for at, count in faces.items() if 2.05 < at < 2.95)
+    assert all(count == 2 for at, count in faces.items() if at > 3.3)  # the next full detection finds both
+    first = [f.readings[0].face_id for f in frames if f.time < 1.95]
+    assert set(first) == {1}, "one face keeps one id while it stays"
+
+
+def test_readings_per_second_is_in_clip_time(analyzer, clip: Path) -> None:
+    times = [f.time for f in read_video(analyzer, clip, readings_per_second=10)]
+    assert 38 <= len(times) <= 42  # a 4 s clip at 25 fps, read 10 times a second
+    gaps = np.diff(times)
+    assert gaps.min() >= 0.079 and gaps.max() <= 0.121
+    every = [f.index for f in read_video(analyzer, clip, readings_per_second=0)]
+    assert every == list(range(100))
+
+
+def test_rows_as_csv_have_every_column_from_the_first_row(analyzer, clip: Path) -> None:
+    handle = io.StringIO()
+    writer = CsvRows(handle)
+    for frame in read_video(analyzer, clip, readings_per_second=5):
+        for row in frame_rows("cut.mp4", frame):
+            writer.write(row)
+    lines = handle.getvalue().splitlines()
+    assert lines[0].split(",") == CSV_COLUMNS
+    assert writer.written == len(lines) - 1 > 10
+    assert all(line.count(",") == len(CSV_COLUMNS) - 1 for line in lines)
+
+
+def test_frame_at_gives_the_frame_shown_at_that_time(tmp_path: Path) -> None:
+    colours = [np.full((64, 96, 3), 10 * i, np.uint8) for i in range(25)]
+    path = write_clip(tmp_path / "ramp.mp4", colours, fps=10)
+    with VideoFile(path) as video:
+        assert video.info.width == 96 and video.info.height == 64 and video.info.fps == 10
+        assert abs(int(video.frame_at(1.5).mean()) - 150) <= 3
+        assert abs(int(video.frame_at(0.0).mean()) - 0) <= 3
+
+
+def test_a_named_pipe_is_refused_with_a_sentence_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "call.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(VideoError, match=r"^call\.mp4: this is not a regular file"):
+        VideoFile(fifo)
+
+
+def test_a_huge_declared_frame_is_refused_before_decoding_naming_the_file(tmp_path: Path) -> None:
+    # A YUV4MPEG2 stream that declares 16000×16000 pictures; one decoded frame would take 384 MB.
+    path = tmp_path / "huge.mp4"
+    path.write_bytes(b"YUV4MPEG2 W16000 H16000 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(1000))
+    with pytest.raises(VideoError, match=r"^huge\.mp4: the video's pictures are too large \(16000×16000"):
+        VideoFile(path)
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [(b"", "not a video Xface can read"), (b"not a video at all" * 100, "not a video Xface can read")],
+)
+def test_files_that_are_not_video_get_one_sentence(tmp_path: Path, content: bytes, words: str) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(content)
+    with pytest.raises(VideoError, match=f"^clip.mp4: this is {words}"):
+        VideoFile(path)
+
+
+def test_an_upload_is_read_from_memory(analyzer, tmp_path: Path) -> None:
+    data = write_clip(tmp_path / "one.mp4", [portrait_frame()] * 10, fps=10).read_bytes()
+    frames = list(read_video(analyzer, data, name="my clip.mp4", readings_per_second=0))
+    assert len(frames) == 10 and all(len(f.readings) == 1 for f in frames)
+
+
+def test_the_real_clip_reads_crying_then_laughing(analyzer) -> None:
+    assert PEXELS.is_file()
+    frames = list(read_video(analyzer, PEXELS, readings_per_second=5))
+    start = [f.readings[0].emotion for f in frames if f.time < 3 and f.readings]
+    end = [f.readings[0].emotion for f in frames if f.time > 17 and f.readings]
+    assert start.count("sad") > len(start) / 2, start
+    assert end.count("happy") > len(end) / 2, end
+
+
+def test_clock_reads_like_a_player() -> None:
+    assert clock(75.25) == "1:15.2" and clock(0) == "0:00.0"
