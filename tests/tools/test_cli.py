@@ -17,7 +17,8 @@ from PIL import Image
 from tests.bad_inputs import corpus, text_bomb_png
 from tests.conftest import FER_NPZ, NO_FACES, needs_torch
 from xface.emotions import EMOTIONS, emotion_word
-from xface.tools.cli import _flat, build_parser, summary_line
+from xface.tools.cli import build_parser, summary_line
+from xface.vision.video import flat_row
 
 
 def xface(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -159,7 +160,7 @@ def test_every_nested_reading_dict_becomes_prefixed_csv_columns(tmp_path: Path, 
             for name, number in value.items():
                 assert float(first_csv[f"{prefix}{name}"]) == pytest.approx(number), (key, name)
     row = {"file": "a.jpg", "box": [1, 2, 3, 4], "probs": {"happy": 0.9}, "cues": {"jaw_drop": 0.25}}
-    flat = _flat(row)
+    flat = flat_row(row)
     assert (flat["p_happy"], flat["cues_jaw_drop"], flat["x2"], flat["y2"]) == (0.9, 0.25, 3, 4)
 
 

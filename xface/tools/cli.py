@@ -16,7 +16,6 @@ photo was read at a reduced size.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import functools
 import importlib
@@ -33,27 +32,18 @@ from typing import TextIO
 from tqdm import tqdm
 
 from xface.emotions import EMOTIONS, emotion_word
-from xface.vision.cues import CUE_NAMES
 from xface.vision.images import IMAGE_SUFFIXES, ImageError, printable_name, read_picture
 from xface.vision.runtime import TORCH_MODULES, TorchMissing
-from xface.vision.video import READINGS_PER_SECOND, VIDEO_SUFFIXES, AnalysedFrame, VideoFile, clock, frame_rows
+from xface.vision.video import (
+    READINGS_PER_SECOND,
+    VIDEO_SUFFIXES,
+    AnalysedFrame,
+    CsvRows,
+    VideoFile,
+    clock,
+    frame_rows,
+)
 
-CSV_FIELDS = [
-    "file",
-    "frame",
-    "time",
-    "face",
-    "face_id",
-    "x1",
-    "y1",
-    "x2",
-    "y2",
-    "detection_score",
-    "emotion",
-    "confidence",
-]
-"""The CSV's first columns; every nested dict of a reading (probs, cues, …) follows as prefixed columns."""
-COLUMN_PREFIXES = {"probs": "p_"}
 """Prefix of a nested dict's columns: `p_happy` for probs; any other dict `cues` gives `cues_brow_raise`."""
 
 
@@ -157,17 +147,6 @@ def _stopped_at(where: Whereabouts, written: int, target: str) -> str:
     return f"xface: interrupted after {place}; the {written} rows read until then are in {target}"
 
 
-def _flat(row: dict) -> dict:
-    """One CSV row: the box as x1…y2, each nested dict as prefixed columns, lists (landmarks) left out."""
-    flat = {key: row.get(key, "") for key in CSV_FIELDS if key not in ("x1", "y1", "x2", "y2")}
-    flat.update(zip(("x1", "y1", "x2", "y2"), row["box"], strict=True))
-    for key, value in row.items():
-        if isinstance(value, dict):
-            prefix = COLUMN_PREFIXES.get(key, f"{key}_")
-            flat.update({f"{prefix}{name}": number for name, number in value.items()})
-    return flat
-
-
 class RowWriter:
     """Writes per-face rows as they come: `write` each (a row with "error" is a file that failed), then `close`."""
 
@@ -216,29 +195,23 @@ class JsonLinesWriter(RowWriter):
 
 
 class CsvWriter(RowWriter):
-    """CSV, a face a row (failed files left out: they have their line on stderr). The columns are CSV_FIELDS,
-    then p_<emotion> and cues_<cue>, then any other nested dict of the first row."""
+    """CSV, a face a row, with the fixed columns of ``xface.vision.video.CSV_COLUMNS`` (photos leave frame and time
+    empty); failed files are left out, as they have their line on stderr."""
 
     def __init__(self, path: str) -> None:
-        self.path, self.rows = path, 0
+        self.path = path
         self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 (closed by close())
-        self.writer: csv.DictWriter | None = None
+        self.csv = CsvRows(self.handle)
+
+    @property
+    def rows(self) -> int:
+        return self.csv.written
 
     def write(self, row: dict) -> None:
-        if "error" in row:
-            return
-        flat = _flat(row)
-        if self.writer is None:
-            known = [f"p_{name}" for name in EMOTIONS] + [f"cues_{name}" for name in CUE_NAMES]
-            fields = list(dict.fromkeys(CSV_FIELDS + known + list(flat)))
-            self.writer = csv.DictWriter(self.handle, fieldnames=fields, restval="", extrasaction="ignore")
-            self.writer.writeheader()
-        self.writer.writerow(flat)
-        self.rows += 1
+        self.csv.write(row)
 
     def close(self) -> None:
-        if self.writer is None:
-            csv.writer(self.handle).writerow(CSV_FIELDS)
+        self.csv.close()
         self.handle.close()
 
 
