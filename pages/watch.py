@@ -25,7 +25,7 @@ from xface.app.watch import (
 )
 from xface.emotions import EMOTIONS, emotion_word
 from xface.journal.store import JournalError
-from xface.teach.explain import cue_contrast, describe, face_doing
+from xface.teach.explain import accuracy_statement, cue_contrast, describe, face_doing
 from xface.teach.scenes import changes_sentence, choose_moments, people_would_read
 from xface.vision.video import VIDEO_SUFFIXES, VideoError, clock
 
@@ -220,7 +220,7 @@ def reveal(moment, guess: str, cues_picture) -> None:
         if before is not None:
             st.caption(f"At {clock(before.time)} this face looked {emotion_word(before.emotion)}.")
         st.markdown(cue_contrast(moment.emotion, guess, moment.cues, typical=moment.cues_against_typical))
-        st.caption("Xface's reading is a hint, not the truth: it is wrong about one time in three.")
+        st.caption(accuracy_statement())
     if cues_picture is not None:
         picture.image(cues_picture, caption="Thick amber lines: the parts that moved")
 
