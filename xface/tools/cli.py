@@ -191,6 +191,17 @@ def command_train_crowd_head(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_teacher(args: argparse.Namespace) -> int:
+    from xface.tools.teachers import TeacherSettings, write_teacher
+
+    for path in (args.npz, Path(args.model) / "config.json"):
+        if not Path(path).is_file():
+            raise CommandError(f"no such file: {path}")
+    report = write_teacher(TeacherSettings(model=args.model, npz=args.npz, out=args.out, note=args.note))
+    print(json.dumps(report["validation"]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xface", description="Read facial expressions locally.")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
@@ -242,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--average-last", type=int, metavar="N", help="save the average of the last N epochs' weights")
     train.add_argument("--device", help='where the model trains: "cpu" (default) or "cuda"')
+    train.add_argument("--camera-damage", type=float, help="chance of each webcam/phone damage per face (0: none)")
+    train.add_argument("--crowd-weight", type=float, help="train the crowd output too, with this loss weight")
+    train.add_argument(
+        "--teacher", dest="teachers", action="append", metavar="FILE", help="distil this teacher file (repeatable)"
+    )
+    train.add_argument("--label-weight", type=float, help="with teachers: share of the labels' own targets")
+    train.add_argument("--extra-faces", metavar="NPZ", help="add the training half of these aligned photo faces")
     train.set_defaults(run=command_train)
 
     crowd = commands.add_parser(
@@ -254,6 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crowd.add_argument("--limit", type=int, default=argparse.SUPPRESS, help="fit on this many training faces")
     crowd.set_defaults(run=command_train_crowd_head)
+
+    teacher = commands.add_parser(
+        "teacher", help="keep a trained model as soft targets: its probabilities on the training faces (teachers/)"
+    )
+    teacher.add_argument("--model", required=True, help="the trained model's folder, e.g. runs/teacher1")
+    teacher.add_argument("--npz", required=True)
+    teacher.add_argument("--out", required=True, help="the teacher file, e.g. teachers/teacher1.npz")
+    teacher.add_argument("--note", default="", help="how the model was trained, kept beside its figures")
+    teacher.set_defaults(run=command_teacher)
 
     bench = commands.add_parser("bench", help="speed and memory of the live pipeline")
     bench.add_argument("--faces-dir", default="../shared/data/faces")
