@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import FER_NPZ
+from tests.conftest import DATA, FER_NPZ
 from xface.tools.camera_augment import camera_damage
 from xface.tools.teachers import ensemble_targets
 from xface.tools.train import to_pixels
@@ -119,3 +120,35 @@ def test_teacher_of_a_missing_model_says_so_and_writes_nothing(tmp_path: Path) -
     assert result.returncode == 2
     assert "no such file" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def test_photo_faces_join_training_only_for_the_training_half_of_their_people(tmp_path: Path) -> None:
+    """`scripts/photo_faces.py extract` aligns photos the app's way; training takes only the people that
+    `training_person` allows, with their folder label as target and no crowd target."""
+    from xface.tools.train import TrainSettings, training_faces, training_person
+
+    source = DATA / "faces" / "web_expressions"
+    chosen = {"sad": ["Jennifer_Pena_0001.jpg", "John_Edwards_0007.jpg"], "surprise": ["Kristy_Curry_0001.jpg"]}
+    for emotion, names in chosen.items():
+        (tmp_path / "photos" / emotion).mkdir(parents=True)
+        for name in names:
+            shutil.copy(source / emotion / name, tmp_path / "photos" / emotion / name)
+    shutil.copy(source / "labels.csv", tmp_path / "photos" / "labels.csv")
+    extracted = tmp_path / "faces.npz"
+    result = subprocess.run(
+        [sys.executable, "scripts/photo_faces.py", "extract", str(tmp_path / "photos"), str(extracted)],
+        capture_output=True, text=True, cwd=ROOT, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    faces = np.load(extracted)
+    assert faces["found"].all() and faces["crops"].shape == (3, 48, 48, 3)
+    assert [training_person(str(p)) for p in faces["people"]] == [False, True, True]
+
+    data = np.load(FER_NPZ)
+    columns = [str(c) for c in data["ferplus_columns"]]
+    plain = training_faces(TrainSettings(npz=str(FER_NPZ), out=""), data, columns)
+    joined = training_faces(TrainSettings(npz=str(FER_NPZ), out="", extra_faces=str(extracted)), data, columns)
+    assert len(joined.images) == len(plain.images) + 2
+    added = joined.fer2013_targets[len(plain.images) :, 0]
+    assert added.argmax(1).tolist() == [4, 5]  # sad, surprise
+    assert not joined.crowd_known[len(plain.images) :].any()
