@@ -17,7 +17,8 @@ from PIL import Image
 from tests.bad_inputs import corpus, text_bomb_png
 from tests.conftest import FER_NPZ, NO_FACES, needs_torch
 from xface.emotions import EMOTIONS, emotion_word
-from xface.tools.cli import build_parser, summary_line
+from xface.tools.cli import build_parser
+from xface.tools.outputs import summary_line
 from xface.vision.video import flat_row
 
 

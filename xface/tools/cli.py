@@ -27,18 +27,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 from tqdm import tqdm
 
 from xface.emotions import EMOTIONS, emotion_word
+from xface.tools.outputs import CsvWriter, JsonLinesWriter, JsonWriter, RowWriter, SummaryWriter, closing_line
 from xface.vision.images import IMAGE_SUFFIXES, ImageError, printable_name, read_picture
 from xface.vision.runtime import TORCH_MODULES, TorchMissing
 from xface.vision.video import (
     READINGS_PER_SECOND,
     VIDEO_SUFFIXES,
     AnalysedFrame,
-    CsvRows,
     VideoFile,
     clock,
     frame_rows,
@@ -147,85 +146,6 @@ def _stopped_at(where: Whereabouts, written: int, target: str) -> str:
     return f"xface: interrupted after {place}; the {written} rows read until then are in {target}"
 
 
-class RowWriter:
-    """Writes per-face rows as they come: `write` each (a row with "error" is a file that failed), then `close`."""
-
-    def write(self, row: dict) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Ends the output (a JSON list's bracket, a file's last bytes)."""
-
-
-class SummaryWriter(RowWriter):
-    """A line a face, for people: file, face, box, the reading in Xface's words, confidence and the top cues."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-
-    def write(self, row: dict) -> None:
-        if "error" not in row:  # a failed file already has its line on stderr
-            print(summary_line(row), file=self.out, flush=True)
-
-
-class JsonWriter(RowWriter):
-    """One JSON list, a face to a line (failed files as {"file", "error"} entries)."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out, self.rows = out, 0
-
-    def write(self, row: dict) -> None:
-        self.out.write(("[\n" if self.rows == 0 else ",\n") + json.dumps(row))
-        self.out.flush()
-        self.rows += 1
-
-    def close(self) -> None:
-        self.out.write("\n]\n" if self.rows else "[]\n")
-
-
-class JsonLinesWriter(RowWriter):
-    """JSON Lines: one JSON object a line, a face or a failed file."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-
-    def write(self, row: dict) -> None:
-        self.out.write(json.dumps(row) + "\n")
-        self.out.flush()
-
-
-class CsvWriter(RowWriter):
-    """CSV, a face a row, with the fixed columns of ``xface.vision.video.CSV_COLUMNS`` (photos leave frame and time
-    empty); failed files are left out, as they have their line on stderr."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 (closed by close())
-        self.csv = CsvRows(self.handle)
-
-    @property
-    def rows(self) -> int:
-        return self.csv.written
-
-    def write(self, row: dict) -> None:
-        self.csv.write(row)
-
-    def close(self) -> None:
-        self.csv.close()
-        self.handle.close()
-
-
-def summary_line(row: dict) -> str:
-    """ "photos/a.jpg  face 1  box 120,80-260,240  happy 87 %  Mouth: corners pulled up." (video: frame and time)."""
-    from xface.teach.explain import cue_line
-
-    where = f"frame {row['frame']} at {row['time']:.2f} s  " if "frame" in row else ""
-    face = f"face {row['face'] + 1}" + (f" (id {row['face_id']})" if "face_id" in row else "")
-    x1, y1, x2, y2 = (round(value) for value in row["box"])
-    reading = f"{emotion_word(row['emotion'])} {row['confidence']:.0%}".replace("%", " %")
-    return f"{row['file']}  {where}{face}  box {x1},{y1}-{x2},{y2}  {reading}  {cue_line(row.get('cues'), most=2)}"
-
-
 def open_writer(args: argparse.Namespace) -> RowWriter:
     """The writer for the format asked for: --json, --jsonl, --csv FILE, or the summary."""
     if args.csv:
@@ -275,27 +195,12 @@ def command_analyze(args: argparse.Namespace) -> int:
     if stop.asked:
         print(_stopped_at(where, written, target), file=sys.stderr)
         return 130
-    closing = _closing_line(len(files), faces, faceless, failures)
+    closing = closing_line(len(files), faces, faceless, failures)
     if isinstance(writer, SummaryWriter):
         print(closing)
     elif isinstance(writer, CsvWriter):
         print(f"{closing} Wrote {writer.rows} rows to {printable_name(args.csv)}.")
     return 1 if failures else 0
-
-
-def _closing_line(files: int, faces: int, faceless: list[str], failures: int) -> str:
-    """ "12 faces in 3 files. No face in: a.jpg. 1 file could not be read." """
-
-    def count(number: int, noun: str) -> str:
-        return f"{number} {noun}{'' if number == 1 else 's'}"
-
-    parts = [f"{count(faces, 'face')} in {count(files, 'file')}."]
-    if faceless:
-        shown = ", ".join(faceless[:5]) + (f" and {len(faceless) - 5} more" if len(faceless) > 5 else "")
-        parts.append(f"No face in {shown}.")
-    if failures:
-        parts.append(f"{count(failures, 'file')} could not be read.")
-    return " ".join(parts)
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
@@ -359,6 +264,17 @@ def command_train_crowd_head(args: argparse.Namespace) -> int:
     fields = {field.name for field in dataclasses.fields(CrowdHeadSettings)}
     result = fit_crowd_head(CrowdHeadSettings(**{name: value for name, value in vars(args).items() if name in fields}))
     print(json.dumps(result))
+    return 0
+
+
+def command_teacher(args: argparse.Namespace) -> int:
+    from xface.tools.teachers import TeacherSettings, write_teacher
+
+    for path in (args.npz, Path(args.model) / "config.json"):
+        if not Path(path).is_file():
+            raise CommandError(f"no such file: {path}")
+    report = write_teacher(TeacherSettings(model=args.model, npz=args.npz, out=args.out, note=args.note))
+    print(json.dumps(report["validation"]))
     return 0
 
 
@@ -504,6 +420,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--average-last", type=int, metavar="N", help="save the average of the last N epochs' weights")
     train.add_argument("--device", help='where the model trains: "cpu" or "cuda"')
+    train.add_argument(
+        "--camera-damage", type=float, metavar="P", help="chance of each webcam/phone damage per face (0: none)"
+    )
+    train.add_argument("--crowd-weight", type=float, metavar="W", help="train the crowd output too, with this weight")
+    train.add_argument(
+        "--teacher", dest="teachers", action="append", metavar="FILE", help="distil this teacher file (repeatable)"
+    )
+    train.add_argument("--label-weight", type=float, metavar="W", help="with teachers: share of the labels' targets")
+    train.add_argument("--extra-faces", metavar="NPZ", help="add the training half of these aligned photo faces")
     train.set_defaults(run=command_train)
 
     crowd = commands.add_parser(
@@ -519,6 +444,17 @@ def build_parser() -> argparse.ArgumentParser:
     crowd.add_argument("--out", metavar="DIR", help="save the model with both outputs here")
     crowd.add_argument("--limit", type=int, metavar="N", help="fit on this many training faces")
     crowd.set_defaults(run=command_train_crowd_head)
+
+    teacher = commands.add_parser(
+        "teacher", help="keep a trained model as soft targets: its probabilities on the training faces (teachers/)"
+    )
+    teacher.add_argument("--model", required=True, metavar="DIR", help="the trained model's folder, e.g. runs/teacher1")
+    teacher.add_argument(
+        "--npz", required=True, metavar="FILE", help="FER2013 with FER+ votes, as in ../shared/data/fer2013.npz"
+    )
+    teacher.add_argument("--out", required=True, metavar="FILE", help="the teacher file, e.g. teachers/teacher1.npz")
+    teacher.add_argument("--note", default="", help="how the model was trained, kept beside its figures")
+    teacher.set_defaults(run=command_teacher)
 
     bench = commands.add_parser("bench", help="speed and memory of the live pipeline")
     bench.add_argument(

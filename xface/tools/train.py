@@ -13,8 +13,10 @@ import json
 import math
 import random
 import time
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -23,7 +25,9 @@ from torch import nn
 from tqdm import tqdm
 from transformers import ViTImageProcessor
 
-from xface.tools.metrics import FERPLUS_TO_FER, crowd_shares, mean_kl, not_a_face
+from xface.tools.camera_augment import camera_damage
+from xface.tools.metrics import FERPLUS_TO_FER, crowd_shares, ferplus_majority, mean_kl, not_a_face
+from xface.tools.teachers import ensemble_targets
 from xface.vision.model import XfaceViTConfig, XfaceViTForImageClassification, no_hub_progress_bars
 
 
@@ -52,8 +56,25 @@ class TrainSettings:
     erase_probability: float = 0.5
     average_last: int = 0
     """Save the average of the last N epochs' weights as the model (stochastic weight averaging)."""
+    teachers: list[str] | None = None
+    """Teacher files (`xface teacher`) whose average the model learns (distillation), both outputs, both views."""
+    label_weight: float = 0.3
+    """With teachers: the share of the labels' own targets (FER2013 label + FER+ votes) beside the teachers'."""
+    extra_faces: str | None = None
+    """Aligned photo faces (`scripts/photo_faces.py extract`): the training half of their people is added."""
+    camera_damage: float = 0.0
+    """Chance of each kind of webcam/phone damage per face (low resolution, blur, noise, JPEG, gamma); 0: none."""
+    crowd_weight: float = 0.0
+    """Weight of the crowd output's loss (FER+ vote shares) beside the FER2013 output's; >0 trains both outputs,
+    giving a model without one a crowd head that starts as a copy of its FER2013 head."""
     device: str = "cpu"
     """Where the model trains ("cuda" on a machine with a GPU); augmentation and the saved files stay on the CPU."""
+
+
+def training_person(person: str) -> bool:
+    """The fixed half of a photo set's people that may train a model (a stable hash, so every run agrees); the
+    other half stays for measuring (`scripts/photo_faces.py score --half held-out`)."""
+    return zlib.crc32(person.encode()) % 2 == 0
 
 
 def soft_targets(
@@ -74,8 +95,14 @@ def soft_targets(
     return targets
 
 
-def augment(batch: torch.Tensor, generator: torch.Generator, erase_probability: float = 0.5) -> torch.Tensor:
-    """Random affine (±12°, ±10 % scale, ±8 % shift, mirror), brightness/contrast and erasing."""
+def augment(
+    batch: torch.Tensor,
+    generator: torch.Generator,
+    erase_probability: float = 0.5,
+    mirrored: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Random affine (±12°, ±10 % scale, ±8 % shift), mirror (the faces `mirrored` says, else half at random),
+    brightness/contrast and erasing."""
     n = batch.shape[0]
 
     def uniform(low: float, high: float) -> torch.Tensor:
@@ -83,7 +110,9 @@ def augment(batch: torch.Tensor, generator: torch.Generator, erase_probability: 
 
     angle = uniform(-12, 12) * math.pi / 180
     scale = uniform(0.9, 1.1)
-    flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+    if mirrored is None:
+        mirrored = torch.rand(n, generator=generator) < 0.5
+    flip = torch.where(mirrored, -1.0, 1.0)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack(
         [
@@ -111,6 +140,57 @@ def augment(batch: torch.Tensor, generator: torch.Generator, erase_probability: 
     return out.masked_fill(box.unsqueeze(1), 0.0).clamp(-1.5, 1.5)
 
 
+class TrainingFaces(NamedTuple):
+    """What one training run learns from: grey faces and, per face and view (straight, mirrored), its targets."""
+
+    images: np.ndarray  # (N, 48, 48) uint8
+    fer2013_targets: torch.Tensor  # (N, 2, 7) for the FER2013 output
+    crowd_targets: torch.Tensor  # (N, 2, 7) for the crowd output
+    crowd_known: torch.Tensor  # (N,) bool: faces with a crowd target (FER+ votes or teachers)
+
+
+def training_faces(settings: TrainSettings, data: np.lib.npyio.NpzFile, columns: list[str]) -> TrainingFaces:
+    """FER2013's training faces (without those most annotators called not a face) with label + FER+ targets,
+    blended with the teachers' average where `settings.teachers` names some, plus the training half of a
+    photo set's people (`settings.extra_faces`, as `scripts/photo_faces.py extract` aligned them)."""
+    keep = ~not_a_face(data["ferplus_votes_train"], columns)
+    images = data["x_train"][keep]
+    labels = soft_targets(
+        data["y_train"][keep],
+        data["ferplus_votes_train"][keep],
+        columns,
+        settings.ferplus_weight,
+        settings.label_smoothing,
+    )
+    shares, known = crowd_shares(data["ferplus_votes_train"][keep], columns)
+    fer2013 = np.repeat(labels[:, None], 2, 1)
+    crowd = np.repeat(shares[:, None].astype(np.float32), 2, 1)
+    if settings.teachers:
+        ensemble = ensemble_targets(settings.teachers, len(data["x_train"]))[keep]
+        share = settings.label_weight
+        fer2013 = (1 - share) * ensemble[:, :, 0] + share * fer2013
+        crowd = np.where(known[:, None, None], (1 - share) * ensemble[:, :, 1] + share * crowd, ensemble[:, :, 1])
+        known = np.ones(len(images), bool)
+    if settings.extra_faces:
+        extra = np.load(settings.extra_faces)
+        people = np.array([training_person(str(p)) for p in extra["people"]])
+        rows = people & extra["found"] & (extra["labels"] >= 0)
+        grey = extra["crops"][rows].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        extra_labels = soft_targets(
+            extra["labels"][rows], np.full((rows.sum(), 10), -1), columns, 0.0, settings.label_smoothing
+        )
+        images = np.concatenate([images, grey.round().clip(0, 255).astype(np.uint8)])
+        fer2013 = np.concatenate([fer2013, np.repeat(extra_labels[:, None], 2, 1)])
+        crowd = np.concatenate([crowd, np.repeat(extra_labels[:, None], 2, 1)])
+        known = np.concatenate([known, np.zeros(rows.sum(), bool)])
+    if settings.limit:  # a quick run on a random subset (the arrays are sorted by class)
+        pick = np.random.default_rng(settings.seed).permutation(len(images))[: settings.limit]
+        images, fer2013, crowd, known = images[pick], fer2013[pick], crowd[pick], known[pick]
+    return TrainingFaces(
+        images, torch.from_numpy(fer2013).float(), torch.from_numpy(crowd).float(), torch.from_numpy(known)
+    )
+
+
 def to_pixels(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, 48, 48) grey → float (N, 1, 48, 48) normalised like the saved image processor."""
     return (torch.from_numpy(images).float().unsqueeze(1) / 255.0 - 0.5) / 0.5
@@ -126,19 +206,36 @@ def image_processor(size: int) -> ViTImageProcessor:
     )
 
 
+class OutputProbabilities(NamedTuple):
+    """Both outputs' probabilities, (N, 7) each; `shown` is the crowd output where the model has one."""
+
+    fer2013: torch.Tensor
+    shown: torch.Tensor
+
+
 @torch.inference_mode()
-def predict_logits(
+def predict_outputs(
     model: XfaceViTForImageClassification, pixels: torch.Tensor, batch_size: int = 512, flip: bool = True
-) -> torch.Tensor:
+) -> OutputProbabilities:
+    """Both outputs, averaged over the straight and mirrored look like the app (unless `flip` is False)."""
     model.eval()
-    outputs = []
+    fer2013, shown = [], []
     for start in range(0, len(pixels), batch_size):
         chunk = pixels[start : start + batch_size].to(model.device)
-        probs = model(pixel_values=chunk).fer2013_logits.softmax(-1)
-        if flip:
-            probs = (probs + model(pixel_values=chunk.flip(-1)).fer2013_logits.softmax(-1)) / 2
-        outputs.append(probs.float().cpu())
-    return torch.cat(outputs)
+        views = [chunk, chunk.flip(-1)] if flip else [chunk]
+        outputs = [model(pixel_values=view) for view in views]
+        fer2013.append(sum(o.fer2013_logits.float().softmax(-1) for o in outputs).cpu() / len(views))
+        shown.append(sum(o.logits.float().softmax(-1) for o in outputs).cpu() / len(views))
+    return OutputProbabilities(torch.cat(fer2013), torch.cat(shown))
+
+
+def crowd_figures(probs: np.ndarray, shares: np.ndarray, known: np.ndarray, majority: np.ndarray) -> dict:
+    """FER+ majority accuracy and KL from the crowd's vote shares of the shown output."""
+    rows = majority >= 0
+    return {
+        "val_ferplus_majority": float((probs[rows].argmax(-1) == majority[rows]).mean()) if rows.any() else None,
+        "val_kl": mean_kl(shares[known], probs[known]) if known.any() else None,
+    }
 
 
 def training_device(name: str) -> torch.device:
@@ -158,29 +255,19 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
     """Train, checkpointing every epoch into `out`; a rerun with the same `out` resumes."""
     device = training_device(settings.device)
     torch.set_num_threads(settings.threads)
-    out = Path(settings.out)
-    out.mkdir(parents=True, exist_ok=True)
     data = np.load(settings.npz)
     columns = [str(c) for c in data["ferplus_columns"]]
-    keep = ~not_a_face(data["ferplus_votes_train"], columns)
-    x_train = data["x_train"][keep]
-    targets = soft_targets(
-        data["y_train"][keep],
-        data["ferplus_votes_train"][keep],
-        columns,
-        settings.ferplus_weight,
-        settings.label_smoothing,
-    )
-    x_val, y_val = data["x_val"], data["y_val"]
+    faces = training_faces(settings, data, columns)  # before any file is written: bad teachers change nothing
+    out = Path(settings.out)
+    out.mkdir(parents=True, exist_ok=True)
+    train_pixels = to_pixels(faces.images)
+    x_val, y_val, votes_val = data["x_val"], data["y_val"], data["ferplus_votes_val"]
     if settings.limit:  # a quick run on a random subset (the arrays are sorted by class)
-        subset = np.random.default_rng(settings.seed)
-        pick = subset.permutation(len(x_train))[: settings.limit]
-        x_train, targets = x_train[pick], targets[pick]
-        pick = subset.permutation(len(x_val))[: settings.limit]
-        x_val, y_val = x_val[pick], y_val[pick]
-    train_pixels = to_pixels(x_train)
-    train_targets = torch.from_numpy(targets)
+        pick = np.random.default_rng(settings.seed).permutation(len(x_val))[: settings.limit]
+        x_val, y_val, votes_val = x_val[pick], y_val[pick], votes_val[pick]
     val_pixels = to_pixels(x_val)
+    val_shares, val_known = crowd_shares(votes_val, columns)
+    val_majority = ferplus_majority(votes_val, columns)
 
     torch.manual_seed(settings.seed)
     random.seed(settings.seed)
@@ -194,6 +281,10 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
             intermediate_size=2 * settings.hidden_size,
         )
         model = XfaceViTForImageClassification(config)
+    if settings.crowd_weight > 0 and model.crowd_classifier is None:
+        model.config.crowd_head = True
+        model.crowd_classifier = nn.Linear(model.config.hidden_size, model.config.num_labels)
+        model.crowd_classifier.load_state_dict(model.classifier.state_dict())
     model.set_regularization(settings.drop_path_rate, settings.dropout)
     model.to(device)
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "token" in n or "position" in n]
@@ -233,10 +324,19 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
         for start in bar:
             index = order[start : start + settings.batch_size]
-            pixels = augment(train_pixels[index], generator, settings.erase_probability).to(device)
+            mirrored = torch.rand(len(index), generator=generator) < 0.5
+            pixels = augment(train_pixels[index], generator, settings.erase_probability, mirrored)
+            pixels = camera_damage(pixels, generator, settings.camera_damage).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.bfloat16):
-                logits = model(pixel_values=pixels).fer2013_logits
-            loss = nn.functional.cross_entropy(logits.float(), train_targets[index].to(device))
+                output = model(pixel_values=pixels)
+            view = mirrored.long()  # a mirrored face learns what the teachers said of the mirrored face
+            fer2013_targets = faces.fer2013_targets[index, view].to(device)
+            loss = nn.functional.cross_entropy(output.fer2013_logits.float(), fer2013_targets)
+            rows = faces.crowd_known[index].to(device)
+            if settings.crowd_weight > 0 and bool(rows.any()):
+                crowd_targets = faces.crowd_targets[index, view].to(device)
+                crowd = nn.functional.cross_entropy(output.logits.float()[rows], crowd_targets[rows])
+                loss = loss + settings.crowd_weight * crowd
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -245,12 +345,13 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
             total_loss += loss.item() * len(index)
             bar.set_postfix(loss=f"{loss.item():.3f}")
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.bfloat16):
-            probs = predict_logits(model, val_pixels)  # a progress reading: half the time of float32
-        accuracy = float((probs.argmax(-1).numpy() == y_val).mean())
+            probs = predict_outputs(model, val_pixels)  # a progress reading: half the time of float32
+        accuracy = float((probs.fer2013.argmax(-1).numpy() == y_val).mean())
         record = {
             "epoch": epoch + 1,
             "loss": total_loss / len(order),
             "val_accuracy": accuracy,
+            **crowd_figures(probs.shown.numpy(), val_shares, val_known, val_majority),
             "seconds": round(time.time() - began, 1),
             "lr": scheduler.get_last_lr()[0],
         }
@@ -277,9 +378,11 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
     if settings.average_last > 1 and finished:
         epochs = list(range(settings.epochs - settings.average_last + 1, settings.epochs + 1))
         average_epochs(model, [out / "epochs" / f"epoch_{n}.safetensors" for n in epochs], train_pixels)
-        accuracy = float((predict_logits(model, val_pixels).argmax(-1).numpy() == y_val).mean())
-        result["averaged"] = {"epochs": epochs, "val_accuracy": accuracy}
-        print(json.dumps({"averaged_epochs": epochs, "val_accuracy": accuracy}), flush=True)
+        probs = predict_outputs(model, val_pixels)
+        accuracy = float((probs.fer2013.argmax(-1).numpy() == y_val).mean())
+        figures = {"val_accuracy": accuracy, **crowd_figures(probs.shown.numpy(), val_shares, val_known, val_majority)}
+        result["averaged"] = {"epochs": epochs, **figures}
+        print(json.dumps({"averaged_epochs": epochs, **figures}), flush=True)
         _save_model(model, out)
         (out / "training_log.json").write_text(json.dumps({"settings": asdict(settings), **result}, indent=1))
     return result

@@ -1,0 +1,154 @@
+"""Teachers kept as soft targets, distilled into the shipped architecture, and the camera-like augmentation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import DATA, FER_NPZ
+from xface.tools.camera_augment import camera_damage
+from xface.tools.teachers import ensemble_targets
+from xface.tools.train import to_pixels
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_TEACHER = ROOT / "teachers" / "shipped.npz"
+TRAINING_FACES = 28709
+
+
+def xface(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "xface.tools.cli", "--no-progress", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def faces() -> torch.Tensor:
+    return to_pixels(np.load(FER_NPZ)["x_val"][:64])
+
+
+def test_camera_damage_leaves_faces_alone_at_zero_and_damages_every_face_at_one(faces: torch.Tensor) -> None:
+    assert torch.equal(camera_damage(faces, torch.Generator().manual_seed(0), 0.0), faces)
+    damaged = camera_damage(faces, torch.Generator().manual_seed(0), 1.0)
+    assert damaged.shape == faces.shape
+    assert (damaged - faces).abs().flatten(1).mean(1).min() > 0.01  # every face changed
+    assert damaged.min() >= -1.0 and damaged.max() <= 1.0  # still pixels a camera could give
+    again = camera_damage(faces, torch.Generator().manual_seed(0), 1.0)
+    assert torch.equal(damaged, again)  # the run's generator decides everything: resumed runs repeat
+
+
+def test_camera_damage_strikes_about_the_share_of_faces_asked(faces: torch.Tensor) -> None:
+    """Five kinds of damage, each on a face with chance p: about 1 - (1 - p)^5 of faces change."""
+    many = faces.repeat(8, 1, 1, 1)  # 512 faces
+    changed = (camera_damage(many, torch.Generator().manual_seed(1), 0.2) - many).abs().flatten(1).amax(1) > 1e-3
+    assert 0.55 < float(changed.float().mean()) < 0.80  # expected 0.67
+
+
+def test_the_shipped_teacher_file_covers_every_training_face_in_both_views_and_outputs() -> None:
+    probabilities = np.load(SHIPPED_TEACHER)["train"]
+    assert probabilities.shape == (TRAINING_FACES, 2, 2, 7) and probabilities.dtype == np.float16
+    assert np.allclose(probabilities.astype(np.float32).sum(-1), 1.0, atol=1e-2)
+    figures = json.loads(SHIPPED_TEACHER.with_suffix(".json").read_text())["validation"]
+    assert figures["fer2013_accuracy"] > 0.69 and figures["ferplus_kl"] < 0.33
+    # The two views differ (a face and its mirror are read separately), and the straight view of the FER2013
+    # output, averaged with the mirrored, agrees with the labels as often as the validation figures suggest.
+    assert not np.array_equal(probabilities[:, 0], probabilities[:, 1])
+    labels = np.load(FER_NPZ)["y_train"]
+    both = probabilities[:, :, 0].astype(np.float32).mean(1)
+    assert (both.argmax(1) == labels).mean() > figures["fer2013_accuracy"]  # seen in training: read better
+
+
+def test_ensemble_targets_average_the_teachers_and_refuse_files_that_do_not_fit(tmp_path: Path) -> None:
+    shipped = np.load(SHIPPED_TEACHER)["train"]
+    uniform = tmp_path / "uniform.npz"
+    np.savez_compressed(uniform, train=np.full(shipped.shape, 1 / 7, np.float16))
+    average = ensemble_targets([SHIPPED_TEACHER, uniform], TRAINING_FACES)
+    assert np.allclose(average, (shipped.astype(np.float32) + 1 / 7) / 2, atol=2e-3)
+    assert np.allclose(average.sum(-1), 1.0, atol=1e-5)
+    short = tmp_path / "short.npz"
+    np.savez_compressed(short, train=shipped[:10])
+    with pytest.raises(ValueError, match="holds 10 training faces"):
+        ensemble_targets([SHIPPED_TEACHER, short], TRAINING_FACES)
+    with pytest.raises(ValueError, match="no such teacher file"):
+        ensemble_targets([tmp_path / "missing.npz"], TRAINING_FACES)
+
+
+def test_distil_smoke_run_trains_both_outputs_of_the_shipped_architecture_from_the_teachers(tmp_path: Path) -> None:
+    out = tmp_path / "student"
+    result = xface(
+        "train", "--npz", str(FER_NPZ), "--out", str(out), "--epochs", "1", "--limit", "200",
+        "--teacher", str(SHIPPED_TEACHER), "--crowd-weight", "1", "--camera-damage", "0.2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    log = json.loads((out / "training_log.json").read_text())
+    assert log["settings"]["teachers"] == [str(SHIPPED_TEACHER)]
+    record = log["history"][0]
+    assert 0 <= record["val_accuracy"] <= 1 and record["val_kl"] > 0 and record["val_ferplus_majority"] is not None
+    config = json.loads((out / "config.json").read_text())
+    shipped = json.loads((ROOT / "models" / "xface-vit" / "config.json").read_text())
+    assert config["crowd_head"] is True
+    for size in ("hidden_size", "num_hidden_layers", "intermediate_size", "stem_channels", "image_size"):
+        assert config[size] == shipped[size], size
+    from xface.vision.classifier import load_classifier
+
+    outputs = load_classifier(out, prefer_onnx=False).predict_outputs(np.zeros((2, 48, 48, 3), np.uint8))
+    assert outputs.shown.shape == outputs.fer2013.shape == (2, 7)
+    assert not np.allclose(outputs.shown, outputs.fer2013)  # two heads, not one output twice
+
+
+def test_distil_with_a_missing_teacher_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "student"
+    result = xface("train", "--npz", str(FER_NPZ), "--out", str(out), "--teacher", str(tmp_path / "nosuch.npz"))
+    assert result.returncode == 2
+    assert "no such teacher file" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_teacher_of_a_missing_model_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "teacher.npz"
+    result = xface("teacher", "--model", str(tmp_path / "nosuch"), "--npz", str(FER_NPZ), "--out", str(out))
+    assert result.returncode == 2
+    assert "no such file" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_photo_faces_join_training_only_for_the_training_half_of_their_people(tmp_path: Path) -> None:
+    """`scripts/photo_faces.py extract` aligns photos the app's way; training takes only the people that
+    `training_person` allows, with their folder label as target and no crowd target."""
+    from xface.tools.train import TrainSettings, training_faces, training_person
+
+    source = DATA / "faces" / "web_expressions"
+    chosen = {"sad": ["Jennifer_Pena_0001.jpg", "John_Edwards_0007.jpg"], "surprise": ["Kristy_Curry_0001.jpg"]}
+    for emotion, names in chosen.items():
+        (tmp_path / "photos" / emotion).mkdir(parents=True)
+        for name in names:
+            shutil.copy(source / emotion / name, tmp_path / "photos" / emotion / name)
+    shutil.copy(source / "labels.csv", tmp_path / "photos" / "labels.csv")
+    extracted = tmp_path / "faces.npz"
+    result = subprocess.run(
+        [sys.executable, "scripts/photo_faces.py", "extract", str(tmp_path / "photos"), str(extracted)],
+        capture_output=True, text=True, cwd=ROOT, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    faces = np.load(extracted)
+    assert faces["found"].all() and faces["crops"].shape == (3, 48, 48, 3)
+    assert [training_person(str(p)) for p in faces["people"]] == [False, True, True]
+
+    data = np.load(FER_NPZ)
+    columns = [str(c) for c in data["ferplus_columns"]]
+    plain = training_faces(TrainSettings(npz=str(FER_NPZ), out=""), data, columns)
+    joined = training_faces(TrainSettings(npz=str(FER_NPZ), out="", extra_faces=str(extracted)), data, columns)
+    assert len(joined.images) == len(plain.images) + 2
+    added = joined.fer2013_targets[len(plain.images) :, 0]
+    assert added.argmax(1).tolist() == [4, 5]  # sad, surprise
+    assert not joined.crowd_known[len(plain.images) :].any()
