@@ -152,3 +152,32 @@ def test_photo_faces_join_training_only_for_the_training_half_of_their_people(tm
     added = joined.fer2013_targets[len(plain.images) :, 0]
     assert added.argmax(1).tolist() == [4, 5]  # sad, surprise
     assert not joined.crowd_known[len(plain.images) :].any()
+    voted = training_faces(
+        TrainSettings(npz=str(FER_NPZ), out="", extra_faces=str(extracted), extra_faces_crowd=True), data, columns
+    )
+    assert voted.crowd_known[len(plain.images) :].all()
+    assert voted.crowd_targets[len(plain.images) :, 0].argmax(1).tolist() == [4, 5]
+
+
+def test_the_crowd_loss_can_be_class_balanced_and_smoothed_toward_the_label() -> None:
+    """The shipped crowd head's recipe, in training: neutral (a third of all votes) no longer swamps the rest."""
+    from xface.tools.train import TrainSettings, class_balance_weights, training_faces
+
+    data = np.load(FER_NPZ)
+    columns = [str(c) for c in data["ferplus_columns"]]
+    plain = training_faces(TrainSettings(npz=str(FER_NPZ), out=""), data, columns)
+    recipe = training_faces(
+        TrainSettings(npz=str(FER_NPZ), out="", crowd_label_share=0.1, crowd_balance=1.0), data, columns
+    )
+    known = plain.crowd_known.numpy()
+    assert torch.equal(plain.crowd_weights, torch.ones(len(plain.images)))
+    weights = recipe.crowd_weights.numpy()
+    assert weights[known].mean() == pytest.approx(1.0, abs=1e-4)
+    by_class = recipe.crowd_targets[:, 0].argmax(1).numpy()
+    disgusted, neutral = weights[known & (by_class == 1)].mean(), weights[known & (by_class == 6)].mean()
+    assert disgusted > 5 * neutral
+    difference = (recipe.crowd_targets - plain.crowd_targets)[known, 0]
+    assert difference.abs().sum(1).max() <= 0.2 + 1e-5 and difference.abs().sum() > 0
+    assert class_balance_weights(np.eye(2)[[0, 0, 0, 1]], np.ones(4, bool), 1.0).tolist() == pytest.approx(
+        [2 / 3, 2 / 3, 2 / 3, 2.0]
+    )

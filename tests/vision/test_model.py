@@ -205,19 +205,20 @@ def test_a_single_output_model_shows_its_one_output_twice(tmp_path: Path) -> Non
 
 def test_fitting_the_crowd_head_leaves_the_body_and_fer2013_output_alone(tmp_path: Path) -> None:
     from tests.conftest import FER_NPZ
-    from xface.tools.train import CrowdHeadSettings, fit_crowd_head
+    from xface.tools.crowd_head import CrowdHeadSettings, fit_crowd_head
 
     data = np.load(FER_NPZ)
     npz = tmp_path / "small.npz"
     np.savez(
         npz,
         x_train=data["x_train"][:300],
+        y_train=data["y_train"][:300],
         ferplus_votes_train=data["ferplus_votes_train"][:300],
         ferplus_columns=data["ferplus_columns"],
     )
     before = _tiny_model(tmp_path / "plain")
     result = fit_crowd_head(
-        CrowdHeadSettings(npz=str(npz), model=str(tmp_path / "plain"), out=str(tmp_path / "crowd"), steps=20)
+        CrowdHeadSettings(npz=str(npz), model=str(tmp_path / "plain"), out=str(tmp_path / "crowd"), faces=300, steps=20)
     )
     assert result["faces"]["temperature"] > 20 and result["temperature"] > 0 and np.isfinite(result["held_out_kl"])
     after = AutoModelForImageClassification.from_pretrained(str(tmp_path / "crowd"), local_files_only=True).eval()

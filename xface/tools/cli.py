@@ -257,7 +257,7 @@ def command_train(args: argparse.Namespace) -> int:
 
 
 def command_train_crowd_head(args: argparse.Namespace) -> int:
-    from xface.tools.train import CrowdHeadSettings, fit_crowd_head
+    from xface.tools.crowd_head import CrowdHeadSettings, fit_crowd_head
 
     if not Path(args.npz).is_file():
         raise CommandError(f"no such file: {args.npz}")
@@ -298,12 +298,12 @@ class HelpWithDefaults(argparse.HelpFormatter):
         return f"{text} (default: {str(default).replace('%', '%%')})"
 
 
-def _settings_defaults(class_name: str) -> Callable[[], dict]:
-    """The field defaults of a settings dataclass in xface.tools.train (empty where torch is not installed)."""
+def _settings_defaults(class_name: str, module_name: str = "xface.tools.train") -> Callable[[], dict]:
+    """The field defaults of a settings dataclass (empty where torch is not installed)."""
 
     def defaults() -> dict:
         try:
-            module = importlib.import_module("xface.tools.train")
+            module = importlib.import_module(module_name)
         except ModuleNotFoundError:
             return {}
         fields = dataclasses.fields(getattr(module, class_name))
@@ -425,6 +425,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--crowd-weight", type=float, metavar="W", help="train the crowd output too, with this weight")
     train.add_argument(
+        "--crowd-label-share", type=float, metavar="S", help="smooth the crowd targets toward the FER2013 label"
+    )
+    train.add_argument(
+        "--crowd-balance", type=float, metavar="B", help="weigh crowd targets by (1 / class share) ** B (0: none)"
+    )
+    train.add_argument(
+        "--extra-faces-crowd", action="store_true", help="the extra faces' labels train the crowd output too"
+    )
+    train.add_argument(
         "--teacher", dest="teachers", action="append", metavar="FILE", help="distil this teacher file (repeatable)"
     )
     train.add_argument("--label-weight", type=float, metavar="W", help="with teachers: share of the labels' targets")
@@ -435,14 +444,22 @@ def build_parser() -> argparse.ArgumentParser:
         "train-crowd-head",
         help="fit the crowd output (FER+ vote shares) on a trained model's frozen body (needs the train extra)",
         argument_default=argparse.SUPPRESS,
-        formatter_class=functools.partial(HelpWithDefaults, settings=_settings_defaults("CrowdHeadSettings")),
+        formatter_class=functools.partial(
+            HelpWithDefaults, settings=_settings_defaults("CrowdHeadSettings", "xface.tools.crowd_head")
+        ),
     )
     crowd.add_argument(
         "--npz", required=True, metavar="FILE", help="FER2013 with FER+ votes, as in ../shared/data/fer2013.npz"
     )
     crowd.add_argument("--model", metavar="DIR", help="the trained model")
     crowd.add_argument("--out", metavar="DIR", help="save the model with both outputs here")
-    crowd.add_argument("--limit", type=int, metavar="N", help="fit on this many training faces")
+    crowd.add_argument("--faces", type=int, metavar="N", help="fit on a seeded sample of this many training faces")
+    crowd.add_argument(
+        "--fer2013-share", type=float, metavar="S", help="smooth the crowd targets toward the FER2013 label"
+    )
+    crowd.add_argument(
+        "--balance", type=float, metavar="B", help="weigh each face by (1 / its classes' share) ** B (0: none)"
+    )
     crowd.set_defaults(run=command_train_crowd_head)
 
     teacher = commands.add_parser(

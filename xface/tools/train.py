@@ -67,6 +67,13 @@ class TrainSettings:
     crowd_weight: float = 0.0
     """Weight of the crowd output's loss (FER+ vote shares) beside the FER2013 output's; >0 trains both outputs,
     giving a model without one a crowd head that starts as a copy of its FER2013 head."""
+    crowd_label_share: float = 0.0
+    """Smoothing of the crowd output's targets toward the FER2013 label (0.1 in the shipped head's recipe)."""
+    crowd_balance: float = 0.0
+    """Each face's crowd loss weighs (1 / class share) ** this, over its target: the crowd's neutral prior
+    (a third of all votes) then no longer swamps rare expressions away from FER2013 (`xface.tools.crowd_head`)."""
+    extra_faces_crowd: bool = False
+    """The photo faces' own labels train the crowd output too (people labelled them)."""
     device: str = "cpu"
     """Where the model trains ("cuda" on a machine with a GPU); augmentation and the saved files stay on the CPU."""
 
@@ -147,6 +154,7 @@ class TrainingFaces(NamedTuple):
     fer2013_targets: torch.Tensor  # (N, 2, 7) for the FER2013 output
     crowd_targets: torch.Tensor  # (N, 2, 7) for the crowd output
     crowd_known: torch.Tensor  # (N,) bool: faces with a crowd target (FER+ votes or teachers)
+    crowd_weights: torch.Tensor  # (N,) each face's weight in the crowd loss (mean 1 over known faces)
 
 
 def training_faces(settings: TrainSettings, data: np.lib.npyio.NpzFile, columns: list[str]) -> TrainingFaces:
@@ -163,6 +171,10 @@ def training_faces(settings: TrainSettings, data: np.lib.npyio.NpzFile, columns:
         settings.label_smoothing,
     )
     shares, known = crowd_shares(data["ferplus_votes_train"][keep], columns)
+    if settings.crowd_label_share:
+        onehot = np.eye(shares.shape[1], dtype=np.float32)[data["y_train"][keep]]
+        share = settings.crowd_label_share
+        shares = np.where(known[:, None], (1 - share) * shares + share * onehot, shares)
     fer2013 = np.repeat(labels[:, None], 2, 1)
     crowd = np.repeat(shares[:, None].astype(np.float32), 2, 1)
     if settings.teachers:
@@ -182,13 +194,27 @@ def training_faces(settings: TrainSettings, data: np.lib.npyio.NpzFile, columns:
         images = np.concatenate([images, grey.round().clip(0, 255).astype(np.uint8)])
         fer2013 = np.concatenate([fer2013, np.repeat(extra_labels[:, None], 2, 1)])
         crowd = np.concatenate([crowd, np.repeat(extra_labels[:, None], 2, 1)])
-        known = np.concatenate([known, np.zeros(rows.sum(), bool)])
+        known = np.concatenate([known, np.full(rows.sum(), settings.extra_faces_crowd)])
     if settings.limit:  # a quick run on a random subset (the arrays are sorted by class)
         pick = np.random.default_rng(settings.seed).permutation(len(images))[: settings.limit]
         images, fer2013, crowd, known = images[pick], fer2013[pick], crowd[pick], known[pick]
     return TrainingFaces(
-        images, torch.from_numpy(fer2013).float(), torch.from_numpy(crowd).float(), torch.from_numpy(known)
+        images,
+        torch.from_numpy(fer2013).float(),
+        torch.from_numpy(crowd).float(),
+        torch.from_numpy(known),
+        torch.from_numpy(class_balance_weights(crowd[:, 0], known, settings.crowd_balance)),
     )
+
+
+def class_balance_weights(targets: np.ndarray, known: np.ndarray, balance: float) -> np.ndarray:
+    """Per face: (1 / class share) ** balance summed over its soft (N, 7) target, shares and mean taken over
+    the `known` faces, so the mean weight there is 1 (all ones at balance 0)."""
+    if not balance or not known.any():
+        return np.ones(len(targets), np.float32)
+    prior = targets[known].mean(0)
+    weights = targets @ (1 / np.maximum(prior, 1e-6)) ** balance
+    return (weights / weights[known].mean()).astype(np.float32)
 
 
 def to_pixels(images: np.ndarray) -> torch.Tensor:
@@ -334,8 +360,10 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
             loss = nn.functional.cross_entropy(output.fer2013_logits.float(), fer2013_targets)
             rows = faces.crowd_known[index].to(device)
             if settings.crowd_weight > 0 and bool(rows.any()):
-                crowd_targets = faces.crowd_targets[index, view].to(device)
-                crowd = nn.functional.cross_entropy(output.logits.float()[rows], crowd_targets[rows])
+                crowd_targets = faces.crowd_targets[index, view].to(device)[rows]
+                weights = faces.crowd_weights[index].to(device)[rows]
+                log_probs = output.logits.float()[rows].log_softmax(-1)
+                crowd = -(weights * (crowd_targets * log_probs).sum(1)).mean()
                 loss = loss + settings.crowd_weight * crowd
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -421,21 +449,6 @@ def average_epochs(
     model.eval()
 
 
-@dataclass
-class CrowdHeadSettings:
-    npz: str
-    model: str = "models/xface-vit"
-    out: str = "models/xface-vit"
-    limit: int | None = 10_000
-    """Fit on this many training faces (a seeded sample; None: all 28,709). Features cost ~45 ms a face on a
-    busy 2-core CPU; a linear head over 192 numbers needs far fewer faces than that."""
-    holdout: float = 0.1
-    """Share of those faces kept back to fit the temperature (never the validation split)."""
-    weight_decay: float = 1e-3
-    steps: int = 300
-    seed: int = 0
-
-
 @torch.no_grad()  # not inference_mode: the crowd head's training reads these tensors
 def cls_features(model: XfaceViTForImageClassification, images: np.ndarray, batch_size: int = 500) -> torch.Tensor:
     """(N, 2, hidden) [CLS] features of grey faces, as seen straight and mirrored (the app's two looks)."""
@@ -446,69 +459,3 @@ def cls_features(model: XfaceViTForImageClassification, images: np.ndarray, batc
         views = [model.features(view)[0] for view in (pixels, pixels.flip(-1))]
         parts.append(torch.stack(views, 1))
     return torch.cat(parts)
-
-
-def fit_crowd_head(settings: CrowdHeadSettings) -> dict:
-    """Give a trained model its crowd output: a linear head on the frozen body, fitted on FER+ vote shares.
-
-    The body and the FER2013 output stay exactly as they are. The head starts from the FER2013 head and
-    learns the crowd's vote shares (soft targets over the seven emotions; see `xface.tools.metrics.crowd_shares`
-    for what is left out), on both the straight and the mirrored look. A temperature, fitted on held-out
-    training faces for the app's averaged two looks, is then folded into the head's weights.
-    """
-
-    with no_hub_progress_bars():
-        model = XfaceViTForImageClassification.from_pretrained(settings.model)
-    data = np.load(settings.npz)
-    shares, known = crowd_shares(data["ferplus_votes_train"], [str(c) for c in data["ferplus_columns"]])
-    rng = np.random.default_rng(settings.seed)
-    chosen = rng.permutation(np.flatnonzero(known))[: settings.limit]
-    held = int(len(chosen) * settings.holdout)
-    fit_rows, held_rows = np.sort(chosen[held:]), np.sort(chosen[:held])
-    torch.manual_seed(settings.seed)
-    features = cls_features(model, data["x_train"][np.concatenate([fit_rows, held_rows])])
-    fit_features, held_features = features[: len(fit_rows)], features[len(fit_rows) :]
-    fit_targets = torch.from_numpy(shares[fit_rows]).float()
-
-    head = nn.Linear(model.config.hidden_size, model.config.num_labels)
-    head.load_state_dict(model.classifier.state_dict())
-    optimizer = torch.optim.AdamW(head.parameters(), lr=1e-2, weight_decay=settings.weight_decay)
-    inputs, targets = fit_features.reshape(-1, fit_features.shape[-1]), fit_targets.repeat_interleave(2, 0)
-    for _ in range(settings.steps):
-        optimizer.zero_grad()
-        loss = -(targets * head(inputs).log_softmax(-1)).sum(1).mean()
-        loss.backward()
-        optimizer.step()
-
-    with torch.no_grad():
-        held_logits = head(held_features)
-    held_targets = torch.from_numpy(shares[held_rows]).float()
-    log_temperature = torch.zeros(1, requires_grad=True)
-    optimizer = torch.optim.LBFGS([log_temperature], max_iter=100)
-
-    def held_loss() -> torch.Tensor:
-        optimizer.zero_grad()
-        probs = (held_logits / log_temperature.exp()).softmax(-1).mean(1)  # the app averages both looks
-        loss = -(held_targets * probs.clamp_min(1e-7).log()).sum(1).mean()
-        loss.backward()
-        return loss
-
-    optimizer.step(held_loss)
-    temperature = float(log_temperature.detach().exp())
-    with torch.no_grad():
-        head.weight /= temperature
-        head.bias /= temperature
-        held_probs = head(held_features).softmax(-1).mean(1).numpy()
-
-    model.config.crowd_head = True
-    model.crowd_classifier = head
-    out = Path(settings.out)
-    out.mkdir(parents=True, exist_ok=True)
-    _save_model(model, out)
-    result = {
-        "faces": {"fit": len(fit_rows), "temperature": len(held_rows)},
-        "temperature": temperature,
-        "held_out_kl": mean_kl(shares[held_rows], held_probs),
-    }
-    (out / "crowd_head.json").write_text(json.dumps({"settings": asdict(settings), **result}, indent=1))
-    return result
