@@ -1,6 +1,7 @@
 """Export the live path's networks to ONNX, for ONNX Runtime (`xface/vision/runtime.py`).
 
     python scripts/export_onnx.py            # writes models/mtcnn/*.onnx and models/xface-vit/model.onnx
+    python scripts/export_onnx.py --model runs/student   # only that folder's expression model (to compare runs)
 
 Run it again whenever `models/xface-vit/model.safetensors` changes (after training): each export
 records the SHA-256 of the weights it came from, and Xface falls back to torch for weights whose
@@ -84,8 +85,17 @@ class _Exported(torch.nn.Module):
 
 
 def main() -> int:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="export only this model folder's expression model")
+    args = parser.parse_args()
     torch.manual_seed(0)
+    if args.model is None:
+        _export_mtcnn()
+    _export_classifier(args.model or DEFAULT_MODEL)
+    return 0
+
+
+def _export_mtcnn() -> None:
     mtcnn = MTCNN(keep_all=True, device="cpu").eval()
     nets = {
         "pnet": (mtcnn.pnet, torch.rand(1, 3, 60, 80), ["regression", "probabilities"], {0: "batch", 2: "h", 3: "w"}),
@@ -100,14 +110,15 @@ def main() -> int:
         difference = _check(net, path, check_shape)
         print(f"{path}: {path.stat().st_size / 1e3:.0f} kB, largest difference from torch {difference:.1e}")
 
+
+def _export_classifier(folder: Path) -> None:
     with no_hub_progress_bars():
-        both = _Exported(XfaceViTForImageClassification.from_pretrained(DEFAULT_MODEL).eval())
-    path = DEFAULT_MODEL / ONNX_FILE
+        both = _Exported(XfaceViTForImageClassification.from_pretrained(folder).eval())
+    path = folder / ONNX_FILE
     _export(both, torch.rand(2, 3, 48, 48), ["logits", "fer2013_logits", "attention_map"], {0: "batch"}, path)
-    _stamp(path, [DEFAULT_MODEL / "model.safetensors"])
+    _stamp(path, [folder / "model.safetensors"])
     difference = _check(both, path, (5, 3, 48, 48))
     print(f"{path}: {path.stat().st_size / 1e6:.1f} MB, largest difference from torch {difference:.1e}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -50,6 +50,21 @@ def test_rows_as_csv_have_every_column_from_the_first_row(analyzer, clip: Path) 
     assert all(line.count(",") == len(CSV_COLUMNS) - 1 for line in lines)
 
 
+def test_a_file_name_a_spreadsheet_would_run_is_written_as_text(analyzer, clip: Path) -> None:
+    """`xface analyze =1+2.mp4 --csv` and the Watch page's export: the name can never run as a formula."""
+    import csv
+
+    handle = io.StringIO()
+    writer = CsvRows(handle)
+    frame = next(f for f in read_video(analyzer, clip, readings_per_second=5) if f.readings)
+    for name in ("=HYPERLINK(1).mp4", "@cut.mp4", "-1+2.mp4", "cut.mp4"):
+        for row in frame_rows(name, frame):
+            writer.write(row)
+    rows = list(csv.DictReader(io.StringIO(handle.getvalue())))
+    assert [row["file"] for row in rows] == ["'=HYPERLINK(1).mp4", "'@cut.mp4", "'-1+2.mp4", "cut.mp4"]
+    assert all(float(row["x1"]) == float(rows[-1]["x1"]) for row in rows)  # numbers stay numbers
+
+
 def test_frame_at_gives_the_frame_shown_at_that_time(tmp_path: Path) -> None:
     colours = [np.full((64, 96, 3), 10 * i, np.uint8) for i in range(25)]
     path = write_clip(tmp_path / "ramp.mp4", colours, fps=10)

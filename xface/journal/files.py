@@ -41,6 +41,7 @@ from xface.journal.feelings import ENERGY, PLEASANTNESS
 from xface.journal.schema import SCHEMA_VERSION, TABLES
 from xface.journal.store import Journal
 from xface.journal.timeline import duration_words
+from xface.spreadsheet import spreadsheet_safe
 
 __all__ = [
     "MAX_IMPORT_BYTES",
@@ -62,8 +63,6 @@ BLANKS_KEPT = 4096
 _LONG_BLANKS = re.compile(rb" {%d,}" % (BLANKS_KEPT + 1))
 """Runs of spaces longer than any text a row may hold (MAX_NOTE_CHARS): blanks between values, or a text that is
 refused anyway, so cutting them to BLANKS_KEPT changes no export that can be restored."""
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection)."""
 MAX_RESTORE_ROWS = 600_000
 """Most rows one restore accepts, all tables together: about 1 GB of memory at the peak (measured: 300,000
 rows took 580 MB), and room for a year of 20-minute daily recordings (one reading a second)."""
@@ -91,13 +90,6 @@ class RestoreResult(NamedTuple):
 
 def _local(at: str | None) -> str:
     return "" if not at else datetime.fromisoformat(at).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A cell a spreadsheet shows as text: one that would start a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _summary_words(text: str | None) -> str:

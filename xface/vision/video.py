@@ -24,6 +24,7 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from xface.emotions import EMOTIONS
+from xface.spreadsheet import spreadsheet_safe
 from xface.vision.cues import CUE_NAMES
 from xface.vision.images import ImageError, printable_name
 
@@ -247,7 +248,7 @@ class CsvRows:
     def write(self, row: dict) -> None:
         if "error" in row:
             return  # a failed file is said on stderr; the CSV holds readings only
-        self._writer.writerow(flat_row(row))
+        self._writer.writerow({key: spreadsheet_safe(value) for key, value in flat_row(row).items()})
         self.written += 1
 
     def flush(self) -> None:
