@@ -193,6 +193,20 @@ def test_the_summary_says_afraid_surprised_disgusted_as_the_app_does() -> None:
     )
 
 
+def test_a_video_rows_cues_are_worded_against_the_persons_own_face_once_known() -> None:
+    """Against a typical face a faint change is not named (faces differ by build); against the person's own
+    relaxed face it is news: the summary line says what the app's pages say for the same row."""
+    from xface.teach.explain import cue_line, show_at
+
+    faint = (show_at("lip_corner_pull", typical=False) + show_at("lip_corner_pull", typical=True)) / 2
+    row = {"file": "a.mp4", "face": 0, "box": [1.0, 2.0, 30.0, 40.0], "confidence": 0.9, "emotion": "happy"}
+    row |= {"frame": 3, "time": 0.1, "face_id": 1, "cues": {"lip_corner_pull": faint}}
+    own = summary_line({**row, "cues_against_typical": False})
+    typical = summary_line({**row, "cues_against_typical": True})
+    assert own.endswith(cue_line(row["cues"], most=2, typical=False)) and "corners pulled up" in own
+    assert typical.endswith(cue_line(row["cues"], most=2, typical=True)) and "corners pulled up" not in typical
+
+
 def test_jsonl_gives_the_same_rows_one_a_line(group_photo: Path) -> None:
     as_json = json.loads(xface("analyze", str(group_photo), "--json").stdout)
     as_lines = xface("analyze", str(group_photo), "--jsonl")

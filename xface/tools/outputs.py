@@ -86,7 +86,8 @@ def summary_line(row: dict) -> str:
     face = f"face {row['face'] + 1}" + (f" (id {row['face_id']})" if "face_id" in row else "")
     x1, y1, x2, y2 = (round(value) for value in row["box"])
     reading = f"{emotion_word(row['emotion'])} {row['confidence']:.0%}".replace("%", " %")
-    return f"{row['file']}  {where}{face}  box {x1},{y1}-{x2},{y2}  {reading}  {cue_line(row.get('cues'), most=2)}"
+    cues = cue_line(row.get("cues"), most=2, typical=row.get("cues_against_typical", True))
+    return f"{row['file']}  {where}{face}  box {x1},{y1}-{x2},{y2}  {reading}  {cues}"
 
 
 def closing_line(files: int, faces: int, faceless: list[str], failures: int) -> str:
