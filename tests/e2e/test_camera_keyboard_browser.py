@@ -65,8 +65,7 @@ def tab_to_start_camera(page: Page, most: int = 30) -> list[dict]:
 def is_app_frame(stop: dict) -> bool:
     """A stop that every page has before its content: the skip link, the app's name, the menu, the page itself."""
     return (
-        stop["name"] in ("Skip to main content", "Navigate to home page", "Menu", *APP_PAGES)
-        or stop["tag"] == "MAIN"
+        stop["name"] in ("Skip to main content", "Navigate to home page", "Menu", *APP_PAGES) or stop["tag"] == "MAIN"
     )
 
 
