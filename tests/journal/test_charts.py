@@ -312,3 +312,13 @@ def test_the_mood_legend_lists_every_feeling_whatever_the_data_holds(tmp_path):
     colours, shapes = points["color"]["scale"], points["shape"]["scale"]
     assert shapes["domain"] == colours["domain"] == [*charts.FEELINGS_WHEEL, "own words"]
     assert len(set(shapes["range"])) == len(shapes["domain"])  # a symbol of its own for each
+
+
+def test_the_expression_legends_list_all_seven_whatever_the_data_holds(journal):
+    """Like the mood legend: a legend keyed by the data listed only the expressions seen (4 of 7, issue 25)."""
+    sessions, observations = journal.sessions(), journal.observations()
+    seen = {row["emotion"] for row in observations}
+    assert len(seen) < len(EMOTIONS), seen  # the data holds fewer expressions than there are
+    for chart in (charts.expressions_per_session(sessions, observations), charts.expressions_over_time(observations)):
+        (bars,) = [layer for layer in chart.to_dict()["layer"] if "color" in layer.get("encoding", {})]
+        assert bars["encoding"]["color"]["scale"]["domain"] == [emotion_word(e) for e in EMOTIONS]
