@@ -73,7 +73,12 @@ button:focus-visible {{ outline: 3px solid {FOCUS_COLOUR} !important; outline-of
 #root {{ padding: 0 6px 6px 6px; }}
 """
 """Styles for streamlit-webrtc's own frame (its Start camera button and the rest): a separate page the
-app's styles don't reach, so the frame script puts them in."""
+app's styles don't reach, so the frame script puts them in.
+
+Why its button and not a Streamlit one driving `desired_playing_state`: that hides the frame's buttons, but while
+the wish is "playing" the component starts again each time a start fails, and tells the page nothing. With the
+camera refused it tried 500 times in 4 s (Chromium, streamlit-webrtc 0.79.0), ending on "Cannot create so many
+PeerConnections" instead of the sentence that says how to allow the camera."""
 FRAME_SCRIPT = """
 <script>
 /* Names that match what the eye sees (WCAG 2.2: 2.5.3 label in name, 1.1.1 text for images):
