@@ -8,6 +8,7 @@ each browser session (`__name__ == "__main__"`): the navigation below.
 import streamlit as st
 
 from xface.app import ui
+from xface.app.ui.frame import app_frame
 
 if __name__ != "__main__":  # imported by `streamlit run` as the web server, not run as a page script
     from pathlib import Path
@@ -31,7 +32,7 @@ if __name__ != "__main__":  # imported by `streamlit run` as the web server, not
     )
 else:
     st.set_page_config(page_title="Xface", page_icon="🙂", layout="wide")
-    ui.app_frame()
+    app_frame()
     # URL paths equal the file names: Streamlit's router then knows each page even on the very first
     # visit to a fresh server (before st.navigation has run once), and never shows "Page not found".
     pages = [

@@ -164,7 +164,7 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
 # --- the page --------------------------------------------------------------------------------------
 
 
-st.title("Live practice")
+st.title("Live practice", anchor=False)  # no heading link: Start camera comes first
 st.markdown(
     "Point the camera at a face: yours, or someone's on a screen. Each face gets a box and a few words, and the "
     "cards explain what the face is doing. **A face is not a feeling:** treat the words as a hint to check, "

@@ -116,7 +116,7 @@ def coach_panel(mirror: MirrorPractice, playing: bool) -> None:
     st.button("End the round", on_click=end, args=(mirror,), key="mirror_end")
 
 
-st.title("Mirror practice")
+st.title("Mirror practice", anchor=False)  # no heading link: Start camera comes first
 st.markdown(
     "Make each expression with your own face. Xface first learns your face at rest, then says what to move, "
     "from what it measures on your face. Only the results go into your journal, never a picture."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 
 import pytest
 
@@ -24,11 +25,33 @@ def test_the_readme_is_short() -> None:
     assert len(README.encode()) <= 16_000
 
 
-def test_the_readme_and_docs_cite_no_commit_hashes() -> None:
-    """A hash says nothing to a reader and goes stale; say what the code was instead."""
-    for path in [ROOT / "README.md", *DOCS]:
-        text = re.sub(r"`[^`]*`", "", path.read_text())  # code spans may hold hex (SHA-256 sums, colours)
-        assert not COMMIT_HASH.findall(text), f"{path.name}: {COMMIT_HASH.findall(text)}"
+def _commits(names: set[str]) -> set[str]:
+    """Those of ``names`` that this repository's history knows as commits (none where git or its history is absent)."""
+    if not names:
+        return set()
+    try:
+        answer = subprocess.run(
+            ["git", "-C", str(ROOT), "cat-file", "--batch-check"],
+            input="".join(f"{name}^{{commit}}\n" for name in sorted(names)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except OSError:
+        return set()
+    found = [line.split()[1] == "commit" for line in answer.stdout.splitlines()]
+    return {name for name, is_commit in zip(sorted(names), found, strict=False) if is_commit}
+
+
+def test_the_readme_docs_and_training_diary_cite_no_commit_hashes() -> None:
+    """A hash says nothing to a reader and goes stale; say what the code was instead. Prose holds no hex word
+    at all; code (commands, sums) may hold hex, but not a commit of this repository."""
+    for path in [ROOT / "README.md", ROOT / "TRAINING.md", *DOCS]:
+        text = path.read_text()
+        prose = re.sub(r"```.*?```|`[^`\n]*`", "", text, flags=re.S)
+        assert not COMMIT_HASH.findall(prose), f"{path.name}: {COMMIT_HASH.findall(prose)}"
+        in_code = _commits(set(COMMIT_HASH.findall(text)))
+        assert not in_code, f"{path.name}: {in_code}"
 
 
 def test_every_link_to_a_file_leads_somewhere() -> None:

@@ -122,6 +122,38 @@ def test_what_needs_torch_says_so_in_one_sentence_without_torch(tmp_path: Path) 
     ]
 
 
+def test_bench_cold_start_without_playwright_or_chromium_says_so_in_one_sentence(tmp_path: Path) -> None:
+    """`--cold-start` drives a browser (playwright, from the test extra, and Chromium): in a base install it says
+    what to install, at once, before minutes of measuring and without a traceback."""
+    command = ["-m", "xface.tools.cli", "--no-progress", "bench", "--frames", "0", "--video-seconds", "0"]
+    no_playwright = f"""
+import sys
+sys.modules["playwright"] = None  # as in a base install
+from xface.tools.cli import main
+sys.exit(main({command[2:] + ["--cold-start", "--json", str(tmp_path / "bench.json")]!r}))
+"""
+    result = _without_torch("-c", no_playwright)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "xface: error: xface bench --cold-start drives a browser with playwright, which the base install leaves "
+        "out: install the test extra with `.venv/bin/pip install -e '.[test]'`, or leave out --cold-start"
+    ]
+    assert result.stdout == "" and not (tmp_path / "bench.json").exists()  # nothing measured, nothing written
+
+    no_chromium = subprocess.run(
+        [sys.executable, *command, "--cold-start"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        env={"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)},  # this Python, no Chromium
+    )
+    assert no_chromium.returncode == 2 and no_chromium.stdout == "", no_chromium.stderr
+    assert no_chromium.stderr.strip().splitlines() == [
+        "xface: error: xface bench --cold-start needs Chromium (`apt-get install chromium`), or leave out --cold-start"
+    ]
+
+
 def test_every_page_renders_without_torch(tmp_path: Path) -> None:
     """The app in a base install: each page through the real navigation (AppTest), torch never needed."""
     code = f"""

@@ -34,20 +34,32 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path):
-    """A real 320 KB filesystem (tmpfs), mounted for this test only; skipped where mounting is not allowed."""
+def _mounted(tmp_path: Path, size: str):
+    """A real filesystem (tmpfs) of ``size``, mounted for one test; skipped where mounting is not allowed."""
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("Mounting a small filesystem needs root; the max_page_count test covers a full disk instead.")
     point = tmp_path / f"small-{uuid.uuid4().hex[:6]}"
     point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=320k", "tmpfs", str(point)], capture_output=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"This machine does not allow mounting a small filesystem: {mounted.stderr.decode().strip()}")
     try:
         yield point
     finally:
         subprocess.run(["umount", "--lazy", str(point)], check=True)  # the page may still hold the file open
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """320 KB: a recording fills it within a few hundred readings."""
+    yield from _mounted(tmp_path, "320k")
+
+
+@pytest.fixture
+def roomy_disk(tmp_path: Path):
+    """2 MB: a new journal fits with room to spare, so it closes cleanly (on 320 KB its closing checkpoint found
+    the disk full and left the write-ahead log behind)."""
+    yield from _mounted(tmp_path, "2m")
 
 
 def record_until_it_stops(live: LiveSession, clock: FakeClock, frame: np.ndarray, most: int = 5000) -> int:
@@ -125,11 +137,12 @@ def test_a_journal_held_by_another_program_stops_the_recording_with_a_message(an
     journal.close()
 
 
-def test_a_journal_on_a_read_only_disk_is_refused_with_a_clear_message(small_disk):
-    path = small_disk / "journal.db"
+def test_a_journal_on_a_read_only_disk_is_refused_with_a_clear_message(roomy_disk):
+    path = roomy_disk / "journal.db"
     with Journal(path) as journal:
         journal.add_checkin("calm", "calm", 2)
-    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    assert sorted(p.name for p in roomy_disk.iterdir()) == ["journal.db"]  # closed cleanly: no log left behind
+    subprocess.run(["mount", "-o", "remount,ro", str(roomy_disk)], check=True)
     with pytest.raises(JournalError) as raised:
         Journal(path)
     assert raised.value.reason == "the journal file can't be opened"

@@ -141,12 +141,12 @@ def test_the_calendar_colours_each_day_by_its_mean_pleasantness(journal):
 
 
 def test_one_colour_per_emotion_in_every_chart(journal, tmp_path):
-    assert charts.feeling_colour("scared") == charts.PALETTE["fear"]
+    assert charts.feeling_colour("afraid") == charts.PALETTE["fear"]
     assert charts.feeling_colour("calm") == charts.PALETTE["neutral"]
     assert charts.feeling_colour(None) == charts.PALETTE["own words"]
     mirror = journal.start_session("mirror")
     journal.add_mirror_result(mirror, "fear", True, 2.0, 0.8)
-    journal.add_checkin("anxious", "scared", 3)
+    journal.add_checkin("anxious", "afraid", 3)
     built = [
         charts.mood_over_time(journal.checkins()).to_dict()["layer"][0],
         charts.expressions_per_session(journal.sessions(), journal.observations()).to_dict()["layer"][0],
@@ -156,8 +156,8 @@ def test_one_colour_per_emotion_in_every_chart(journal, tmp_path):
     for layer in built:
         scale = layer["encoding"]["color"]["scale"]
         colours = dict(zip(scale["domain"], scale["range"], strict=True))
-        key = "scared" if "scared" in colours else "afraid"
-        assert colours[key] == charts.PALETTE["fear"], layer["encoding"]["color"]
+        assert "scared" not in colours and "fear" not in colours, colours  # one word: "afraid"
+        assert colours["afraid"] == charts.PALETTE["fear"], layer["encoding"]["color"]
 
 
 def test_expressions_per_session_counts_match_the_journal(journal):
@@ -312,3 +312,13 @@ def test_the_mood_legend_lists_every_feeling_whatever_the_data_holds(tmp_path):
     colours, shapes = points["color"]["scale"], points["shape"]["scale"]
     assert shapes["domain"] == colours["domain"] == [*charts.FEELINGS_WHEEL, "own words"]
     assert len(set(shapes["range"])) == len(shapes["domain"])  # a symbol of its own for each
+
+
+def test_the_expression_legends_list_all_seven_whatever_the_data_holds(journal):
+    """Like the mood legend: a legend keyed by the data listed only the expressions seen (4 of 7, issue 25)."""
+    sessions, observations = journal.sessions(), journal.observations()
+    seen = {row["emotion"] for row in observations}
+    assert len(seen) < len(EMOTIONS), seen  # the data holds fewer expressions than there are
+    for chart in (charts.expressions_per_session(sessions, observations), charts.expressions_over_time(observations)):
+        (bars,) = [layer for layer in chart.to_dict()["layer"] if "color" in layer.get("encoding", {})]
+        assert bars["encoding"]["color"]["scale"]["domain"] == [emotion_word(e) for e in EMOTIONS]

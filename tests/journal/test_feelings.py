@@ -3,14 +3,16 @@ from importlib import resources
 
 import textstat
 
-from xface.emotions import EMOTIONS, canonical_emotion
+from xface.emotions import EMOTIONS, WORDS, canonical_emotion, emotion_word
 from xface.journal.feelings import (
     BODY_PLACES,
     ENERGY,
     FEELINGS_WHEEL,
     GRID,
     PLEASANTNESS,
+    RENAMED,
     core_of,
+    current_word,
     place_of,
     words_near,
 )
@@ -35,8 +37,23 @@ def test_every_word_has_exactly_one_core():
 
 def test_core_feelings_that_have_a_face_map_onto_an_expression():
     expressions = {core: canonical_emotion(core) for core in FEELINGS_WHEEL}
-    assert expressions["scared"] == "fear" and expressions["calm"] == "neutral"
+    assert expressions["afraid"] == "fear" and expressions["calm"] == "neutral"
     assert set(EMOTIONS) <= set(expressions.values())
+
+
+def test_a_core_feeling_that_is_an_expression_has_the_apps_one_word_for_it():
+    """The wheel said "scared" where the cards, quiz and charts say "afraid": one word per emotion."""
+    for core in FEELINGS_WHEEL:
+        emotion = canonical_emotion(core)
+        if emotion is not None and emotion != "neutral":  # calm is a feeling; "neutral" names only a face
+            assert core == emotion_word(emotion), (core, emotion_word(emotion))
+    assert {word for word in WORDS.values() if word != "neutral"} <= set(FEELINGS_WHEEL)
+    all_words = {word for core, words in FEELINGS_WHEEL.items() for word in (core, *words)}
+    assert not set(RENAMED) & all_words  # an old word is not on the wheel any more …
+    assert set(RENAMED.values()) <= all_words  # … and what it became is
+    # An older journal's or export's word still finds its place and its core.
+    assert current_word(" Scared ") == "afraid" and core_of("scared") == "afraid"
+    assert place_of("scared") == place_of("afraid")
 
 
 def test_body_places_and_data_file():

@@ -40,7 +40,7 @@ def fill(journal: Journal) -> dict:
     mirror = journal.start_session("mirror")
     journal.add_mirror_result(mirror, "sad", False, None, 0.42)
     journal.end_session(mirror)
-    linked = journal.add_checkin("anxious", "scared", 4, body=["chest", "stomach"], note=IMAGE_NOTE, session_id=live)
+    linked = journal.add_checkin("anxious", "afraid", 4, body=["chest", "stomach"], note=IMAGE_NOTE, session_id=live)
     other = journal.add_checkin("content", "happy", 2, at=datetime.now() - timedelta(days=2))
     return {"live": live, "quiz": quiz, "mirror": mirror, "linked": linked, "other": other}
 
@@ -111,6 +111,21 @@ def test_an_export_from_before_version_3_restores_with_defaults(journal):
     ]
     (row,) = journal.checkins()
     assert (row["body"], row["pleasantness"], row["energy"]) == ([], 1, -1)  # "safe" on the grid
+
+
+def test_an_export_that_says_scared_restores_as_afraid(journal):
+    """Exports written before the wheel said "afraid" still restore, in the one word the app uses now."""
+    at = "2025-01-01T00:00:00.000000+00:00"
+    checkins = [
+        {"id": 1, "at": at, "core": "scared", "feeling": "worried", "intensity": 2, "body": "[]"},
+        {"id": 2, "at": at, "core": "Scared", "feeling": "scared", "intensity": 3, "body": "[]"},
+    ]
+    restore_zip(journal, zip_of({"checkins": checkins}))
+    rows = sorted(journal.checkins(), key=lambda row: row["id"])
+    assert [(row["core"], row["feeling"]) for row in rows] == [("afraid", "worried"), ("afraid", "afraid")]
+    assert (rows[1]["pleasantness"], rows[1]["energy"]) == (-2, 2)  # the word's place on the grid
+    restore_zip(journal, zip_of({"checkins": checkins}))  # the same export again adds nothing
+    assert len(journal.checkins()) == 2
 
 
 def crafted(ids: dict, export: dict) -> dict[str, tuple[dict, str]]:

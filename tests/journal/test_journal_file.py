@@ -61,6 +61,37 @@ def test_readings_of_a_deleted_recording_never_go_into_the_next_session(journal)
     assert journal.observations() == []
 
 
+def test_a_version_5_journals_scared_check_ins_say_afraid(tmp_path) -> None:
+    """The feelings wheel said "scared" for the feeling the rest of the app calls "afraid"; older check-ins
+    move to the one word, with nothing else changed."""
+    path = tmp_path / "journal.db"
+    db = Database(path)
+    for version, migrate in enumerate(MIGRATIONS[:5]):
+        migrate(db)
+        db.execute(f"PRAGMA user_version = {version + 1}")
+    at = "2025-01-02T10:00:00.000000+00:00"
+    db["checkins"].insert_all(
+        {"at": at, "own_words": "", "body": "[]"} | row
+        for row in [
+            {"core": "scared", "feeling": "anxious", "intensity": 3, "pleasantness": -1, "energy": 2, "note": ""},
+            {"core": "scared", "feeling": "scared", "intensity": 4, "note": "scared of the call"},
+            {"core": "happy", "feeling": "content", "intensity": 2, "note": ""},
+        ]
+    )
+    db.conn.commit()
+    db.close()
+    with Journal(path) as journal:
+        rows = sorted(journal.checkins(), key=lambda row: row["id"])
+        assert [(row["core"], row["feeling"]) for row in rows] == [
+            ("afraid", "anxious"),
+            ("afraid", "afraid"),
+            ("happy", "content"),
+        ]
+        assert rows[1]["note"] == "scared of the call"  # the person's own words stay theirs
+        assert (rows[0]["pleasantness"], rows[0]["energy"]) == (-1, 2)
+        assert journal._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
 def test_a_version_4_journal_moves_to_ids_never_reused_keeping_every_row(tmp_path) -> None:
     path = tmp_path / "journal.db"
     db = Database(path)

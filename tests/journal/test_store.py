@@ -44,7 +44,7 @@ def fill(journal: Journal) -> dict:
     journal.add_quiz_answer(quiz, "happy/1.jpg", "happy", "happy", "label", "happy", 0.9)
     journal.add_quiz_answer(quiz, "x.jpg#0", "surprise", "fear", "model", "fear", 0.55)
     linked = journal.add_checkin(
-        "anxious", "scared", 4, body=["chest", "stomach"], note="after the call", session_id=live
+        "anxious", "afraid", 4, body=["chest", "stomach"], note="after the call", session_id=live
     )
     other = journal.add_checkin("content", "happy", 2)
     mirror = journal.start_session("mirror")
@@ -710,7 +710,7 @@ def test_recorder_from_a_video_thread_while_the_page_writes(journal):
     thread = threading.Thread(target=video)
     thread.start()
     for step in range(50):
-        journal.add_checkin("worried", "scared", 1 + step % 5)
+        journal.add_checkin("worried", "afraid", 1 + step % 5)
         journal.observations(session)
     thread.join()
     assert errors == [] and recorder.error is None

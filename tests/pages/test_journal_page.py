@@ -178,7 +178,7 @@ def test_a_checkin_is_saved_from_the_form(db):
     with Journal(db) as journal:
         row = max(journal.checkins(), key=lambda row: row["id"])
     assert (row["core"], row["feeling"], row["intensity"], row["body"], row["note"]) == (
-        "scared",
+        "afraid",
         "anxious",
         4,
         ["stomach", "chest"],

@@ -5,8 +5,8 @@ done here, in the person's local time, so each chart carries small, checkable da
 keep the charts honest:
 
 * **One colour per emotion everywhere** (``PALETTE``, Okabe–Ito, readable with colour blindness). A
-  check-in's core feeling takes the colour of the expression it maps to (scared → fear's colour),
-  so "scared" in the mood chart and "fear" in the quiz chart look the same.
+  check-in's core feeling takes the colour of the expression it maps to (afraid → fear's colour),
+  so "afraid" looks the same in the mood chart and in the quiz chart.
 * **Every rate carries its count**: "3 of 4", never 75 % alone.
 * **Mood is pleasantness and energy** (the Mood Meter), each from -2 to +2, one point per check-in.
   Check-ins at the same level on the same day are spread apart a little (the tooltip keeps the

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from xface.emotions import EMOTIONS
-from xface.journal.feelings import BODY_PLACES, FEELINGS_WHEEL, core_of, place_of
+from xface.journal.feelings import BODY_PLACES, FEELINGS_WHEEL, core_of, current_word, place_of
 from xface.journal.schema import (
     ANSWER_SOURCES,
     FACE_SOURCES,
@@ -267,8 +267,8 @@ def _check_checkin(row: dict) -> dict:
     note = _text("note", row.get("note") or "", MAX_NOTE_CHARS)
     feeling = _text("feeling", row.get("feeling"), MAX_OWN_WORDS_CHARS, optional=True)
     core = _text("core feeling", row.get("core"), MAX_OWN_WORDS_CHARS, optional=True)
-    feeling = (feeling or "").strip().lower() or None
-    core = (core or "").strip().lower() or (core_of(feeling) if feeling else None)
+    feeling = current_word(feeling or "") or None  # an older export's "scared" is today's "afraid"
+    core = current_word(core or "") or (core_of(feeling) if feeling else None)
     if core is not None and core not in FEELINGS_WHEEL:
         raise ValueError(f"{core!r} is not on the feelings wheel; the core feelings are {', '.join(FEELINGS_WHEEL)}.")
     if not own_words.strip():

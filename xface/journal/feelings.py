@@ -8,7 +8,9 @@ answer than "which word?", and the grid then offers the words that sit near the 
 one-line meaning. The words live in feelings.json beside this file, so they can be reviewed and
 translated without touching code. Every word belongs to exactly one core feeling, so ``core_of`` is
 unambiguous. Most core feelings also map onto an expression label through
-``xface.emotions.canonical_emotion`` (scared → fear, calm → neutral...); "tired" deliberately has no expression.
+``xface.emotions.canonical_emotion`` (afraid → fear, calm → neutral...); "tired" deliberately has no expression.
+A core feeling that is also an expression has the app's one word for it (``xface.emotions.WORDS``): "afraid",
+not "scared", on the wheel as on the cards; ``RENAMED`` reads the older word in older journals and exports.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ __all__ = [
     "FEELINGS_WHEEL",
     "GRID",
     "PLEASANTNESS",
+    "RENAMED",
     "GridPlace",
     "core_of",
+    "current_word",
     "place_of",
     "words_near",
 ]
@@ -33,6 +37,9 @@ _DATA = json.loads(resources.files(__package__).joinpath("feelings.json").read_t
 
 FEELINGS_WHEEL: dict[str, list[str]] = {core: list(words) for core, words in _DATA["wheel"].items()}
 """Core feeling → more specific words, in the order the check-in form shows them."""
+
+RENAMED: dict[str, str] = dict(_DATA["renamed"])
+"""A wheel word an older Xface used → the word now ("scared" → "afraid")."""
 
 BODY_PLACES: tuple[str, ...] = tuple(_DATA["body_places"])
 """Where a feeling can be noticed in the body, head to toe."""
@@ -64,14 +71,20 @@ GRID: dict[str, GridPlace] = {word: GridPlace(**place) for word, place in _DATA[
 _CORE_OF: dict[str, str] = {word: core for core, words in FEELINGS_WHEEL.items() for word in (core, *words)}
 
 
+def current_word(word: str) -> str:
+    """A feeling word in lower case, as the wheel says it now (an older Xface's "scared" is "afraid")."""
+    text = word.strip().lower()
+    return RENAMED.get(text, text)
+
+
 def core_of(word: str) -> str | None:
     """The core feeling a wheel word belongs to (a core is its own core), or None for other words."""
-    return _CORE_OF.get(word.strip().lower())
+    return _CORE_OF.get(current_word(word))
 
 
 def place_of(word: str | None) -> GridPlace | None:
     """Where a wheel word sits on the grid, or None for words not on the wheel."""
-    return GRID.get((word or "").strip().lower())
+    return GRID.get(current_word(word or ""))
 
 
 def words_near(pleasantness: int, energy: int, reach: int = 1) -> list[str]:

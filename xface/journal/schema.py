@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from xface.emotions import EMOTIONS
-from xface.journal.feelings import place_of
+from xface.journal.feelings import RENAMED, place_of
 
 if TYPE_CHECKING:  # sqlite-utils takes 0.6 s to import: the pages that only need JournalError skip it
     from sqlite_utils import Database
@@ -235,12 +235,21 @@ def _v5_ids_never_reused(db: Database) -> None:
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
+def _v6_one_word_per_emotion(db: Database) -> None:
+    """Version 6: check-ins say the wheel's words as they are now: "afraid" (the app's one word for the
+    expression too) where an older Xface wrote "scared", so charts, timeline and exports say one word."""
+    for old, new in RENAMED.items():
+        db.execute("update checkins set core = ? where core = ?", [new, old])
+        db.execute("update checkins set feeling = ? where feeling = ?", [new, old])
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _v1_tables,
     _v2_body_and_answer_source,
     _v3_mirror_and_verdicts,
     _v4_mood_meter,
     _v5_ids_never_reused,
+    _v6_one_word_per_emotion,
 )
 """MIGRATIONS[n] turns a version-n journal into version n+1 (version 0 is an empty file). Append only."""
 

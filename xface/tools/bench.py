@@ -295,18 +295,31 @@ def _process_rss_mb(pid: int) -> float | None:
     return None
 
 
-def cold_start_seconds(timeout: float = 120.0) -> tuple[float, float | None] | None:
+def cold_start_problem() -> str | None:
+    """Why `--cold-start` can't run in this install, in one sentence (no playwright, no Chromium); None if it can."""
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("playwright") is None:
+        return (
+            "xface bench --cold-start drives a browser with playwright, which the base install leaves out: "
+            "install the test extra with `.venv/bin/pip install -e '.[test]'`, or leave out --cold-start"
+        )
+    if shutil.which("chromium") is None:
+        return "xface bench --cold-start needs Chromium (`apt-get install chromium`), or leave out --cold-start"
+    return None
+
+
+def cold_start_seconds(timeout: float = 120.0) -> tuple[float, float | None]:
     """Seconds from `streamlit run app.py` to the first page rendered in headless Chromium, and the
-    server's resident memory (MB) once the live page has loaded the model."""
+    server's resident memory (MB) once the live page has loaded the model (see `cold_start_problem` first)."""
     import shutil
     import socket
     import tempfile
 
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        return None
     from playwright.sync_api import sync_playwright
 
+    chromium = shutil.which("chromium")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -399,6 +412,8 @@ def main(args) -> int:
     faces_dir = Path(args.faces_dir)
     if not (faces_dir / "with_faces" / "boxes.csv").is_file():
         raise FileNotFoundError(f"{faces_dir} has no with_faces/boxes.csv (pass --faces-dir)")
+    if args.cold_start and (problem := cold_start_problem()):  # said before minutes of measuring, not after
+        raise ValueError(problem)
     began = time.perf_counter()
     threads = args.threads or APP_THREADS
     analyzer = Analyzer(threads=threads)

@@ -1,6 +1,7 @@
 """The thin Streamlit layer: cached resources, the passcode gate and the app's frame. Pages import from here.
 
-This package is the only place in `xface` that imports Streamlit; `ui.widgets` holds the camera pages' widgets.
+This package is the only place in `xface` that imports Streamlit; `ui.frame` holds what every page shares (name,
+focus ring, menu button), `ui.widgets` the camera pages' widgets.
 """
 
 from __future__ import annotations
@@ -29,57 +30,6 @@ APP_SCRIPT = Path(__file__).resolve().parents[3] / "app.py"
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
 
-FOCUS_COLOUR = "#1d4e89"
-"""The theme's accent: 8.6:1 against the page (#fbfaf7) and 7.5:1 against the sidebar (#eceae4), over
-the 3:1 WCAG 2.2 asks of a focus indicator."""
-PAGE_COLOUR = "#fbfaf7"
-"""The theme's page background (.streamlit/config.toml)."""
-ERROR_COLOUR = "#9b1c1c"
-"""Dark red for error text: 7.7:1 on the page, over the 4.5:1 WCAG asks of text."""
-LOGO = (
-    '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="28" viewBox="0 0 96 28" role="img" '
-    'aria-label="Xface"><title>Xface</title><text x="0" y="22" font-family="sans-serif" font-size="24" '
-    f'font-weight="700" fill="{FOCUS_COLOUR}">Xface</text></svg>'
-)
-"""The app's name as a small word mark, shown at the top of the menu and, with the menu closed, of the page."""
-FRAME_CSS = f"""
-/* A focus ring that is always visible on whatever has keyboard focus (WCAG 2.2: 2.4.7, 2.4.13). */
-:focus-visible, [data-baseweb] :focus-visible, button:focus-visible, a:focus-visible, [role="tab"]:focus-visible {{
-    outline: 3px solid {FOCUS_COLOUR} !important;
-    outline-offset: 2px !important;
-}}
-/* A file the uploader refuses says why in text beside it, not only in a tooltip on hover (WCAG 2.2: 3.3.1). */
-[data-testid="stFileChip"][aria-invalid="true"] {{
-    flex-wrap: wrap;
-    height: auto;
-}}
-[data-testid="stFileChip"][aria-invalid="true"] [role="alert"] {{
-    position: static !important;
-    flex-basis: 100%;
-    width: auto !important;
-    height: auto !important;
-    margin: 0.2rem 0 0 0 !important;
-    clip: auto !important;
-    clip-path: none !important;
-    overflow: visible !important;
-    white-space: normal !important;
-    color: {ERROR_COLOUR};
-    font-size: 0.85rem;
-}}
-/* A slider's keyboard focus: Streamlit draws a half-transparent halo round the thumb (2.46:1 on the page);
-   this one is solid, with a gap of page colour so it stands apart from the thumb (WCAG 2.2: 1.4.11, 2.4.13). */
-[data-testid="stSlider"] div:has(> div > input[type="range"]:focus-visible) {{
-    box-shadow: 0 0 0 2px {PAGE_COLOUR}, 0 0 0 5px {FOCUS_COLOUR} !important;
-}}
-/* The phone's menu button says what it is in words, not only with an arrow. */
-[data-testid="stExpandSidebarButton"]::after {{
-    content: "Menu";
-    margin-left: 0.25rem;
-    font-weight: 600;
-    color: {FOCUS_COLOUR};
-}}
-"""
-
 
 @st.cache_resource(show_spinner="Loading the expression model…")
 def analyzer():
@@ -88,32 +38,6 @@ def analyzer():
     from xface.vision.pipeline import Analyzer
 
     return Analyzer(threads=APP_THREADS)
-
-
-FRAME_SCRIPT = """
-<script>
-/* Names that match what the eye sees (WCAG 2.2: 2.5.3 label in name, 1.1.1 text for images):
-   Streamlit calls the phone's menu button "Expand sidebar" and the word mark "Logo". Both are
-   drawn again when the menu opens or closes, so a watcher names each new one. */
-(() => {
-    const name = () => {
-        for (const button of document.querySelectorAll('[data-testid="stExpandSidebarButton"]')) {
-            if (button.getAttribute("aria-label") !== "Menu") button.setAttribute("aria-label", "Menu");
-        }
-        for (const logo of document.querySelectorAll('[data-testid$="Logo"] , img[data-testid$="Logo"]')) {
-            if (logo.tagName === "IMG" && logo.alt !== "Xface") logo.alt = "Xface";
-        }
-    };
-    name();
-    if (!window.xfaceNamer) {
-        window.xfaceNamer = new MutationObserver(name);
-        window.xfaceNamer.observe(document.body, {
-            childList: true, subtree: true, attributes: true, attributeFilter: ["aria-label", "alt"],
-        });
-    }
-})();
-</script>
-"""
 
 
 Loaded = TypeVar("Loaded")
@@ -126,14 +50,6 @@ def models_or_stop(load: Callable[[], Loaded], activity: str) -> Loaded:
     except (OSError, ValueError, RuntimeError) as error:
         st.error(f"The expression model can't be loaded, so {activity} is not available: {error}")
         st.stop()
-
-
-def app_frame() -> None:
-    """What every page shares: the app's name (top of the menu, or of the page while the menu is closed),
-    a visible keyboard focus ring and a menu button labelled in words. Called by app.py before any page."""
-    st.logo(LOGO, size="large")
-    st.html(f"<style>{FRAME_CSS}</style>")
-    st.html(FRAME_SCRIPT, unsafe_allow_javascript=True)  # our own fixed script: no user text goes into it
 
 
 def enter_page() -> None:
