@@ -6,6 +6,7 @@ sees a real face through the real WebRTC path.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import shutil
@@ -156,9 +157,9 @@ def fake_webcam(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_y4m(face_frame(), tmp_path_factory.mktemp("webcam") / "face.y4m")
 
 
-@pytest.fixture
-def browser_page(fake_webcam: Path, tmp_path: Path):
-    """A Playwright page in headless Debian Chromium with the fake webcam; never downloads a browser."""
+@contextlib.contextmanager
+def chromium_page(webcam: Path, width: int = 1280, height: int = 1000) -> Iterator:
+    """A Playwright page in headless Debian Chromium with `webcam` (.y4m) as its camera; never downloads a browser."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -177,15 +178,24 @@ def browser_page(fake_webcam: Path, tmp_path: Path):
                 "--disable-sync",
                 "--use-fake-device-for-media-stream",
                 "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={fake_webcam}",
+                f"--use-file-for-fake-video-capture={webcam}",
             ],
         )
-        context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+        context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
         page = context.new_page()
         page.set_default_timeout(60_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+@pytest.fixture
+def browser_page(fake_webcam: Path):
+    """A page in the real browser, the fake webcam showing a face."""
+    with chromium_page(fake_webcam) as page:
         yield page
-        context.close()
-        browser.close()
 
 
 def start_camera(page, tries: int = 3, wait_s: float = 30.0) -> None:

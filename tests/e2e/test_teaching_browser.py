@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import FACES, ROOT, StreamlitServer, start_camera
+from tests.e2e.conftest import FACES, ROOT, StreamlitServer, chromium_page, start_camera
 from xface.journal.store import Journal
 
 pytestmark = pytest.mark.slow
@@ -44,26 +44,8 @@ def changing_webcam(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_a_new_guess_is_asked_for_each_new_expression(
-    streamlit_server: StreamlitServer, changing_webcam: Path, tmp_path: Path, request: pytest.FixtureRequest
-):
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.conftest import CHROMIUM
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={changing_webcam}",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+def test_a_new_guess_is_asked_for_each_new_expression(streamlit_server: StreamlitServer, changing_webcam: Path):
+    with chromium_page(changing_webcam) as page:
         try:
             page.goto(f"{streamlit_server.url}/live_practice")
             expect(page.get_by_text("Press Start camera")).to_be_visible(timeout=WAIT_MS)
@@ -83,8 +65,6 @@ def test_a_new_guess_is_asked_for_each_new_expression(
             page.screenshot(path="/tmp/teaching_failed.png", full_page=True)
             print("\nserver log and stacks:\n" + streamlit_server.stacks())
             raise
-        finally:
-            browser.close()
     with Journal(streamlit_server.db_path) as journal:
         sessions, answers = journal.sessions(), journal.quiz_answers()
     assert [s["kind"] for s in sessions] == ["guess"]  # live guesses are their own kind, not "Photo quiz"
