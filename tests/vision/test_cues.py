@@ -57,7 +57,7 @@ def test_calibration_is_bundled_and_sane():
 @pytest.mark.parametrize(
     ("name", "points", "dx", "dy"),
     [
-        ("brow_raise", cues.BROWS, 0.0, -0.08),
+        ("brow_raise", cues.BROWS + cues.UNDER_BROWS, 0.0, -0.08),
         ("brow_lower", cues.INNER_BROWS, 0.0, 0.08),
         ("upper_lid_raise", (159, 386), 0.0, -0.04),
         ("cheek_raise", cues.CHEEKS, 0.0, -0.06),
@@ -105,14 +105,15 @@ def _deeper(frontal: np.ndarray, points: tuple[int, ...], dz: float) -> np.ndarr
 def test_brow_raise_from_constructed_brows(relaxed_mesh):
     frontal = cues.fit_pose(relaxed_mesh, cues.calibration().canonical)  # depth is only defined facing the camera
     both_edges = cues.BROWS + cues.BROWS_UPPER
-    # Higher brows, both edges together, read as more raised, step by step.
-    heights = [_cue(_moved(relaxed_mesh, both_edges, dy=-step), "brow_raise") for step in np.linspace(0, 0.2, 9)]
+    brows = both_edges + cues.UNDER_BROWS
+    # Higher brows, both edges and the skin under them together, read as more raised, step by step.
+    heights = [_cue(_moved(relaxed_mesh, brows, dy=-step), "brow_raise") for step in np.linspace(0, 0.2, 9)]
     assert all(b > a for a, b in zip(heights, heights[1:], strict=False))
     # Brows that tip back (upper edge further behind the lower edge, as on the sloping forehead) too.
     tilts = [_frontal_cue(_deeper(frontal, cues.BROWS_UPPER, step), "brow_raise") for step in np.linspace(0, 0.05, 6)]
     assert all(b > a for a, b in zip(tilts, tilts[1:], strict=False))
     # Lowered brows, or brows tipped forward, are the opposite.
-    assert _cue(_moved(relaxed_mesh, both_edges, dy=0.05), "brow_raise") < _cue(relaxed_mesh, "brow_raise")
+    assert _cue(_moved(relaxed_mesh, brows, dy=0.05), "brow_raise") < _cue(relaxed_mesh, "brow_raise")
     tipped_forward = _deeper(frontal, cues.BROWS_UPPER, -0.02)
     assert _frontal_cue(tipped_forward, "brow_raise") < _frontal_cue(frontal, "brow_raise")
     # A whole brow moved back (no tilt) changes nothing; the eye lids and mouth are not in it.
@@ -126,8 +127,9 @@ def test_brow_lower_from_constructed_brows(relaxed_mesh):
     steps = np.linspace(0, 0.12, 7)
     lowered = [_cue(_moved(relaxed_mesh, cues.INNER_BROWS, dy=step), "brow_lower") for step in steps]
     assert all(b > a for a, b in zip(lowered, lowered[1:], strict=False))
-    # Lowered inner brows are not raised brows.
-    assert _cue(_moved(relaxed_mesh, cues.INNER_BROWS, dy=0.08), "brow_raise") < _cue(relaxed_mesh, "brow_raise")
+    # Lowered inner brows, which pull the skin under them down, are not raised brows.
+    inner = cues.INNER_BROWS + (221, 189, 441, 413)
+    assert _cue(_moved(relaxed_mesh, inner, dy=0.08), "brow_raise") < _cue(relaxed_mesh, "brow_raise")
 
 
 def test_more_mouth_opening_gives_more_jaw_drop(relaxed_mesh):

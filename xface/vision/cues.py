@@ -169,13 +169,15 @@ EYES = {"right": (33, 133, 159, 145), "left": (263, 362, 386, 374)}
 """Per eye: outer corner, inner corner, upper lid centre, lower lid centre (the person's right is image left)."""
 BROWS = (46, 53, 52, 65, 55, 276, 283, 282, 295, 285)
 """Lower edge of both brows, outer to inner."""
+UNDER_BROWS = (113, 225, 224, 223, 222, 221, 189, 342, 445, 444, 443, 442, 441, 413)
+"""The skin right under both brows, above the eye's fold, outer to inner (MediaPipe's outermost upper eye contour):
+raised brows stretch it up (FACS: AU1+2 "stretch the skin below the brow")."""
 BROWS_UPPER = (70, 63, 105, 66, 107, 300, 293, 334, 296, 336)
 """Upper edge of both brows, outer to inner (each above the BROWS point at the same place)."""
-BROW_TILT_WEIGHT = 4.4
+BROW_TILT_WEIGHT = 2.6
 """How much the brows' tilt back (depth of the upper edge behind the lower edge) counts in
-`brow_raise` against their height: half the height's spread over training faces, as with the jaw's
-share in `lip_corner_depress` (the tilt's spread is 0.0053, the height's 0.047 inter-ocular
-distances)."""
+`brow_raise` against the height of the skin under them: half the height's spread over training faces, as with the
+jaw's share in `lip_corner_depress` (the tilt's spread is 0.0053, the height's 0.028 inter-ocular distances)."""
 INNER_BROWS = (55, 65, 285, 295)
 """Lower edge of the inner half of both brows."""
 NOSTRILS = (98, 327, 2)
@@ -244,7 +246,7 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
     x, y, z = np.asarray(frontal, dtype=np.float64).T.tolist()  # plain floats: a tenth of numpy's cost on a few points
     eye_line = _mean(y, (33, 133, 263, 362))
     eye_opening = _mean([y[lower] - y[upper] for _, _, upper, lower in EYES.values()])
-    brow_height = eye_line - _mean(y, BROWS)
+    under_brow_height = eye_line - _mean(y, UNDER_BROWS)
     brow_tilt = _mean(z, BROWS_UPPER) - _mean(z, BROWS)
     inner_brow_height = _mean(y, (133, 362)) - _mean(y, INNER_BROWS)
     nose_length = _mean(y, NOSTRILS) - eye_line
@@ -259,7 +261,7 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
     jaw_opening = (y[17] - y[2]) / max(mouth_width, 0.05)  # a real mouth is about 0.8 wide
     return np.array(
         [
-            brow_height + BROW_TILT_WEIGHT * brow_tilt,
+            under_brow_height + BROW_TILT_WEIGHT * brow_tilt,
             -inner_brow_height,
             eye_opening,
             cheek_height,
@@ -275,7 +277,7 @@ def raw_measures(frontal: np.ndarray) -> np.ndarray:
 
 _EYE_LINE = (33, 133, 263, 362)
 CUE_MEASURED_FROM: dict[str, tuple[int, ...]] = {
-    "brow_raise": _EYE_LINE + BROWS + BROWS_UPPER,
+    "brow_raise": _EYE_LINE + UNDER_BROWS + BROWS + BROWS_UPPER,
     "brow_lower": (133, 362, *INNER_BROWS),
     "upper_lid_raise": (159, 145, 386, 374),
     "cheek_raise": _EYE_LINE + CHEEKS,
@@ -291,10 +293,11 @@ these, so a person can check the measure on the face (a test moves every other p
 
 
 CUE_POINTS: dict[str, str] = {
-    "brow_raise": "AU1+AU2, inner and outer brow raiser. Height of the brows' lower edge (46, 53, 52, 65, 55 and 276, "
-    "283, 282, 295, 285) above the line of the four eye corners (33, 133, 263, 362), plus their tilt back: raised "
-    "brows ride up the forehead, which slopes back, so their upper edge (70, 63, 105, 66, 107 and 300, 293, 334, 296, "
-    "336) goes further behind the lower edge (depth, weighted BROW_TILT_WEIGHT).",
+    "brow_raise": "AU1+AU2, inner and outer brow raiser. Height of the skin right under the brows (113, 225, 224, 223, "
+    "222, 221, 189 and 342, 445, 444, 443, 442, 441, 413), which raised brows stretch up, above the line of the four "
+    "eye corners (33, 133, 263, 362), plus the brows' tilt back: raised brows ride up the forehead, which slopes back, "
+    "so their upper edge (70, 63, 105, 66, 107 and 300, 293, 334, 296, 336) goes further behind their lower edge (46, "
+    "53, 52, 65, 55 and 276, 283, 282, 295, 285; depth, weighted BROW_TILT_WEIGHT).",
     "brow_lower": "AU4, brow lowerer. The inner brows' lower edge (55, 65, 285, 295) comes down towards the inner eye "
     "corners (133, 362).",
     "upper_lid_raise": "AU5, upper lid raiser. Eye opening: upper lid centre (159, 386) to lower lid centre "
