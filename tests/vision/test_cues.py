@@ -87,6 +87,12 @@ def test_mouth_cues_from_constructed_shapes(relaxed_mesh):
     # Opening the jaw is not a frown: with the corners where they were, lip_corner_depress does not grow.
     opened = _moved(relaxed_mesh, (14, 17), dy=0.2)
     assert _cue(opened, "lip_corner_depress") < _cue(relaxed_mesh, "lip_corner_depress")
+    # Nor much of a smile: the lower lip dropping with the jaw lowers the mouth's centre, but counts for under 0.3 of
+    # what the corners' own rise by as much does (0.33 before the lips' parting was taken out of lip_corner_pull), so
+    # an angry or surprised open mouth reads as less of a smile.
+    smile_from = {step: _cue(_moved(relaxed_mesh, (14,), dy=step), "lip_corner_pull") for step in (0.0, 0.1)}
+    corners_up = _cue(_moved(relaxed_mesh, cues.LIP_CORNERS, dy=-0.1), "lip_corner_pull") - smile_from[0.0]
+    assert 0 < smile_from[0.1] - smile_from[0.0] < 0.3 * corners_up
     # Inner brows that go up are the opposite of lowered brows.
     assert _cue(_moved(relaxed_mesh, cues.INNER_BROWS, dy=-0.05), "brow_lower") < _cue(relaxed_mesh, "brow_lower")
 
