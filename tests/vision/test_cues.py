@@ -57,7 +57,7 @@ def test_calibration_is_bundled_and_sane():
 @pytest.mark.parametrize(
     ("name", "points", "dx", "dy"),
     [
-        ("brow_raise", cues.BROWS, 0.0, -0.08),
+        ("brow_raise", cues.BROWS + cues.UNDER_BROWS, 0.0, -0.08),
         ("brow_lower", cues.INNER_BROWS, 0.0, 0.08),
         ("upper_lid_raise", (159, 386), 0.0, -0.04),
         ("cheek_raise", cues.CHEEKS, 0.0, -0.06),
@@ -87,6 +87,12 @@ def test_mouth_cues_from_constructed_shapes(relaxed_mesh):
     # Opening the jaw is not a frown: with the corners where they were, lip_corner_depress does not grow.
     opened = _moved(relaxed_mesh, (14, 17), dy=0.2)
     assert _cue(opened, "lip_corner_depress") < _cue(relaxed_mesh, "lip_corner_depress")
+    # Nor much of a smile: the lower lip dropping with the jaw lowers the mouth's centre, but counts for under 0.3 of
+    # what the corners' own rise by as much does (0.33 before the lips' parting was taken out of lip_corner_pull), so
+    # an angry or surprised open mouth reads as less of a smile.
+    smile_from = {step: _cue(_moved(relaxed_mesh, (14,), dy=step), "lip_corner_pull") for step in (0.0, 0.1)}
+    corners_up = _cue(_moved(relaxed_mesh, cues.LIP_CORNERS, dy=-0.1), "lip_corner_pull") - smile_from[0.0]
+    assert 0 < smile_from[0.1] - smile_from[0.0] < 0.3 * corners_up
     # Inner brows that go up are the opposite of lowered brows.
     assert _cue(_moved(relaxed_mesh, cues.INNER_BROWS, dy=-0.05), "brow_lower") < _cue(relaxed_mesh, "brow_lower")
 
@@ -105,14 +111,15 @@ def _deeper(frontal: np.ndarray, points: tuple[int, ...], dz: float) -> np.ndarr
 def test_brow_raise_from_constructed_brows(relaxed_mesh):
     frontal = cues.fit_pose(relaxed_mesh, cues.calibration().canonical)  # depth is only defined facing the camera
     both_edges = cues.BROWS + cues.BROWS_UPPER
-    # Higher brows, both edges together, read as more raised, step by step.
-    heights = [_cue(_moved(relaxed_mesh, both_edges, dy=-step), "brow_raise") for step in np.linspace(0, 0.2, 9)]
+    brows = both_edges + cues.UNDER_BROWS
+    # Higher brows, both edges and the skin under them together, read as more raised, step by step.
+    heights = [_cue(_moved(relaxed_mesh, brows, dy=-step), "brow_raise") for step in np.linspace(0, 0.2, 9)]
     assert all(b > a for a, b in zip(heights, heights[1:], strict=False))
     # Brows that tip back (upper edge further behind the lower edge, as on the sloping forehead) too.
     tilts = [_frontal_cue(_deeper(frontal, cues.BROWS_UPPER, step), "brow_raise") for step in np.linspace(0, 0.05, 6)]
     assert all(b > a for a, b in zip(tilts, tilts[1:], strict=False))
     # Lowered brows, or brows tipped forward, are the opposite.
-    assert _cue(_moved(relaxed_mesh, both_edges, dy=0.05), "brow_raise") < _cue(relaxed_mesh, "brow_raise")
+    assert _cue(_moved(relaxed_mesh, brows, dy=0.05), "brow_raise") < _cue(relaxed_mesh, "brow_raise")
     tipped_forward = _deeper(frontal, cues.BROWS_UPPER, -0.02)
     assert _frontal_cue(tipped_forward, "brow_raise") < _frontal_cue(frontal, "brow_raise")
     # A whole brow moved back (no tilt) changes nothing; the eye lids and mouth are not in it.
@@ -126,8 +133,9 @@ def test_brow_lower_from_constructed_brows(relaxed_mesh):
     steps = np.linspace(0, 0.12, 7)
     lowered = [_cue(_moved(relaxed_mesh, cues.INNER_BROWS, dy=step), "brow_lower") for step in steps]
     assert all(b > a for a, b in zip(lowered, lowered[1:], strict=False))
-    # Lowered inner brows are not raised brows.
-    assert _cue(_moved(relaxed_mesh, cues.INNER_BROWS, dy=0.08), "brow_raise") < _cue(relaxed_mesh, "brow_raise")
+    # Lowered inner brows, which pull the skin under them down, are not raised brows.
+    inner = cues.INNER_BROWS + (221, 189, 441, 413)
+    assert _cue(_moved(relaxed_mesh, inner, dy=0.08), "brow_raise") < _cue(relaxed_mesh, "brow_raise")
 
 
 def test_more_mouth_opening_gives_more_jaw_drop(relaxed_mesh):
