@@ -405,7 +405,7 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
     finished = bool(history) and history[-1]["epoch"] == settings.epochs
     if settings.average_last > 1 and finished:
         epochs = list(range(settings.epochs - settings.average_last + 1, settings.epochs + 1))
-        average_epochs(model, [out / "epochs" / f"epoch_{n}.safetensors" for n in epochs], train_pixels)
+        average_epochs(model, [out / "epochs" / f"epoch_{n}.safetensors" for n in epochs], train_pixels, settings)
         probs = predict_outputs(model, val_pixels)
         accuracy = float((probs.fer2013.argmax(-1).numpy() == y_val).mean())
         figures = {"val_accuracy": accuracy, **crowd_figures(probs.shown.numpy(), val_shares, val_known, val_majority)}
@@ -433,18 +433,31 @@ def _keep_epoch_weights(model: nn.Module, folder: Path, epoch: int, keep: int) -
 
 
 def average_epochs(
-    model: XfaceViTForImageClassification, paths: list[Path], train_pixels: torch.Tensor, batch_size: int = 256
+    model: XfaceViTForImageClassification,
+    paths: list[Path],
+    train_pixels: torch.Tensor,
+    settings: TrainSettings,
+    batch_size: int = 256,
 ) -> None:
     """Stochastic weight averaging (Izmailov et al. 2018): the mean of the epochs' weights sits in a
     flatter, better-generalising spot than any one of them. BatchNorm statistics of the averaged
-    weights are measured again on the (unaugmented) training faces."""
+    weights are measured again on the training faces as training saw them (augmented and, where the run
+    used it, camera-damaged): measured on clean faces they cost a camera-damaged run 1.6 points."""
     states = [load_file(path) for path in paths]
     averaged = {
         name: sum(state[name] for state in states) / len(states) if tensor.is_floating_point() else tensor
         for name, tensor in states[-1].items()
     }
     model.load_state_dict(averaged)
-    batches = [train_pixels[start : start + batch_size] for start in range(0, len(train_pixels), batch_size)]
+    generator = torch.Generator().manual_seed(settings.seed)
+    batches = [
+        camera_damage(
+            augment(train_pixels[start : start + batch_size], generator, settings.erase_probability),
+            generator,
+            settings.camera_damage,
+        )
+        for start in range(0, len(train_pixels), batch_size)
+    ]
     torch.optim.swa_utils.update_bn(batches, model, device=model.device)
     model.eval()
 
