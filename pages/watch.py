@@ -69,6 +69,8 @@ def choose_clip() -> Clip | None:
 
 
 def read_clip(clip: Clip) -> None:
+    # Any press starts the page again, which ends this reading: the button only has to be there.
+    st.button("Stop reading", icon=":material/stop:", help="Stop reading this clip; nothing is kept")
     bar = st.progress(0.0, text="Reading the clip…")
     try:
         readings = analyse(ui.analyzer(), clip, lambda share, words: bar.progress(share, text=words))

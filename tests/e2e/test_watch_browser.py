@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.clips import PEXELS
 from tests.e2e.test_quiz_journal_browser import open_page, screenshot, screenshots, stored_answers
@@ -95,3 +96,26 @@ def test_a_clip_is_read_its_timeline_shown_and_a_moment_guessed_and_stored(strea
     rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text())))
     assert 190 <= len(rows) <= 200 and {row["face_id"] for row in rows} == {"1"}
     assert rows[0]["file"] == "woman_emotions_pexels.mp4" and float(rows[-1]["time"]) > 19
+
+
+def test_reading_a_clip_can_be_stopped_and_keeps_nothing(streamlit_server, browser_page, tmp_path):
+    """A film scene takes minutes to read: Stop reading ends it, and the page offers to read the clip again."""
+    import subprocess
+
+    long_clip = tmp_path / "long_scene.mp4"  # the real clip three times over: a minute
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-stream_loop", "2", "-i", str(PEXELS), "-c", "copy", str(long_clip)], check=True
+    )
+    page = browser_page
+    open_page(page, f"{streamlit_server.url}/watch")
+    page.get_by_role("heading", name="Watch").wait_for()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(long_clip))
+    page.get_by_role("button", name="Read this clip").click()
+    page.get_by_text(re.compile(r"\d+:\d\d\.\d of 0:59")).wait_for(timeout=ANALYSIS_TIMEOUT_MS)  # reading
+    screenshot(page, screenshots(tmp_path) / "watch_reading.png")
+    page.get_by_role("button", name="Stop reading").click()
+    expect(page.get_by_role("button", name="Stop reading")).to_have_count(0)
+    expect(page.get_by_role("progressbar")).to_have_count(0)
+    expect(page.get_by_role("button", name="Read this clip")).to_be_visible()
+    assert page.get_by_role("radio", name="Timeline").count() == 0  # nothing read is kept
+    assert not stored_answers(streamlit_server.db_path)
