@@ -59,7 +59,8 @@ def test_the_shipped_teacher_file_covers_every_training_face_in_both_views_and_o
     assert probabilities.shape == (TRAINING_FACES, 2, 2, 7) and probabilities.dtype == np.float16
     assert np.allclose(probabilities.astype(np.float32).sum(-1), 1.0, atol=1e-2)
     figures = json.loads(SHIPPED_TEACHER.with_suffix(".json").read_text())["validation"]
-    assert figures["fer2013_accuracy"] > 0.69 and figures["ferplus_kl"] < 0.33
+    assert figures["fer2013_accuracy"] > 0.69 and figures["ferplus_majority_accuracy"] > 0.82  # the shipped heads
+    assert figures["ferplus_kl"] <= 0.35  # the readings issue's bound
     # The two views differ (a face and its mirror are read separately), and the straight view of the FER2013
     # output, averaged with the mirrored, agrees with the labels as often as the validation figures suggest.
     assert not np.array_equal(probabilities[:, 0], probabilities[:, 1])
