@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -259,8 +261,10 @@ def calibration_script():
     path = Path(__file__).resolve().parents[2] / "scripts" / "cue_calibration.py"
     spec = importlib.util.spec_from_file_location("cue_calibration", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
-    return module
+    yield module
+    del sys.modules[spec.name]
 
 
 def test_ferplus_majority_needs_half_the_annotators_and_no_tie(calibration_script):

@@ -474,8 +474,10 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typi
     if telling and (len(sentences) > 1 or telling[0] != present[0]):
         sentences.append(words["contrast_tells"].format(clause=_clause(telling[0]), guess=names["guess"]))
     elif not telling:
-        missing = [
-            n for n in EMOTION_CUES[guess] if n not in EMOTION_CUES[answer] and cues.get(n, 0.0) < show_at(n, typical)
+        missing = [  # only signs Xface can measure here are called missing
+            n
+            for n in EMOTION_CUES[guess]
+            if n not in EMOTION_CUES[answer] and cues.get(n, 0.0) < show_at(n, typical) < math.inf
         ]
         if missing:
             sentences.append(words["contrast_lacks"].format(clause=_clause(missing[0]), guess=names["guess"]))

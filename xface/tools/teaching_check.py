@@ -243,10 +243,12 @@ def read_clip(path: Path, analyzer: Analyzer | None = None) -> tuple[list[Worded
     return confident, seen
 
 
-def measure_clip(path: Path, analyzer: Analyzer | None = None) -> TeachingTruth:
-    """The five shares on a clip's confident frames (see `read_clip`); `faces` counts frames with a face."""
+def measure_clip(path: Path, analyzer: Analyzer | None = None) -> dict[str, TeachingTruth]:
+    """The five shares on a clip's confident frames (see `read_clip`; `faces` counts frames with a face): all of
+    them ("all"), and those whose cues were measured against the person's own relaxed face ("own face"; the first
+    ones are measured against a typical face, as a photo is, until the stream has learnt this one)."""
     confident, seen = read_clip(path, analyzer)
-    return judge(confident, seen)
+    return {"all": judge(confident, seen), "own face": judge([f for f in confident if not f.typical], seen)}
 
 
 def measure_all(faces: list[Face]) -> dict[str, TeachingTruth]:
@@ -263,23 +265,22 @@ def format_truth(results: dict[str, TeachingTruth], clips: bool = False) -> str:
     def cell(value: float | None) -> str:
         return "–" if value is None else f"{value:.1%}"
 
-    counted = "frames with a face | confident (own face)" if clips else "faces | read right"
+    counted = "frames with a face | confident" if clips else "faces | read right"
     lines = [
         f"| {'clip' if clips else 'set'} | {counted} | contradicting cue | other emotion | lead cue happy "
         "| lead cue surprised | some cue on neutral |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for source, truth in results.items():
-        right = f"{truth.read_right} ({truth.own_face})" if clips else str(truth.read_right)
         lines.append(
-            f"| {source} | {truth.faces} | {right} | {cell(truth.contradicting)} | "
+            f"| {source} | {truth.faces} | {truth.read_right} | {cell(truth.contradicting)} | "
             f"{cell(truth.other_emotion)} | {cell(truth.lead_happy)} | {cell(truth.lead_surprise)} | "
             f"{cell(truth.neutral_cue)} |"
         )
     if clips:
         lines.append(
             f"A clip has no labels: each frame's label is Xface's own reading, on frames read at least {CONFIDENT:.0%} "
-            "sure (largest face)."
+            "sure (largest face); 'own face': once the stream has learnt this face at rest."
         )
     summed = results if clips else {k: v for k, v in results.items() if k == "all"}
     for source, total in summed.items():
@@ -321,7 +322,11 @@ def main(args: argparse.Namespace) -> int:
         from xface.vision.pipeline import Analyzer
 
         analyzer = Analyzer(threads=1)
-        results = {printable_name(path.name): measure_clip(path, analyzer) for path in args.clip}
+        results = {
+            f"{printable_name(path.name)}, {part}": truth
+            for path in args.clip
+            for part, truth in measure_clip(path, analyzer).items()
+        }
         print(format_truth(results, clips=True))
     else:
         faces = (
