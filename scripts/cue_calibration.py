@@ -7,6 +7,8 @@
     python scripts/cue_calibration.py mirror                                       # real photos vs their mirror image
     xface teaching-check --sets fer2013_train --save train.npz                    # training faces through the pipeline
     python scripts/cue_calibration.py specific --readings train.npz               # naming thresholds for specificity
+    xface teaching-check --sets web_expressions --save web.npz                    # web photos through the pipeline
+    python scripts/cue_calibration.py own --readings web.npz                      # against a person's own face
 
 Calibration uses the training split only: the canonical face and the relaxed face come from faces
 that most FER+ annotators called neutral, "as strong as faces get" from the 98th percentile over
@@ -27,7 +29,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -132,10 +134,21 @@ def calibrate(npz: Path, out: Path = OUT) -> cues.Calibration:
     relaxed = np.median(raw[relaxed_faces[ok]], axis=0)
     strong = np.percentile(raw - relaxed, STRONG_PERCENTILE, axis=0)
     zeros = np.zeros(len(cues.CUE_NAMES))
-    settings = cues.Calibration(canonical=canonical, relaxed=relaxed, strong=strong, noticeable=zeros, named=zeros)
+    settings = cues.Calibration(
+        canonical=canonical,
+        relaxed=relaxed,
+        strong=strong,
+        noticeable=zeros,
+        named=zeros,
+        noticeable_own=zeros,
+        named_own=zeros,
+    )
     relaxed_intensities = cues.intensities(raw[relaxed_faces[ok]], settings=settings)  # against the typical face
     noticeable = np.percentile(relaxed_intensities, NOTICEABLE_PERCENTILE, axis=0)
-    settings = replace(settings, noticeable=noticeable, named=noticeable)  # until `specific` sets `named`
+    # until `specific` and `own` set them
+    settings = replace(
+        settings, noticeable=noticeable, named=noticeable, noticeable_own=noticeable, named_own=noticeable
+    )
     out.write_text(json.dumps(settings.to_json(), indent=1) + "\n", encoding="utf-8")
     print(f"{ok.sum()} of {len(ok)} training faces meshed, {relaxed_faces.sum()} relaxed; wrote {out}")
     return settings
@@ -324,10 +337,101 @@ def specific(readings: Path, out: Path = OUT, rescale: tuple[str, ...] = RESCALE
     return settings
 
 
+OWN_LABELS = Path("../shared/data/faces/web_expressions/labels.csv")
+"""`file,emotion,person` for every web_expressions photo: who is in each photo, for `own`."""
+
+
+@dataclass(frozen=True)
+class OwnFaces:
+    """Labelled photos measured against the same person's relaxed face, as a stream measures a face once it
+    knows that face at rest (`CueBaseline`)."""
+
+    values: np.ndarray
+    """(N, len(CUE_NAMES)) intensities against the median raw measures of the same person's *other* neutral photos,
+    through `cues.intensities(raw, reference)` (so the reference is held as near the typical face as in a stream)."""
+    labels: np.ndarray
+    """(N,) each photo's label."""
+    people: int
+    """How many people they show."""
+
+
+def own_faces(readings: Path, people: Path = OWN_LABELS) -> OwnFaces:
+    """Every labelled photo of a person who has at least one *other* photo labelled neutral, against that relaxed
+    face (two photos of one person differ in light, pose and age as well, so this errs on the noisy side of a
+    stream, whose frames share them)."""
+    import csv
+
+    from xface.tools.teaching_check import load_faces
+
+    with people.open(encoding="utf-8", newline="") as handle:
+        person = {row["file"]: row["person"] for row in csv.DictReader(handle)}
+    faces = [face for face in load_faces(readings) if face.mesh is not None and face.name in person]
+    raw = np.stack([cues.measure(face.mesh) for face in faces])
+    relaxed: dict[str, list[int]] = {}
+    for index, face in enumerate(faces):
+        if face.label == "neutral":
+            relaxed.setdefault(person[face.name], []).append(index)
+    values, labels, seen = [], [], set()
+    for index, face in enumerate(faces):
+        others = [other for other in relaxed.get(person[face.name], []) if other != index]
+        if others:
+            values.append(cues.intensities(raw[index], np.median(raw[others], axis=0)))
+            labels.append(face.label)
+            seen.add(person[face.name])
+    return OwnFaces(np.array(values), np.array(labels), len(seen))
+
+
+def own(readings: Path, out: Path = OUT, people: Path = OWN_LABELS) -> cues.Calibration:
+    """Naming thresholds against a person's own relaxed face (a stream once its baseline is ready), made by the rule
+    that `specific` uses for photos, on `own_faces`.
+
+    `noticeable_own`: the intensity that only one relaxed photo in ten reaches against another relaxed photo of the
+    same person (90th percentile). `named_own`: per cue, beyond what all but SPECIFIC_SHARE of the faces of each
+    expression without that cue reach (RELIABLE_SHARE, and no `noticeable_own` floor, for the reliable smile and
+    raised brows), and never below `xface.teach.explain.SHOW_CUE_AT`. A cue that, at that threshold, names no more of
+    the faces of its own expressions than that share (or whose expressions have no faces here) says nothing about
+    them against a person's own face either, and is never named there (`named_own` at least 1).
+    """
+    from xface.teach.explain import FITS_OTHER_CUES, SHOW_CUE_AT
+
+    faces = own_faces(readings, people)
+    values, labels = faces.values, faces.labels
+    counts = ", ".join(f"{e} {(labels == e).sum()}" for e in EMOTIONS if (labels == e).sum())
+    print(
+        f"{len(labels)} photos of {faces.people} people, each against the same person's other neutral photos ({counts})"
+    )
+    settings = cues.calibration()
+    noticeable = np.percentile(values[labels == "neutral"], NOTICEABLE_PERCENTILE, axis=0)
+    named = noticeable.copy()
+    for column, name in enumerate(cues.CUE_NAMES):
+        without = [e for e in EMOTIONS if name not in cues.EMOTION_CUES[e] + cues.ALLOWED_WITH[e]]
+        shows = [e for e in EMOTIONS if name in cues.EMOTION_CUES[e] and (labels == e).sum()]
+        share = RELIABLE_SHARE if name in FITS_OTHER_CUES else SPECIFIC_SHARE
+        worst = max(
+            (float(np.quantile(values[labels == e, column], 1 - share)), e) for e in without if (labels == e).sum()
+        )
+        floor = SHOW_CUE_AT if name in FITS_OTHER_CUES else max(SHOW_CUE_AT, noticeable[column])
+        named[column] = max(floor, worst[0])
+        recall = {e: float(np.mean(values[labels == e, column] >= named[column])) for e in shows}
+        said = ", ".join(f"{e} {hit:.0%}" for e, hit in recall.items()) or "no faces of its own expressions"
+        if max(recall.values(), default=0.0) <= share:
+            named[column] = max(1.0, named[column])
+            said += ": never named"
+        print(
+            f"  {name:20s} {named[column]:.3f} (set by {worst[1]}; relaxed {noticeable[column]:.3f}); named on {said}"
+        )
+    settings = replace(settings, noticeable_own=noticeable, named_own=named)
+    out.write_text(json.dumps(settings.to_json(), indent=1) + "\n", encoding="utf-8")
+    cues.calibration.cache_clear()
+    return settings
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("calibrate", "auc", "photos", "mirror", "specific"))
-    parser.add_argument("--readings", type=Path, help="for `specific`: faces read by `xface teaching-check --save`")
+    parser.add_argument("command", choices=("calibrate", "auc", "photos", "mirror", "specific", "own"))
+    parser.add_argument(
+        "--readings", type=Path, help="for `specific` and `own`: faces read by `xface teaching-check --save`"
+    )
     parser.add_argument("--photos", type=Path, default=Path("../shared/data/faces"))
     parser.add_argument("--npz", type=Path, default=Path("../shared/data/fer2013.npz"))
     parser.add_argument("--split", default="val", choices=("train", "val"))
@@ -341,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         mirror(args.photos)
     elif args.command == "specific":
         specific(args.readings)
+    elif args.command == "own":
+        own(args.readings)
     else:
         report(args.npz, args.split, args.labels)
     return 0

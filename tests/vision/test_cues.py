@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+
 import numpy as np
 import pytest
 
@@ -52,6 +55,10 @@ def test_calibration_is_bundled_and_sane():
     right, left = settings.canonical[:2].mean(0), settings.canonical[2:4].mean(0)
     assert np.linalg.norm(left - right) == pytest.approx(1.0, abs=0.01)
     assert np.all(intensities(settings.relaxed) == 0)
+    for thresholds in (settings.noticeable, settings.named, settings.noticeable_own, settings.named_own):
+        assert thresholds.shape == (10,) and np.all(thresholds > 0)
+    # Written as read: the file holds every field.
+    assert set(settings.to_json()) == {"cues", *(f.name for f in dataclasses.fields(settings))}
 
 
 @pytest.mark.parametrize(
@@ -259,8 +266,10 @@ def calibration_script():
     path = Path(__file__).resolve().parents[2] / "scripts" / "cue_calibration.py"
     spec = importlib.util.spec_from_file_location("cue_calibration", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
-    return module
+    yield module
+    del sys.modules[spec.name]
 
 
 def test_ferplus_majority_needs_half_the_annotators_and_no_tie(calibration_script):
@@ -304,3 +313,24 @@ def test_each_cue_reads_exactly_the_points_it_is_said_to(relaxed_mesh, name):
                 break
         else:
             pytest.fail(f"{name} does not read point {point}")
+
+
+def test_own_faces_measure_each_photo_against_the_same_persons_other_relaxed_photos(
+    calibration_script, analyzer, tmp_path
+):
+    """The stream's naming thresholds are made on photos measured as a stream measures a face it knows at rest:
+    against the same person's relaxed photo, never against the photo itself."""
+    from tests.conftest import DATA
+    from xface.tools.teaching_check import Face, save_faces
+
+    folder = DATA / "faces" / "web_expressions"
+    names = {"happy": "happy/Denzel_Washington_0003.jpg", "neutral": "neutral/Denzel_Washington_0001.jpg"}
+    meshes = {label: analyzer.analyze(folder / name)[0].mesh for label, name in names.items()}
+    faces = [Face("web_expressions", names[label], label, label, meshes[label]) for label in names]
+    save_faces(faces, tmp_path / "readings.npz")
+    own = calibration_script.own_faces(tmp_path / "readings.npz", folder / "labels.csv")
+    assert own.people == 1 and own.labels.tolist() == ["happy"]  # his only relaxed photo has no other to compare
+    expected = intensities(measure(meshes["happy"]), measure(meshes["neutral"]))
+    assert np.allclose(own.values[0], expected)
+    smile = CUE_NAMES.index("lip_corner_pull")
+    assert own.values[0, smile] > intensities(measure(meshes["neutral"]), measure(meshes["happy"]))[smile]

@@ -52,6 +52,7 @@ __all__ = [
     "face_doing",
     "SHOW_CUE_AT",
     "show_at",
+    "at_rest",
     "named_cues",
     "sure_word",
     "accuracy_statement",
@@ -311,21 +312,36 @@ def _cue_words(name: str) -> dict[str, str]:
 
 
 def show_at(name: str, typical: bool = True) -> float:
-    """The intensity from which a cue is named.
+    """The intensity from which a cue is named: only beyond what all but a few faces of each expression without it
+    reach, so that a named cue speaks for the expressions it belongs to.
 
-    Against a person's own relaxed face (``typical=False``, a stream once its baseline is ready) a
-    change of SHOW_CUE_AT is news. Against a typical relaxed face (photos, the quiz, a stream's first
-    seconds) relaxed faces themselves differ by build and the mesh's noise, and a measure also moves a
-    little with other expressions, so a cue is named only beyond what all but a few faces of each
-    expression without it reach (`Calibration.named`, at least what nine relaxed faces in ten reach):
-    a neutral face is not described as moving because its lips are thin, nor a surprised one as frowning.
-    A threshold at or past 1 (as strong as faces get) means the cue is never named against a typical face:
-    on photos it can't be told apart well enough (lowered brows, a wrinkled nose, lip corners down, pressed lips).
+    Against a typical relaxed face (photos, the quiz, a stream's first seconds) relaxed faces themselves differ by
+    build and the mesh's noise, and a measure also moves a little with other expressions (`Calibration.named`, made
+    on FER2013 training faces, at least what nine relaxed faces in ten reach): a neutral face is not described as
+    moving because its lips are thin, nor a surprised one as frowning. Against a person's own relaxed face
+    (``typical=False``, a stream once its baseline is ready) the build is taken out but not what other expressions
+    do to a measure: a laugh's open mouth turns the corners down against the upper lip, crying squeezes the nose
+    (`Calibration.named_own`, made on photos against the same person's relaxed photos). Never below SHOW_CUE_AT.
+    A threshold at or past 1 (as strong as faces get) means the cue is never named: it can't be told apart well
+    enough (on photos: lowered brows, a wrinkled nose, lip corners down, pressed lips; against a person's own face
+    also stretched lips, for which there is no evidence either way).
     """
-    if not typical:
-        return SHOW_CUE_AT
-    named = float(calibration().named[CUE_NAMES.index(name)])
+    settings = calibration()
+    named = float((settings.named if typical else settings.named_own)[CUE_NAMES.index(name)])
     return math.inf if named >= 1.0 else max(SHOW_CUE_AT, named)
+
+
+def at_rest(cues: Mapping[str, float], typical: bool = True) -> bool:
+    """Whether every measured cue is as small as in nine relaxed faces in ten (`Calibration.noticeable`, or
+    `noticeable_own` against a person's own relaxed face) and below where it is named: only then may the words say
+    the face is close to a face at rest. A crying face with its eyes squeezed shut moves a lot even when no single
+    cue can be named."""
+    settings = calibration()
+    quiet = settings.noticeable if typical else settings.noticeable_own
+    return all(
+        float(cues.get(name, 0.0)) < min(float(quiet[column]), show_at(name, typical))
+        for column, name in enumerate(CUE_NAMES)
+    )
 
 
 def _shown(cues: Mapping[str, float], typical: bool = True) -> list[tuple[str, float]]:
@@ -360,7 +376,7 @@ def cue_line(cues: Mapping[str, float] | None, most: int | None = None, typical:
     for name, value in _shown(cues, typical)[:most]:
         regions.setdefault(_cue_words(name)["region"], []).append(_state(name, value, typical))
     if not regions:
-        return words["none"]
+        return words["none"] if at_rest(cues, typical) else words["unclear"]
     return " ".join(f"{region}: {' and '.join(states)}." for region, states in regions.items())
 
 
@@ -401,6 +417,12 @@ def _missing(emotion: str, typical: bool) -> str:
     return words["missing"].format(label=_label(emotion))
 
 
+def _rest(answer: str, cues: Mapping[str, float], typical: bool) -> str:
+    """The lesson for a face at rest: that nothing moves, only where that is so."""
+    words = texts()["cue_texts"]
+    return words["contrast_rest" if at_rest(cues, typical) else "contrast_unclear"].format(answer=_label(answer))
+
+
 def face_doing(emotion: str, cues: Mapping[str, float] | None, typical: bool = True) -> str:
     """ "What the face is doing" for this face: its measured cues, and a note when they disagree with the label.
 
@@ -432,7 +454,7 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typi
     present = sorted(present, key=lambda n: -float(cues[n]))[:3]
     if answer == guess:
         if not present:
-            return words["contrast_rest"].format(**names) if answer == "neutral" else _missing(answer, typical)
+            return _rest(answer, cues, typical) if answer == "neutral" else _missing(answer, typical)
         return words["contrast_same"].format(clauses=_join([_clause(n) for n in present]), **names)
     sentences = []
     shared = [n for n in EMOTION_CUES[answer] if n in EMOTION_CUES[guess]]
@@ -446,14 +468,16 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typi
     if present:
         sentences.append(words["contrast_answer"].format(clauses=_join([_clause(n) for n in present]), **names))
     elif answer == "neutral":
-        sentences.append(words["contrast_rest"].format(**names))
+        sentences.append(_rest(answer, cues, typical))
     else:
         sentences.append(_missing(answer, typical))
     if telling and (len(sentences) > 1 or telling[0] != present[0]):
         sentences.append(words["contrast_tells"].format(clause=_clause(telling[0]), guess=names["guess"]))
     elif not telling:
-        missing = [
-            n for n in EMOTION_CUES[guess] if n not in EMOTION_CUES[answer] and cues.get(n, 0.0) < show_at(n, typical)
+        missing = [  # only signs Xface can measure here are called missing
+            n
+            for n in EMOTION_CUES[guess]
+            if n not in EMOTION_CUES[answer] and cues.get(n, 0.0) < show_at(n, typical) < math.inf
         ]
         if missing:
             sentences.append(words["contrast_lacks"].format(clause=_clause(missing[0]), guess=names["guess"]))

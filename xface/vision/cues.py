@@ -106,9 +106,12 @@ class CueBaseline:
 
     Some faces rest with low brows or down-turned lip corners; against a typical face they would
     always read as "brows pulled down". Without a capture, the baseline keeps running: it is the
-    median of the frames in the recent window in which the face moved least (against the typical
-    relaxed face), so a long smile does not become the baseline. `capture` starts a fresh one from
-    the next frames (the person holds a relaxed face) and then keeps it fixed.
+    median of the frames in the recent window in which the face moved least, so a long smile does not
+    become the baseline. The stream says how far each frame is from rest by how far Xface's reading is
+    from neutral (`AnalyzerStream`): a face's own build (a wide mouth, high brows) is not movement, and
+    on a clip that never rests (crying, then laughing) the frames that look most at rest are still the
+    ones to learn from. `capture` starts a fresh one from the next frames (the person holds a relaxed
+    face) and then keeps it fixed.
     """
 
     def __init__(self, window: int = BASELINE_WINDOW, ready_after: int = BASELINE_READY_AFTER) -> None:
@@ -136,7 +139,7 @@ class CueBaseline:
         return self._capturing
 
     def add(self, raw: np.ndarray, movement: float) -> None:
-        """Remember one frame's raw measures and how far it was from a typical relaxed face."""
+        """Remember one frame's raw measures and how far it was from rest (any scale: only the order counts)."""
         if self._captured is not None:
             return
         slot = self._seen % self.window
@@ -354,6 +357,15 @@ class Calibration:
     """Per cue, the intensity against the typical relaxed face from which the words name it: beyond what all but a
     few faces of each expression without that cue reach (`scripts/cue_calibration.py specific`), so a cue named
     on a photo speaks for the expressions it belongs to. At least `noticeable`."""
+    noticeable_own: np.ndarray
+    """Per cue, the intensity against a person's own relaxed face that only one relaxed face in ten reaches (a
+    relaxed photo against other relaxed photos of the same person, `scripts/cue_calibration.py own`): below it on
+    every cue, a face in a stream is at rest."""
+    named_own: np.ndarray
+    """Per cue, the intensity against a person's own relaxed face (a stream once its baseline is ready) from which
+    the words name it, by the rule of `named` applied to photos measured against the same person's relaxed photos
+    (`scripts/cue_calibration.py own`): a smile, crying or an open mouth also moves other measures of the same
+    face. At 1 or more the cue is never named against a person's own face either."""
 
     def to_json(self) -> dict:
         return {
@@ -363,6 +375,8 @@ class Calibration:
             "strong": np.round(self.strong, 5).tolist(),
             "noticeable": np.round(self.noticeable, 3).tolist(),
             "named": np.round(self.named, 3).tolist(),
+            "noticeable_own": np.round(self.noticeable_own, 3).tolist(),
+            "named_own": np.round(self.named_own, 3).tolist(),
         }
 
 
@@ -373,12 +387,10 @@ def calibration() -> Calibration:
     if tuple(data["cues"]) != CUE_NAMES:
         raise ValueError(f"{CALIBRATION_FILE} was made for other cues: {data['cues']}")
     data.setdefault("named", data["noticeable"])
-    return Calibration(
-        **{
-            key: np.asarray(data[key], dtype=np.float64)
-            for key in ("canonical", "relaxed", "strong", "noticeable", "named")
-        }
-    )
+    data.setdefault("noticeable_own", data["noticeable"])
+    data.setdefault("named_own", data["named"])
+    fields = ("canonical", "relaxed", "strong", "noticeable", "named", "noticeable_own", "named_own")
+    return Calibration(**{key: np.asarray(data[key], dtype=np.float64) for key in fields})
 
 
 def measure(points: np.ndarray, settings: Calibration | None = None) -> np.ndarray:

@@ -78,6 +78,9 @@ def _reading(detection: Detection, probs: np.ndarray, aligned: np.ndarray, face_
     )
 
 
+_NEUTRAL = EMOTIONS.index("neutral")
+
+
 def _typical_cues(mesh: FaceMesh) -> dict[str, float]:
     """A photo's cues: this face against a typical relaxed face (a stream learns each face's own)."""
     return as_dict(intensities(measure(mesh.points)))
@@ -252,11 +255,12 @@ class AnalyzerStream:
             baseline = self._baselines.get(face_id)
             return baseline is not None and baseline.ready
 
-    def _cues(self, face_id: int, measures: np.ndarray) -> dict[str, float]:
-        """Cues against this face's own relaxed face once known (else a typical one); the frame joins its baseline."""
+    def _cues(self, face_id: int, measures: np.ndarray, neutral: float) -> dict[str, float]:
+        """Cues against this face's own relaxed face once known (else a typical one); the frame joins its baseline,
+        as far from rest as Xface's reading is from neutral (`neutral`: its probability)."""
         baseline = self._baseline(face_id)
         typical = intensities(measures)
-        baseline.add(measures, movement=float(typical.sum()))
+        baseline.add(measures, movement=1.0 - neutral)
         own = baseline.reference()
         return as_dict(typical if own is None else intensities(measures, own))
 
@@ -344,7 +348,7 @@ class AnalyzerStream:
             reading.emotion, reading.confidence = EMOTIONS[label], float(track.probs[label])
             if mesh is not None:
                 reading.mesh = mesh.points
-                reading.cues = self._cues(track.face_id, measures)
+                reading.cues = self._cues(track.face_id, measures, float(track.probs[_NEUTRAL]))
                 reading.cues_against_typical = not self._baselines[track.face_id].ready
             readings.append(reading)
         self.tracks = tracks
