@@ -45,7 +45,14 @@ def test_tips_name_what_to_move_first_then_more_then_now():
 
 
 def test_tips_say_what_works_against_the_expression():
-    assert coaching_tips("happy", cues(lip_corner_pull=0.7, cheek_raise=0.5, brow_lower=0.8)) == ["Let go of the frown"]
+    assert coaching_tips("happy", cues(lip_corner_pull=0.7, cheek_raise=0.5, upper_lid_raise=0.8)) == [
+        "Let your eyes rest"
+    ]
+    # A cue the words never name against a person's own face is too unsure to correct: a laugh measures as
+    # lip corners turned down and a frown, crying as a wrinkled nose.
+    laugh = cues(lip_corner_pull=0.7, cheek_raise=0.5, brow_lower=0.8, lip_corner_depress=0.6)
+    assert coaching_tips("happy", laugh, reads="happy") == ["Good. Hold it there."]
+    assert RELAX["nose_wrinkle"] not in coaching_tips("sad", cues(nose_wrinkle=0.9), reads="sad")
     assert coaching_tips("neutral", cues(jaw_drop=0.7, brow_raise=0.5)) == [
         "Close your mouth",
         "Let your brows come down",
@@ -57,10 +64,10 @@ def test_tips_say_what_works_against_the_expression():
 
 
 def test_the_reading_comes_first_and_good_only_while_xface_reads_the_asked_expression():
-    # Asked for neutral while Xface reads sad, with no cue past its mark: not "Good", but what to let go.
-    assert coaching_tips("neutral", cues(lip_corner_depress=0.2), reads="sad") == [
-        "Keep the corners of your mouth level"
-    ]
+    # Asked for neutral while Xface reads another expression: not "Good", but what to let go, where Xface can
+    # tell (raised brows), else the whole face (lip corners down can't be told against a person's own face).
+    assert coaching_tips("neutral", cues(brow_raise=0.2), reads="surprise") == ["Let your brows come down"]
+    assert coaching_tips("neutral", cues(lip_corner_depress=0.2), reads="sad") == [REST_ALL]
     assert coaching_tips("neutral", cues(), reads="sad") == [REST_ALL]
     assert coaching_tips("neutral", cues(), reads="neutral") == [HOLD]
     # Asked for sad on a surprised face: first close the mouth, then the next cue, without "Good".

@@ -33,13 +33,14 @@ analyses the camera frames off the video thread); the page calls its ``update`` 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from xface.emotions import EMOTIONS, emotion_word
 from xface.journal.store import Journal
-from xface.teach.explain import describe
+from xface.teach.explain import describe, show_at
 from xface.vision.cues import ALLOWED_WITH, EMOTION_CUES
 from xface.vision.pipeline import FaceReading
 
@@ -103,7 +104,9 @@ RELAX: dict[str, str] = {
     "jaw_drop": "Close your mouth",
 }
 """For a cue that works against the expression asked for. Each names its own cue only, so that letting it
-rest never undoes another (no "Let your mouth rest" while the mouth must stay open)."""
+rest never undoes another (no "Let your mouth rest" while the mouth must stay open). Only for cues the words
+would name against the person's own face (`xface.teach.explain.show_at`): a laugh measures as lip corners turned
+down and crying as a wrinkled nose often enough that "Keep the corners of your mouth level" would be a wrong lesson."""
 REST_ALL = "Let your whole face rest"
 """When Xface reads another expression and no single cue of it stands out (a neutral target)."""
 HOLD = "Good. Hold it there."
@@ -129,6 +132,7 @@ def coaching_tips(target: str, cues: Mapping[str, float] | None, reads: str | No
         return ["Xface can't see the points of your face right now. Face the camera, in good light."]
     other = reads is not None and reads != target
     keep = set(EMOTION_CUES[target]) | set(ALLOWED_WITH[target])  # needed or often shown: never told to rest
+    keep |= {name for name in RELAX if not math.isfinite(show_at(name, typical=False))}  # too unsure to correct
     tips: list[str] = []
     if other:
         away = sorted(
