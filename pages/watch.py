@@ -138,7 +138,8 @@ def timeline(done: dict) -> None:
             st.markdown(f"**Face {row['face_id']}: {words.headline.lower()}**")
             if (cues := picture.cue_pictures.get(row["face_id"])) is not None:
                 st.image(cues, caption="Thick amber lines: the parts that moved", width=160)
-            st.markdown(face_doing(row["emotion"], row.get("cues"), typical=row.get("cues_against_typical", True)))
+            typical = row.get("cues_against_typical", True)
+            st.markdown(face_doing(row["emotion"], row.get("cues"), typical=typical, confidence=row["confidence"]))
     st.download_button(
         "Export the readings (CSV)",
         readings_csv(rows, done["clip"].name),

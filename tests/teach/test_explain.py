@@ -455,6 +455,17 @@ def test_face_doing_flags_cues_that_disagree_with_the_label():
     assert "fits happy more than neutral" in explain.face_doing("neutral", {"lip_corner_pull": 0.99})
 
 
+def test_no_cue_fits_another_expression_better_where_most_people_would_say_this_one():
+    """The clip's crying face (read sad 87 %) stretches its mouth up: that is crying, not "fits happy more"."""
+    crying = {"lip_corner_pull": 0.99, "cheek_raise": 0.9}
+    assert "fits happy more than sad" in explain.face_doing("sad", crying, confidence=0.45)
+    assert "fits happy more than sad" in explain.face_doing("sad", crying)  # no confidence given: as before
+    sure = explain.face_doing("sad", crying, confidence=0.87)
+    assert "fits" not in sure and sure.startswith("Mouth: corners pulled up.")
+    reading = explain.describe({"happy": 0.1, "sad": 0.87, "neutral": 0.03})
+    assert "fits" not in explain.more_text(reading, crying)
+
+
 def test_cue_contrast_names_this_faces_cues_and_what_tells_the_answer_apart():
     own = {"typical": False}
     surprised = {"brow_raise": 0.8, "jaw_drop": 0.9}

@@ -388,14 +388,20 @@ def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
-def _disagreement(emotion: str, cues: Mapping[str, float], typical: bool) -> str | None:
+CROWD_MAJORITY = 0.5
+"""A reading at least this sure means most people would say it (the shown output is the crowd's vote shares): the
+cues never say it "fits" another expression better there (issue 22: crying with its mouth stretched up is sad)."""
+
+
+def _disagreement(emotion: str, cues: Mapping[str, float], typical: bool, confidence: float | None) -> str | None:
     """A sentence when the measured cues do not fit the label, or None."""
     words = texts()["cue_texts"]
     smile = cues.get("lip_corner_pull", 0.0) >= show_at("lip_corner_pull", typical)
     if emotion == "happy" and smile and cues.get("cheek_raise", 0.0) < 0.15:
         return words["polite_smile"]
     own = EMOTION_CUES[emotion]
-    for name, value in _shown(cues, typical):
+    crowd_agrees = confidence is not None and confidence >= CROWD_MAJORITY
+    for name, value in [] if crowd_agrees else _shown(cues, typical):
         if name not in FITS_OTHER_CUES or not _strong(name, value, typical) or name in own + ALLOWED_WITH[emotion]:
             continue
         other = next((e for e in EMOTIONS if e != emotion and EMOTION_CUES[e][:1] == (name,)), None)
@@ -423,14 +429,17 @@ def _rest(answer: str, cues: Mapping[str, float], typical: bool) -> str:
     return words["contrast_rest" if at_rest(cues, typical) else "contrast_unclear"].format(answer=_label(answer))
 
 
-def face_doing(emotion: str, cues: Mapping[str, float] | None, typical: bool = True) -> str:
+def face_doing(
+    emotion: str, cues: Mapping[str, float] | None, typical: bool = True, confidence: float | None = None
+) -> str:
     """ "What the face is doing" for this face: its measured cues, and a note when they disagree with the label.
 
-    `typical`: the cues were measured against a typical relaxed face, not the person's own (`show_at`)."""
+    `typical`: the cues were measured against a typical relaxed face, not the person's own (`show_at`).
+    `confidence`: how sure the reading is; from CROWD_MAJORITY up, no cue is said to fit another expression."""
     line = cue_line(cues, typical=typical)
     if cues is None:
         return line
-    note = _disagreement(emotion, cues, typical)
+    note = _disagreement(emotion, cues, typical, confidence)
     return f"{line} {note}" if note else line
 
 
@@ -507,7 +516,7 @@ def more_text(explanation: Explanation, cues: Mapping[str, float] | None, typica
     if explanation.confidence < NO_READING_BELOW:
         parts = [explanation.summary]
     else:
-        doing = face_doing(explanation.emotion, cues, typical) if cues is not None else ""
+        doing = face_doing(explanation.emotion, cues, typical, explanation.confidence) if cues is not None else ""
         extra = _pair_text(explanation.emotion, explanation.second) if explanation.second else explanation.meaning
         parts = [explanation.summary, doing, extra]
     text = ""

@@ -186,6 +186,8 @@ class Worded:
     cues: dict[str, float] | None
     typical: bool = True
     """Whether the cues were measured against a typical relaxed face (else the person's own)."""
+    confidence: float | None = None
+    """How sure the reading was, where the words are given it (the app's cards and the Watch page are)."""
 
 
 def judge(faces: list[Worded], total: int) -> TeachingTruth:
@@ -202,7 +204,8 @@ def judge(faces: list[Worded], total: int) -> TeachingTruth:
             against = [n for n in named if n not in EMOTION_CUES[face.label] + ALLOWED_WITH[face.label]]
             contradicting.append(bool(against))
             culprits.update(f"{face.label}: {n}" for n in against)
-        other.append(bool(other_emotions_named(face_doing(face.label, face.cues, face.typical), face.label)))
+        words = face_doing(face.label, face.cues, face.typical, face.confidence)
+        other.append(bool(other_emotions_named(words, face.label)))
         if face.label in LEAD:
             lead[face.label].append(LEAD[face.label] in named)
     return TeachingTruth(
@@ -239,7 +242,9 @@ def read_clip(path: Path, analyzer: Analyzer | None = None) -> tuple[list[Worded
         seen += 1
         reading = frame.readings[0]
         if reading.confidence >= CONFIDENT:
-            confident.append(Worded(reading.emotion, reading.emotion, reading.cues, reading.cues_against_typical))
+            confident.append(
+                Worded(reading.emotion, reading.emotion, reading.cues, reading.cues_against_typical, reading.confidence)
+            )
     return confident, seen
 
 

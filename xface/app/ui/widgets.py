@@ -137,7 +137,9 @@ def why_panel() -> None:
             big = np.asarray(Image.fromarray(reading.aligned).resize((WHY_SIZE, WHY_SIZE), Image.Resampling.BICUBIC))
             parts.image(big, caption="The face the model saw (lined up, eyes level)")
         st.markdown(f"**{why.sentence}**")
-        doing = face_doing(explanation.emotion, reading.cues, typical=reading.cues_against_typical)
+        doing = face_doing(
+            explanation.emotion, reading.cues, typical=reading.cues_against_typical, confidence=reading.confidence
+        )
         st.markdown(f"**What the face is doing:** {doing}")
         st.caption("The heat map shows where the model looked, not proof of what the person feels.")
         snapshot_controls(reading, why.overlay, explanation.headline)
