@@ -198,6 +198,19 @@ def browser_page(fake_webcam: Path):
         yield page
 
 
+@pytest.fixture
+def evidence(streamlit_server: StreamlitServer, browser_page, request: pytest.FixtureRequest):
+    """On failure: a full-page screenshot (/tmp/<page>_failed.png, named after the test module) and the server's
+    log with its thread stacks (a slow machine or a bug?)."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").removesuffix("_browser")
+        path = f"/tmp/{name}_failed.png"
+        browser_page.screenshot(path=path, full_page=True)
+        print(f"\nscreenshot: {path}\nserver log and stacks:\n" + streamlit_server.stacks())
+
+
 def start_camera(page, tries: int = 3, wait_s: float = 30.0) -> None:
     """Press Start camera, and press it again, as a person would, if no video comes.
 

@@ -26,17 +26,6 @@ CARD_LINE = re.compile(r"^Face \d+: [^.]+\.( (Brows|Eyes|Cheeks|Nose|Mouth): [^.
 WAIT_MS = 240_000
 
 
-@pytest.fixture
-def evidence(streamlit_server, browser_page, request):
-    """On failure: a full-page screenshot, and the server's thread stacks and log tail, to tell a
-    slow machine from a bug."""
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        browser_page.screenshot(path="/tmp/live_failed.png", full_page=True)
-        print("\nscreenshot: /tmp/live_failed.png\nserver log and stacks:\n" + streamlit_server.stacks())
-
-
 def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server, browser_page, evidence):
     page = browser_page
     # Generous waits: on a 2-core machine shared with model training everything can be 10x slower;

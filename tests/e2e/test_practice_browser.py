@@ -19,16 +19,6 @@ CAMERA_WAIT_MS = 300_000
 """For what needs many analysed camera frames: a busy 2-core machine analysed 7 frames a minute at worst."""
 
 
-@pytest.fixture
-def evidence(streamlit_server: StreamlitServer, browser_page: Page, request: pytest.FixtureRequest):
-    """On failure: a full-page screenshot and the server's log with its thread stacks (a slow machine or a bug?)."""
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        browser_page.screenshot(path="/tmp/practice_failed.png", full_page=True)
-        print("\nscreenshot: /tmp/practice_failed.png\nserver log and stacks:\n" + streamlit_server.stacks())
-
-
 def focused(page: Page) -> str:
     return page.evaluate("document.activeElement.innerText || ''").strip()
 

@@ -23,16 +23,6 @@ def saved_rows(db_path) -> tuple[list[tuple], int]:
     return sessions, observations
 
 
-@pytest.fixture
-def evidence(streamlit_server, browser_page, request):
-    """On failure: a screenshot, and the server's thread stacks and log tail, to tell a slow machine from a bug."""
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        browser_page.screenshot(path="/tmp/recording_failed.png", full_page=True)
-        print("\nscreenshot: /tmp/recording_failed.png\nserver log and stacks:\n" + streamlit_server.stacks())
-
-
 def test_leaving_the_live_page_stops_the_recording(streamlit_server, browser_page, evidence):
     page = browser_page
     page.set_default_timeout(WAIT_MS)

@@ -23,16 +23,6 @@ CAMERA_WAIT_MS = 300_000
 ASKING = re.compile(r"Face \d+: what do you see\?")
 
 
-@pytest.fixture
-def evidence(streamlit_server: StreamlitServer, browser_page: Page, request: pytest.FixtureRequest):
-    """On failure: a full-page screenshot and the server's log with its thread stacks (a slow machine or a bug?)."""
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        browser_page.screenshot(path="/tmp/teaching_failed.png", full_page=True)
-        print("\nscreenshot: /tmp/teaching_failed.png\nserver log and stacks:\n" + streamlit_server.stacks())
-
-
 @pytest.fixture(scope="module")
 def changing_webcam(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real clip as Chromium's fake webcam (.y4m, looped by Chromium), small and slow enough to stay light."""

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from tests.conftest import DATA, FER_NPZ
+from tests.tools.test_cli import xface
 from xface.tools.camera_augment import camera_damage
 from xface.tools.teachers import ensemble_targets
 from xface.tools.train import to_pixels
@@ -20,16 +21,6 @@ from xface.tools.train import to_pixels
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_TEACHER = ROOT / "teachers" / "shipped.npz"
 TRAINING_FACES = 28709
-
-
-def xface(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "xface.tools.cli", "--no-progress", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=900,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +79,7 @@ def test_distil_smoke_run_trains_both_outputs_of_the_shipped_architecture_from_t
     out = tmp_path / "student"
     result = xface(
         "train", "--npz", str(FER_NPZ), "--out", str(out), "--epochs", "1", "--limit", "200",
-        "--teacher", str(SHIPPED_TEACHER), "--crowd-weight", "1", "--camera-damage", "0.2",
+        "--teacher", str(SHIPPED_TEACHER), "--crowd-weight", "1", "--camera-damage", "0.2", cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     log = json.loads((out / "training_log.json").read_text())
@@ -109,7 +100,9 @@ def test_distil_smoke_run_trains_both_outputs_of_the_shipped_architecture_from_t
 
 def test_distil_with_a_missing_teacher_says_so_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "student"
-    result = xface("train", "--npz", str(FER_NPZ), "--out", str(out), "--teacher", str(tmp_path / "nosuch.npz"))
+    result = xface(
+        "train", "--npz", str(FER_NPZ), "--out", str(out), "--teacher", str(tmp_path / "nosuch.npz"), cwd=ROOT
+    )
     assert result.returncode == 2
     assert "no such teacher file" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
@@ -117,7 +110,7 @@ def test_distil_with_a_missing_teacher_says_so_and_writes_nothing(tmp_path: Path
 
 def test_teacher_of_a_missing_model_says_so_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "teacher.npz"
-    result = xface("teacher", "--model", str(tmp_path / "nosuch"), "--npz", str(FER_NPZ), "--out", str(out))
+    result = xface("teacher", "--model", str(tmp_path / "nosuch"), "--npz", str(FER_NPZ), "--out", str(out), cwd=ROOT)
     assert result.returncode == 2
     assert "no such file" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
