@@ -211,20 +211,37 @@ def evidence(streamlit_server: StreamlitServer, browser_page, request: pytest.Fi
         print(f"\nscreenshot: {path}\nserver log and stacks:\n" + streamlit_server.stacks())
 
 
-def start_camera(page, tries: int = 3, wait_s: float = 30.0) -> None:
-    """Press Start camera, and press it again, as a person would, if no video comes.
+def start_camera(
+    page, ready=None, tries: int = 3, wait_s: float = 30.0, ready_s: float = 300.0, settle_s: float = 3.0
+) -> None:
+    """Press Start camera, and press it again, as a person would, if the video does not keep coming.
 
     Now and then (a few runs in a hundred here) the WebRTC session that streamlit-webrtc opens ends
-    again before its first frame, and the Start button comes back; a second press then works."""
+    again, before its first frame or just after it, and the Start button comes back; a second press then
+    works. `ready` is what the page shows once readings arrive (a locator): the camera counts as started
+    when it is visible (within `ready_s` of the first frame: the first reading loads the model). Without it,
+    when the video has played for `settle_s` seconds with the Start button gone."""
     camera = page.frame_locator('iframe[title*="streamlit_webrtc"]')
     video = camera.locator("video")
+    start = camera.get_by_role("button", name="Start camera")
     for attempt in range(tries):
-        start = camera.get_by_role("button", name="Start camera")
-        if attempt == 0 or start.is_visible():  # the first press waits for the button to be drawn
+        if attempt == 0:
+            start.click()  # the first press waits for the button to be drawn
+        elif start.is_visible():
             start.click()
         deadline = time.monotonic() + wait_s
+        playing_since = None
         while time.monotonic() < deadline:
-            if video.count() and video.first.evaluate("v => v.readyState >= 2 && v.currentTime > 0"):
-                return  # frames are coming back from the server
+            if playing_since is not None and start.is_visible():
+                break  # the session ended after its first frames: press again
+            if playing_since is None and video.count():
+                if video.first.evaluate("v => v.readyState >= 2 && v.currentTime > 0"):
+                    playing_since = time.monotonic()  # frames are coming back from the server
+                    deadline = playing_since + (ready_s if ready is not None else settle_s + 1)
+            if playing_since is not None:
+                if ready is not None and ready.first.is_visible():
+                    return
+                if ready is None and time.monotonic() - playing_since >= settle_s:
+                    return
             page.wait_for_timeout(250)
-    raise AssertionError(f"the camera's video did not start after {tries} presses of Start camera")
+    raise AssertionError(f"the camera's readings did not start after {tries} presses of Start camera")

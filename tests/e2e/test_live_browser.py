@@ -39,7 +39,7 @@ def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server
 
     camera = page.frame_locator('iframe[title*="streamlit_webrtc"]')
     start = time.monotonic()
-    start_camera(page)
+    start_camera(page, ready=page.get_by_role("heading", name=CARD))
     page.get_by_role("heading", name=CARD).first.wait_for()
     latency = time.monotonic() - start
     page.get_by_role("button", name="Start recording").click()
@@ -112,7 +112,7 @@ def test_on_a_phone_the_video_and_the_headline_are_in_view_together_and_why_open
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{streamlit_server.url}/live_practice")
     page.get_by_text("Press Start camera").wait_for()
-    start_camera(page)
+    start_camera(page, ready=page.get_by_role("heading", name=CARD))
     headline = page.get_by_role("heading", name=CARD).first
     headline.wait_for()
     page.get_by_role("heading", name=CARD_LINE).first.wait_for()

@@ -113,7 +113,7 @@ def test_a_mirror_round_learns_the_resting_face_coaches_and_stores_what_was_trie
     page = browser_page
     page.goto(f"{streamlit_server.url}/mirror_practice")
     expect(page.get_by_text("Press Start camera")).to_be_visible(timeout=WAIT_MS)
-    start_camera(page)
+    start_camera(page, ready=page.get_by_text("First, let your face rest"))
     expect(page.get_by_text("First, let your face rest")).to_be_visible(timeout=WAIT_MS)
     # Coaching starts once the stream has learnt this face at rest (15 measured frames, a few seconds).
     expect(page.get_by_text(re.compile(r"[12] of 7: Look"))).to_be_visible(timeout=CAMERA_WAIT_MS)

@@ -28,7 +28,7 @@ def test_leaving_the_live_page_stops_the_recording(streamlit_server, browser_pag
     page.set_default_timeout(WAIT_MS)
     page.goto(f"{streamlit_server.url}/live_practice")
     page.get_by_role("heading", name="Live practice").wait_for()
-    start_camera(page)
+    start_camera(page, ready=page.get_by_role("heading", name=re.compile(r"Face \d+:")))
     page.get_by_role("heading", name=re.compile(r"Face \d+:")).first.wait_for()
     page.get_by_role("button", name="Start recording").click()
     deadline = time.monotonic() + WAIT_MS / 1000

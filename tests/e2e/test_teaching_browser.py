@@ -40,7 +40,7 @@ def test_a_new_guess_is_asked_for_each_new_expression(streamlit_server: Streamli
             page.goto(f"{streamlit_server.url}/live_practice")
             expect(page.get_by_text("Press Start camera")).to_be_visible(timeout=WAIT_MS)
             page.get_by_text("Guess first").click()
-            start_camera(page)
+            start_camera(page, ready=page.get_by_role("heading", name=ASKING))
             guesses = 0
             for guess in ("sad", "surprised"):  # the first face, then the face again once its expression changed
                 expect(page.get_by_role("heading", name=ASKING).first).to_be_visible(timeout=CAMERA_WAIT_MS)
@@ -86,7 +86,7 @@ def test_mirror_coaching_towards_a_neutral_face(streamlit_server: StreamlitServe
     page = browser_page
     page.goto(f"{streamlit_server.url}/mirror_practice")
     expect(page.get_by_text("Press Start camera")).to_be_visible(timeout=WAIT_MS)
-    start_camera(page)
+    start_camera(page, ready=page.get_by_text(re.compile(r"[12] of 7: Look")))
     expect(page.get_by_text(re.compile(r"[12] of 7: Look"))).to_be_visible(timeout=CAMERA_WAIT_MS)
     skip = page.get_by_role("button", name="Skip this one")
     for position in range(2, 8):  # on to neutral, the last (the still smile may count for happy on its own)
