@@ -45,9 +45,9 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int] =
     model's FER2013 output on 600 web_expressions faces shrunk to eye distances of 132, 66, 53, 40 and 29 px:
     this crop 63.3 / 66.0 / 65.7 / 65.3 / 63.5 %, a77b3a8's 62.3 / 62.5 / 62.8 / 62.5 / 63.0 %, an exact area
     filter to twice the resolution 62.7-64.0 %, an 8x supersampled crop (nearest to exact) 59.7-61.7 %.
-    Sampled bicubic rather than bilinear (`xface evaluate --photos`, FER2013 output / shown output): ckplus_dev
-    71.2 / 66.2 % -> 73.5 / 68.0 %, web_expressions 65.0 / 82.4 % -> 66.3 / 82.7 %, FER2013 validation saved as
-    photos 66.3 / 61.0 % -> 66.9 / 61.7 %; sharper crops are nearer to the training faces.
+    Sampled bicubic rather than bilinear (`xface evaluate --photos`, FER2013 output / shown output, of the faces
+    found): ckplus_dev 71.2 / 66.2 % -> 73.5 / 68.0 %, web_expressions 65.0 / 82.4 % -> 66.3 / 82.7 %, FER2013
+    validation saved as photos 66.3 / 61.0 % -> 66.9 / 61.7 %; sharper crops are nearer to the training faces.
     """
     matrix = eye_transform(np.asarray(landmarks, dtype=np.float64), size)
     inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]  # crop point → image point

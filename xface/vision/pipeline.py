@@ -259,10 +259,9 @@ class AnalyzerStream:
         """Cues against this face's own relaxed face once known (else a typical one); the frame joins its baseline,
         as far from rest as Xface's reading is from neutral (`neutral`: its probability)."""
         baseline = self._baseline(face_id)
-        typical = intensities(measures)
         baseline.add(measures, movement=1.0 - neutral)
         own = baseline.reference()
-        return as_dict(typical if own is None else intensities(measures, own))
+        return as_dict(intensities(measures) if own is None else intensities(measures, own))
 
     def _baseline(self, face_id: int) -> CueBaseline:
         if face_id not in self._baselines:
