@@ -261,7 +261,7 @@ class AnalyzerStream:
         baseline = self._baseline(face_id)
         baseline.add(measures, movement=1.0 - neutral)
         own = baseline.reference()
-        return as_dict(intensities(measures) if own is None else intensities(measures, own))
+        return as_dict(intensities(measures, own))
 
     def _baseline(self, face_id: int) -> CueBaseline:
         if face_id not in self._baselines:
