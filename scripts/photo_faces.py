@@ -1,7 +1,8 @@
 """Faces of labelled photos as the app sees them, and how models read them (a training helper, not a CLI feature).
 
     python scripts/photo_faces.py extract ../shared/data/faces/web_expressions runs/faces/web.npz
-    python scripts/photo_faces.py score runs/faces/web.npz --model models/xface-vit --model runs/teacher1
+    python scripts/photo_faces.py score runs/faces/web.npz runs/faces/ck.npz --model models/xface-vit \
+        --model runs/teacher1 --average --npz ../shared/data/fer2013.npz
 
 `extract` runs the app's own detection and alignment (`xface.vision.pipeline.Analyzer`: MTCNN, then the
 five-point alignment to the classifier's input size) on every photo of a folder of emotion folders, keeps the
@@ -10,7 +11,8 @@ the photos' licences and the CK+ terms say not to copy them). The crops do not d
 `score` can then compare any number of models on exactly what the app would have fed them: accuracy of both
 outputs over the photos (a photo with no face found counts as wrong), the share read neutral, and per-emotion
 recall. `--half held-out` scores only the people that `xface.tools.train.training_person` keeps out of
-training.
+training. `--average` scores the models' averaged outputs too (an ensemble, as `xface train --teacher` distils
+it), and `--npz` adds FER2013 validation as given, so that one command gives every figure a model must beat.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import numpy as np
 from tqdm import tqdm
 
 from xface.emotions import EMOTIONS
+from xface.tools.metrics import crowd_shares, ferplus_majority, mean_kl
 from xface.tools.train import training_person
+from xface.vision.classifier import Probabilities
 
 NO_LABEL = -1
 """A folder whose emotion is not one of EMOTIONS (CK+'s contempt): kept, never scored."""
@@ -70,6 +74,7 @@ def extract(folder: Path, out: Path) -> dict:
 
 def _figures(probs: np.ndarray, labels: np.ndarray, found: np.ndarray) -> dict:
     scored = labels != NO_LABEL
+    expressive = scored & found & (labels != EMOTIONS.index("neutral"))
     read = np.where(found, probs.argmax(1), NO_LABEL)
     recall = {
         EMOTIONS[c]: round(float((read[labels == c] == c).mean()), 4)
@@ -78,27 +83,57 @@ def _figures(probs: np.ndarray, labels: np.ndarray, found: np.ndarray) -> dict:
     }
     return {
         "accuracy": round(float((read[scored] == labels[scored]).mean()), 4),
-        "read_neutral": round(float((read[scored & found] == EMOTIONS.index("neutral")).mean()), 4),
+        "expressive_read_neutral": round(float((read[expressive] == EMOTIONS.index("neutral")).mean()), 4),
         "recall": recall,
     }
 
 
-def score(faces: Path, models: list[str], half: str) -> dict:
+def _validation_figures(outputs: Probabilities, data: np.lib.npyio.NpzFile) -> dict:
+    votes, columns = data["ferplus_votes_val"], [str(c) for c in data["ferplus_columns"]]
+    majority = ferplus_majority(votes, columns)
+    known = majority >= 0
+    shares, voted = crowd_shares(votes, columns)
+    return {
+        "fer2013_accuracy": round(float((outputs.fer2013.argmax(1) == data["y_val"]).mean()), 4),
+        "ferplus_majority": round(float((outputs.shown.argmax(1)[known] == majority[known]).mean()), 4),
+        "ferplus_kl": round(float(mean_kl(shares[voted], outputs.shown[voted])), 4),
+    }
+
+
+def average_outputs(outputs: list[Probabilities]) -> Probabilities:
+    """The ensemble's reading: each output's probabilities averaged over the models."""
+    return Probabilities(
+        shown=np.mean([o.shown for o in outputs], axis=0), fer2013=np.mean([o.fer2013 for o in outputs], axis=0)
+    )
+
+
+def score(faces: list[Path], models: list[str], half: str, average: bool = False, npz: Path | None = None) -> dict:
+    from xface.tools.evaluate import predict_faces
     from xface.vision.classifier import load_classifier
 
-    data = np.load(faces)
-    keep = np.ones(len(data["labels"]), bool)
-    if half != "all":
-        training = np.array([training_person(str(p)) for p in data["people"]])
-        keep = training if half == "training" else ~training
-    crops, labels, found = data["crops"][keep], data["labels"][keep], data["found"][keep]
-    report = {"faces": str(faces), "half": half, "photos": int(keep.sum()), "faces_found": int(found.sum())}
-    for name in models:
-        outputs = load_classifier(name, threads=2).predict_outputs(crops)
-        report[name] = {
-            "shown": _figures(outputs.shown, labels, found),
-            "fer2013": _figures(outputs.fer2013, labels, found),
+    classifiers = {name: load_classifier(name, threads=2) for name in models}
+    names = [*models, "average"] if average else models
+    report: dict = {"half": half, "sets": {}}
+    for path in faces:
+        data = np.load(path)
+        keep = np.ones(len(data["labels"]), bool)
+        if half != "all":
+            training = np.array([training_person(str(p)) for p in data["people"]])
+            keep = training if half == "training" else ~training
+        crops, labels, found = data["crops"][keep], data["labels"][keep], data["found"][keep]
+        outputs = {name: classifier.predict_outputs(crops) for name, classifier in classifiers.items()}
+        if average:
+            outputs["average"] = average_outputs(list(outputs.values()))
+        report["sets"][str(path)] = {"photos": int(keep.sum()), "faces_found": int(found.sum())} | {
+            name: {key: _figures(getattr(outputs[name], key), labels, found) for key in ("shown", "fer2013")}
+            for name in names
         }
+    if npz is not None:
+        data = np.load(npz)
+        outputs = {name: predict_faces(c, data["x_val"], progress=False) for name, c in classifiers.items()}
+        if average:
+            outputs["average"] = average_outputs(list(outputs.values()))
+        report["fer2013_validation"] = {name: _validation_figures(outputs[name], data) for name in names}
     return report
 
 
@@ -109,14 +144,16 @@ def main() -> None:
     pick.add_argument("folder", type=Path)
     pick.add_argument("out", type=Path)
     rate = commands.add_parser("score", help="both outputs of each model on extracted faces")
-    rate.add_argument("faces", type=Path)
+    rate.add_argument("faces", type=Path, nargs="+")
     rate.add_argument("--model", action="append", required=True)
     rate.add_argument("--half", choices=["all", "training", "held-out"], default="all")
+    rate.add_argument("--average", action="store_true", help="score the models' averaged outputs too")
+    rate.add_argument("--npz", type=Path, help="FER2013 with FER+ votes: add its validation split as given")
     args = parser.parse_args()
     if args.command == "extract":
         print(json.dumps(extract(args.folder, args.out)))
     else:
-        print(json.dumps(score(args.faces, args.model, args.half), indent=1))
+        print(json.dumps(score(args.faces, args.model, args.half, args.average, args.npz), indent=1))
 
 
 if __name__ == "__main__":

@@ -201,3 +201,71 @@ def test_averaged_weights_measure_their_batchnorm_statistics_on_faces_as_trainin
         variances[damage] = next(b.running_var.clone() for b in model.modules() if isinstance(b, torch.nn.BatchNorm2d))
     assert not torch.allclose(variances[0.0], variances[1.0])
     assert not model.training
+
+
+def test_photo_faces_score_reads_an_ensemble_on_photos_and_on_fer2013_validation(tmp_path: Path) -> None:
+    """`scripts/photo_faces.py score --average --npz` scores each model and the average of their outputs, on
+    aligned photo faces and on FER2013 validation as given: the figures a new model or ensemble must beat."""
+    from xface.tools.evaluate import predict_faces
+    from xface.tools.metrics import crowd_shares, ferplus_majority, mean_kl
+    from xface.vision.classifier import load_classifier
+    from xface.vision.model import XfaceViTForImageClassification
+
+    other = tmp_path / "other-model"  # a second, different model: the bundled one with both heads disturbed
+    model = XfaceViTForImageClassification.from_pretrained(ROOT / "models" / "xface-vit")
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for head in (model.classifier, model.crowd_classifier):
+            head.weight.add_(torch.randn_like(head.weight) * head.weight.std())
+    model.save_pretrained(other)
+    shutil.copy(ROOT / "models" / "xface-vit" / "preprocessor_config.json", other)
+
+    data = np.load(FER_NPZ)
+    rows = slice(0, 300)
+    validation = tmp_path / "fer-val.npz"
+    np.savez(
+        validation,
+        x_val=data["x_val"][rows],
+        y_val=data["y_val"][rows],
+        ferplus_votes_val=data["ferplus_votes_val"][rows],
+        ferplus_columns=data["ferplus_columns"],
+    )
+    crops = np.repeat(data["x_val"][:80, ..., None], 3, axis=-1)
+    found = np.arange(80) % 10 != 0  # every tenth photo without a face: counted wrong
+    photos = tmp_path / "faces.npz"
+    labels = data["y_val"][:80]
+    np.savez(photos, crops=crops, found=found, labels=labels, people=np.array([f"p{i}" for i in range(80)]))
+
+    models = [str(ROOT / "models" / "xface-vit"), str(other)]
+    command = [sys.executable, "scripts/photo_faces.py", "score", str(photos), "--average", "--npz", str(validation)]
+    result = subprocess.run(
+        command + [arg for name in models for arg in ("--model", name)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+
+    classifiers = [load_classifier(name) for name in models]
+    on_photos = [c.predict_outputs(crops) for c in classifiers]
+    mean_shown = np.mean([o.shown for o in on_photos], axis=0)
+    read = np.where(found, mean_shown.argmax(1), -1)
+    expressive = found & (labels != 6)
+    averaged = report["sets"][str(photos)]["average"]["shown"]
+    assert averaged["accuracy"] == round(float((read == labels).mean()), 4)
+    assert averaged["expressive_read_neutral"] == round(float((read[expressive] == 6).mean()), 4)
+    assert report["sets"][str(photos)]["photos"] == 80 and report["sets"][str(photos)]["faces_found"] == 72
+
+    on_validation = [predict_faces(c, data["x_val"][rows], progress=False) for c in classifiers]
+    majority = ferplus_majority(data["ferplus_votes_val"][rows], [str(c) for c in data["ferplus_columns"]])
+    shares, voted = crowd_shares(data["ferplus_votes_val"][rows], [str(c) for c in data["ferplus_columns"]])
+    mean_fer2013 = np.mean([o.fer2013 for o in on_validation], axis=0)
+    mean_crowd = np.mean([o.shown for o in on_validation], axis=0)
+    figures = report["fer2013_validation"]
+    assert figures["average"]["fer2013_accuracy"] == round(
+        float((mean_fer2013.argmax(1) == data["y_val"][rows]).mean()), 4
+    )
+    known = majority >= 0
+    assert figures["average"]["ferplus_majority"] == round(
+        float((mean_crowd.argmax(1)[known] == majority[known]).mean()), 4
+    )
+    assert figures["average"]["ferplus_kl"] == round(float(mean_kl(shares[voted], mean_crowd[voted])), 4)
+    assert figures[models[0]] != figures[models[1]]  # two different models, so the average is neither of them
