@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.bad_inputs import corpus, text_bomb_png
-from tests.conftest import FER_NPZ, NO_FACES, needs_torch
+from tests.conftest import FER_NPZ, NO_FACES, fer_validation_subset, needs_torch
 from xface.emotions import EMOTIONS, emotion_word
 from xface.tools.cli import build_parser
 from xface.tools.outputs import summary_line
@@ -298,16 +298,8 @@ def test_missing_path_is_one_line_and_nonzero(tmp_path: Path) -> None:
 
 
 def test_evaluate_writes_report_json_and_confusion_pictures(tmp_path: Path) -> None:
-    data = np.load(FER_NPZ)
-    pick = np.random.default_rng(0).choice(len(data["y_val"]), 300, replace=False)
-    small = tmp_path / "small.npz"
-    np.savez(
-        small,
-        x_val=data["x_val"][pick],
-        y_val=data["y_val"][pick],
-        ferplus_votes_val=data["ferplus_votes_val"][pick],
-        ferplus_columns=data["ferplus_columns"],
-    )
+    pick = np.random.default_rng(0).choice(len(np.load(FER_NPZ)["y_val"]), 300, replace=False)
+    small = fer_validation_subset(tmp_path / "small.npz", pick)
     result = xface(
         "evaluate",
         "--npz",

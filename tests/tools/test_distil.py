@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import DATA, FER_NPZ
+from tests.conftest import DATA, FER_NPZ, fer_validation_subset
 from tests.tools.test_cli import xface
 from xface.tools.camera_augment import camera_damage
 from xface.tools.teachers import ensemble_targets
@@ -222,14 +222,7 @@ def test_photo_faces_score_reads_an_ensemble_on_photos_and_on_fer2013_validation
 
     data = np.load(FER_NPZ)
     rows = slice(0, 300)
-    validation = tmp_path / "fer-val.npz"
-    np.savez(
-        validation,
-        x_val=data["x_val"][rows],
-        y_val=data["y_val"][rows],
-        ferplus_votes_val=data["ferplus_votes_val"][rows],
-        ferplus_columns=data["ferplus_columns"],
-    )
+    validation = fer_validation_subset(tmp_path / "fer-val.npz", rows)
     crops = np.repeat(data["x_val"][:80, ..., None], 3, axis=-1)
     found = np.arange(80) % 10 != 0  # every tenth photo without a face: counted wrong
     photos = tmp_path / "faces.npz"

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import DATA, FER_NPZ, NO_FACES, WITH_FACES
+from tests.conftest import DATA, NO_FACES, WITH_FACES, fer_validation_subset
 from xface.tools.evaluate import evaluate_npz, evaluate_photos, format_photos, labelled_photos, write_report
 from xface.tools.metrics import calibration, crowd_shares, mean_kl
 from xface.vision.classifier import load_classifier
@@ -51,17 +51,7 @@ def test_calibration_of_honest_and_overconfident_probabilities() -> None:
 @pytest.fixture(scope="module")
 def small_split(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first 400 validation faces with their labels and votes, as an .npz of their own."""
-    data = np.load(FER_NPZ)
-    path = tmp_path_factory.mktemp("npz") / "small.npz"
-    keep = slice(0, 400)
-    np.savez(
-        path,
-        x_val=data["x_val"][keep],
-        y_val=data["y_val"][keep],
-        ferplus_votes_val=data["ferplus_votes_val"][keep],
-        ferplus_columns=data["ferplus_columns"],
-    )
-    return path
+    return fer_validation_subset(tmp_path_factory.mktemp("npz") / "small.npz", slice(0, 400))
 
 
 def test_evaluate_writes_kl_calibration_and_a_reliability_picture(small_split: Path, tmp_path: Path) -> None:
