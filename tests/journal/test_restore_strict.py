@@ -183,3 +183,40 @@ def test_a_quiz_summary_as_the_first_release_wrote_it_is_restored_and_shown(jour
         for row in exported["tables"][table]:
             row["session_id"] = quiz["id"]
     assert "count for happy" in refused(journal, exported)
+
+
+@pytest.mark.parametrize("item", [[], {}, 1])
+def test_a_withheld_list_that_is_not_column_names_is_a_plain_refusal(journal, exported, item) -> None:
+    """A list or a dict among the withheld columns can't be looked up in a set: TypeError reached the page."""
+    exported["withheld"] = [item]
+    assert refused(journal, exported) == NOT_AN_EXPORT
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "says"),
+    [
+        ("mirror_results", "best_confidence", "best confidence"),
+        ("mirror_results", "seconds", "seconds"),
+        ("observations", "t", "time in the session"),
+        ("observations", "p_happy", "p_happy"),
+        ("quiz_answers", "model_confidence", "model confidence"),
+    ],
+)
+def test_a_number_past_what_a_float_holds_is_refused(journal, exported, table, column, says) -> None:
+    """JSON reads a 400-digit number as a Python int, which no float holds: OverflowError reached the page."""
+    exported["tables"][table][0][column] = 10**400
+    assert says in refused(journal, exported)
+
+
+def test_a_summary_number_past_what_a_float_holds_is_refused(journal, exported) -> None:
+    summary = json.loads(live_session(exported)["summary"])
+    live_session(exported)["summary"] = json.dumps(summary | {"duration_s": 10**400})
+    assert "duration_s" in refused(journal, exported)
+    live_session(exported)["summary"] = json.dumps(summary | {"emotion_share": {"happy": 10**400}})
+    assert "share of happy" in refused(journal, exported)
+
+
+def test_a_face_number_past_what_sqlite_holds_is_refused(journal, exported) -> None:
+    """SQLite holds 64-bit whole numbers: a larger face number passed the checks and failed at the insert."""
+    exported["tables"]["observations"][0]["face_id"] = 10**30
+    assert "face number" in refused(journal, exported)

@@ -90,8 +90,8 @@ def _number(name: str, value: object, low: float, high: float, *, optional: bool
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
+        or not low <= value <= high  # before isfinite: an int past a float's range compares, but can't convert
         or not math.isfinite(value)
-        or not low <= value <= high
     ):
         raise ValueError(f"The {name} must be a number from {low:g} to {high:g}, not {value!r}.")
     return float(value)
@@ -207,7 +207,7 @@ def _check_observation(row: dict) -> dict:
         "session_id": _whole("session number", row.get("session_id")),
         "t": _number("time in the session", row.get("t"), 0.0, 1e7),
         "at": _time("time", row.get("at")),
-        "face_id": _whole("face number", row.get("face_id")),
+        "face_id": _whole("face number", row.get("face_id"), 0, 2**62),  # SQLite holds 64-bit whole numbers
         **{column: _number(column, row.get(column), 0.0, 1.0, optional=True) for column in PROB_COLUMNS.values()},
         "emotion": _emotion("emotion", row.get("emotion")),
     }
