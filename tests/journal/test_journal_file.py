@@ -206,3 +206,43 @@ def test_exported_csv_cells_never_start_a_spreadsheet_formula(journal) -> None:
     assert {f"'{formula}" for formula in FORMULAS} <= set(cells)
     assert "'\tindented" in cells and "' =spaced" in cells
     assert [row["note"] for row in restored["checkins"]] == [*FORMULAS, "\tindented"]  # journal.json exact
+
+
+def test_a_damaged_byte_in_a_note_costs_that_letter_not_the_journal(tmp_path) -> None:
+    """A flipped byte inside a note's text is not UTF-8 any more; quick_check looks at pages, not text, so the file
+    opens. Reading it made every read of check-ins, the export and the summary fail with a sentence holding the
+    private note: the whole journal was shut, and could not even be exported. Now the byte reads as one U+FFFD."""
+    path = tmp_path / "journal.db"
+    with Journal(path) as journal:
+        ids = fill(journal)
+        damaged = journal.add_checkin("calm", None, 2, note="hello, a private note")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["journal.db"]  # closed: every row is in the file
+    content = bytearray(path.read_bytes())
+    content[content.index(b"hello, a private note")] = 0xFF  # not a UTF-8 byte anywhere
+    path.write_bytes(bytes(content))
+    with Journal(path) as journal:
+        notes = {row["id"]: row["note"] for row in journal.checkins()}
+        assert notes[damaged] == "\ufffdello, a private note" and set(notes) == {ids["linked"], ids["other"], damaged}
+        assert journal.unreadable_note() is None
+        data = export_zip(journal)
+    with Journal(tmp_path / "new.db") as fresh:
+        assert restore_zip(fresh, data).restored == 11
+        assert fresh.checkin(damaged)["note"] == "\ufffdello, a private note"
+
+
+def test_a_note_another_tool_stored_as_bytes_is_exported_not_a_traceback(tmp_path) -> None:
+    """A value stored as a BLOB (another SQLite tool, by hand) is left out of the pages with a note that says "the
+    export keeps them as they are"; the export itself then failed: bytes are not JSON."""
+    path = tmp_path / "journal.db"
+    with Journal(path) as journal:
+        ids = fill(journal)
+    with sqlite3.connect(path) as conn:
+        conn.execute("update checkins set note = ? where id = ?", [b"typed in \xc3\xa9 another tool", ids["other"]])
+    conn.close()
+    with Journal(path) as journal:
+        assert [row["id"] for row in journal.checkins()] == [ids["linked"]]
+        assert "check-in" in journal.unreadable_note()
+        with zipfile.ZipFile(io.BytesIO(export_zip(journal))) as archive:
+            kept = json.loads(archive.read("journal.json"))["tables"]["checkins"]
+            assert "typed in é another tool" in archive.read("checkins.csv").decode()
+    assert [row["note"] for row in kept if row["id"] == ids["other"]] == ["typed in é another tool"]

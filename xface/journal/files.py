@@ -109,9 +109,18 @@ def _summary_words(text: str | None) -> str:
     return "; ".join(parts)
 
 
+def _as_text(value: object) -> str:
+    """A BLOB another tool stored where Xface keeps text, as text (JSON has no bytes); anything else is a bug."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def _people_value(column: str, value: object) -> object:
     if value is None:
         return ""
+    if isinstance(value, bytes):
+        return _as_text(value)
     if column in ("at", "started_at", "ended_at"):
         return _local(value)  # type: ignore[arg-type]
     if column == "body":
@@ -153,7 +162,7 @@ def export_zip(journal: Journal, include_photo_names: bool = False) -> bytes:
     payload = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "withheld": withheld, "tables": data}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("journal.json", json.dumps(payload, indent=1, ensure_ascii=False))
+        archive.writestr("journal.json", json.dumps(payload, indent=1, ensure_ascii=False, default=_as_text))
         for table in TABLES:
             columns = journal.columns(table)
             if not include_photo_names and table == "quiz_answers":

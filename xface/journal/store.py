@@ -40,6 +40,7 @@ import time as clock
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,7 @@ class Journal:
             conn = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False)
         except sqlite3.Error as error:
             raise explain(error, self.path) from error
+        conn.text_factory = partial(str, encoding="utf-8", errors="replace")  # a damaged byte: U+FFFD, not a failure
         try:
             self._db = Database(conn)
             self._open()
