@@ -52,3 +52,35 @@ def test_a_bad_row_is_left_out_with_a_note_and_the_page_keeps_working(
     assert any("can't be read and is not shown" in warning.value for warning in app.warning) == noted
     labels = [button.label for button in app.button] + [getattr(b, "label", "") for b in app.get("download_button")]
     assert any("Export" in label for label in labels) and any("Delete" in label for label in labels), labels
+
+
+def test_correcting_a_checkin_never_cuts_the_own_words_an_older_xface_kept(tmp_path: Path, monkeypatch) -> None:
+    """The first Xface kept own words of any length; the form's 200-character box cut them while the person only
+    changed the note, and Save stored the cut words without a word. Now the box holds them whole, Save says why it
+    can't store them and changes nothing, and the person shortens them as they choose."""
+    path = tmp_path / "journal.db"
+    monkeypatch.setenv("XFACE_DB", str(path))
+    fill(path)
+    long_words = "a knot that words do not reach, " * 15  # 480 characters
+    with Journal(path) as journal:
+        checkin_id = journal.add_checkin(None, None, 3, own_words="knotted", note="before")
+        journal._db.execute("update checkins set own_words = ? where id = ?", [long_words, checkin_id])
+        journal._db.conn.commit()  # as the first Xface wrote it
+        stored = journal.checkin(checkin_id)
+    prefix = f"journal_edit_{checkin_id}_"
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    app.button(key=f"journal_edit_checkin_{checkin_id}").click()
+    app.run()
+    app.text_area(key=f"{prefix}note").set_value("after")
+    app.button(key=f"{prefix}save").click()
+    app.run()
+    assert not app.exception, app.exception
+    assert any("own words must be text of at most 200" in warning.value for warning in app.warning)
+    with Journal(path) as journal:
+        assert journal.checkin(checkin_id) == stored
+    app.text_input(key=f"{prefix}own_words").set_value(long_words[:150])
+    app.button(key=f"{prefix}save").click()
+    app.run()
+    with Journal(path) as journal:
+        changed = journal.checkin(checkin_id)
+    assert (changed["own_words"], changed["note"]) == (long_words[:150].strip(), "after")

@@ -302,7 +302,9 @@ def checkin_fields(prefix: str, *, with_time: bool = False) -> None:
         st.text(f"{word.capitalize()}: {GRID[word].means}")
     with st.expander("What do these words mean?"):
         st.text("\n".join(f"{w}: {GRID[w].means}" for w in words))
-    st.text_input("Or say it in your own words", key=f"{prefix}own_words", max_chars=MAX_OWN_WORDS_CHARS)
+    # Never shorter than what it holds: the box cuts its value to max_chars, and an older Xface kept longer own words.
+    longest = max(MAX_OWN_WORDS_CHARS, len(state.get(f"{prefix}own_words") or ""))
+    st.text_input("Or say it in your own words", key=f"{prefix}own_words", max_chars=longest)
     st.select_slider(
         f"How strong is it? ({INTENSITY[1]} to {INTENSITY[5]})",
         options=list(INTENSITY),
