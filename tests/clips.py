@@ -14,14 +14,19 @@ PEXELS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video
 """The real 20 s clip: crying, then surprise, then laughing (Pexels licence)."""
 
 
-def write_clip(path: Path, frames: Sequence[np.ndarray], fps: int = 25) -> Path:
-    """An H.264 .mp4 of these RGB frames (all the same size, even sides)."""
+def write_clip(path: Path, frames: Sequence[np.ndarray], fps: int = 25, display_rotation: int = 0) -> Path:
+    """An H.264 .mp4 of these RGB frames (all the same size, even sides).
+
+    `display_rotation` (degrees counter-clockwise) goes in the file's display matrix, as a phone writes it
+    when it stores a portrait video on its side: players turn the frames by it before showing them."""
     import av
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.height, stream.width = frames[0].shape[:2]
         stream.pix_fmt = "yuv420p"
+        if display_rotation:
+            stream.set_display_rotation(display_rotation)
         stream.options = {"preset": "ultrafast", "crf": "18"}
         for pixels in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")):

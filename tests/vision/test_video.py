@@ -117,3 +117,24 @@ def test_the_real_clip_reads_crying_then_laughing(analyzer) -> None:
 
 def test_clock_reads_like_a_player() -> None:
     assert clock(75.25) == "1:15.2" and clock(0) == "0:00.0"
+
+
+@pytest.mark.parametrize("rotation", [-90, 90, 180])
+def test_a_phone_video_stored_on_its_side_is_read_upright(tmp_path: Path, rotation: int) -> None:
+    """A phone stores a portrait video sideways and says in the display matrix how to turn it (ffmpeg's
+    own player turns it); the frames Xface reads must be the upright picture, or no face is found."""
+    upright = portrait_frame()
+    stored = np.ascontiguousarray(np.rot90(upright, k=-rotation // 90))
+    path = write_clip(tmp_path / "phone.mp4", [stored] * 5, fps=5, display_rotation=rotation)
+    with VideoFile(path) as video:
+        pixels = [frame for _, _, frame in video.frames()]
+        shown = video.frame_at(0.4)
+    for frame in [*pixels, shown]:
+        assert frame.shape == upright.shape
+        assert np.abs(frame.astype(int) - upright).mean() < 5
+
+
+def test_faces_are_found_in_a_phone_video_stored_on_its_side(analyzer, tmp_path: Path) -> None:
+    stored = np.ascontiguousarray(np.rot90(portrait_frame(), k=1))
+    path = write_clip(tmp_path / "phone.mp4", [stored] * 5, fps=5, display_rotation=-90)
+    assert [len(frame.readings) for frame in read_video(analyzer, path, readings_per_second=0)] == [1] * 5

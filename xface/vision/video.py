@@ -29,6 +29,8 @@ from xface.vision.cues import CUE_NAMES
 from xface.vision.images import ImageError, printable_name
 
 if TYPE_CHECKING:  # the models load only when a clip is read
+    import av
+
     from xface.vision.pipeline import Analyzer, FaceReading
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
@@ -160,7 +162,7 @@ class VideoFile:
                 due = max(due + step, time + step - slack)
                 if frame.width * frame.height > MAX_VIDEO_PIXELS:
                     raise VideoError(f"{self.name}: a picture at {clock(time)} is too large, so reading stopped.")
-                yield index, time, frame.to_ndarray(format="rgb24")
+                yield index, time, _upright(frame)
         except av.error.FFmpegError:
             raise VideoError(f"{self.name}: the video is damaged and can't be read further.") from None
 
@@ -179,7 +181,15 @@ class VideoFile:
             raise VideoError(f"{self.name}: the video is damaged at {clock(seconds)}.") from None
         if last is None:
             raise VideoError(f"{self.name}: there is no picture at {clock(seconds)}.")
-        return last.to_ndarray(format="rgb24")
+        return _upright(last)
+
+
+def _upright(frame: av.VideoFrame) -> np.ndarray:
+    """RGB pixels as a player shows them: a phone stores a portrait video on its side and writes in the file's
+    display matrix how to turn it (`frame.rotation`, degrees counter-clockwise); unturned, no face is found."""
+    pixels = frame.to_ndarray(format="rgb24")
+    turns = round((frame.rotation or 0) / 90) % 4
+    return np.ascontiguousarray(np.rot90(pixels, k=turns)) if turns else pixels
 
 
 def _check_regular_file(path: Path, name: str) -> None:
