@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,22 @@ def write_clip(path: Path, frames: Sequence[np.ndarray], fps: int = 25, display_
         if display_rotation:
             stream.set_display_rotation(display_rotation)
         stream.options = {"preset": "ultrafast", "crf": "18"}
+        for pixels in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def write_webm_without_duration(path: Path, frames: Sequence[np.ndarray], fps: float = 25) -> Path:
+    """A VP8 .webm that does not say how long it is, as a browser's recorder (MediaRecorder) writes one."""
+    import av
+
+    with av.open(str(path), "w", format="webm", options={"live": "1"}) as container:
+        stream = container.add_stream("libvpx", rate=Fraction(fps).limit_denominator(1000))
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
         for pixels in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")):
                 container.mux(packet)

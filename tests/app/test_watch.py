@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.clips import cut_clip, write_clip
+from tests.clips import cut_clip, write_clip, write_webm_without_duration
+from tests.conftest import portrait_frame
 from xface.app.watch import Clip, analyse, moment_picture, readings_csv, rows_at, timeline_chart
 from xface.vision.video import CSV_COLUMNS, VideoError
 
@@ -60,6 +61,22 @@ def test_a_clip_over_half_an_hour_is_sent_to_the_command_line(analyzer, tmp_path
     long = write_clip(tmp_path / "long.mp4", [np.zeros((32, 32, 3), np.uint8)] * 1900, fps=1)
     with pytest.raises(VideoError, match=r"^long\.mp4: the clip is 31:40\.0 long.*xface analyze"):
         analyse(analyzer, Clip("long.mp4", path=long), lambda share, words: None)
+
+
+def test_a_clip_that_does_not_say_its_length_shows_how_far_it_has_read(analyzer, tmp_path: Path) -> None:
+    """A browser's recording (WebM) often has no duration: the progress bar must still move on in words."""
+    clip = write_webm_without_duration(tmp_path / "call.webm", [portrait_frame()] * 4, fps=2)
+    said: list[str] = []
+    readings = analyse(analyzer, Clip("call.webm", path=clip), lambda share, words: said.append(words))
+    assert readings.info.duration is None and len(readings.rows) == 4
+    assert said == ["0:00.0 read", "0:00.5 read", "0:01.0 read", "0:01.5 read", "done"]
+
+
+def test_a_clip_that_does_not_say_its_length_stops_at_half_an_hour(analyzer, tmp_path: Path) -> None:
+    """Without a duration the length can't be refused up front, so reading stops once it passes the limit."""
+    long = write_webm_without_duration(tmp_path / "long.webm", [np.zeros((32, 32, 3), np.uint8)] * 32, fps=1 / 60)
+    with pytest.raises(VideoError, match=r"^long\.webm: the clip is longer than 30 minutes.*xface analyze"):
+        analyse(analyzer, Clip("long.webm", path=long), lambda share, words: None)
 
 
 def test_a_guess_is_a_clip_answer_named_only_when_allowed(journal, readings) -> None:

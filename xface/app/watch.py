@@ -20,7 +20,7 @@ from xface.emotions import EMOTIONS, emotion_word
 from xface.journal.charts import PALETTE
 from xface.teach.scenes import Moment, timeline_rows
 from xface.vision.pipeline import Analyzer, FaceReading
-from xface.vision.video import CsvRows, VideoFile, VideoInfo, clock, frame_rows, read_video
+from xface.vision.video import CsvRows, VideoError, VideoFile, VideoInfo, clock, frame_rows, read_video
 
 CHART_WIDTH = 560
 """Pixels: a faceted chart (one row per face) can't take the container's width."""
@@ -50,26 +50,33 @@ class ClipReadings:
 def analyse(analyzer: Analyzer, clip: Clip, progress: Callable[[float, str], None]) -> ClipReadings:
     """Read the whole clip through the stream path; `progress(share done, words)` after each analysed frame.
 
-    Refuses (VideoError) a clip longer than MAX_CLIP_S before reading it."""
+    Refuses (VideoError) a clip longer than MAX_CLIP_S: before reading it when the file says its length, and
+    once reading passes that time when it does not (a browser's WebM recording often does not)."""
     with clip.open() as video:
         info = video.info
     if info.duration and info.duration > MAX_CLIP_S:
-        from xface.vision.video import VideoError
-
-        raise VideoError(
-            f"{clip.name}: the clip is {clock(info.duration)} long; this page reads clips up to "
-            f"{MAX_CLIP_S // 60} minutes. Use `xface analyze` for longer ones (it writes a CSV as it goes)."
-        )
+        raise _too_long(clip.name, f"is {clock(info.duration)} long")
     rows: list[dict] = []
     source = clip.data if clip.data is not None else clip.path
     for frame in read_video(analyzer, source, name=clip.name):
+        if frame.time > MAX_CLIP_S:
+            raise _too_long(clip.name, f"is longer than {MAX_CLIP_S // 60} minutes")
         for row in frame_rows(clip.name, frame):
             row.pop("file")
             rows.append(row)
         if info.duration:
             progress(min(1.0, frame.time / info.duration), f"{clock(frame.time)} of {clock(info.duration)} read")
+        else:
+            progress(0.0, f"{clock(frame.time)} read")
     progress(1.0, "done")
     return ClipReadings(info, rows)
+
+
+def _too_long(name: str, length: str) -> VideoError:
+    return VideoError(
+        f"{name}: the clip {length}; this page reads clips up to {MAX_CLIP_S // 60} minutes. "
+        "Use `xface analyze` for longer ones (it writes a CSV as it goes)."
+    )
 
 
 def reading_from_row(row: Mapping) -> FaceReading:
