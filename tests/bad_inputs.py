@@ -64,11 +64,16 @@ def _gradient(width: int = 64, height: int = 48) -> Image.Image:
     return Image.fromarray(np.stack([x, x[::-1], np.full_like(x, 128)], -1))
 
 
+def _orientation(value: int) -> bytes:
+    """An EXIF block holding only the orientation tag (6: shown turned 90° clockwise)."""
+    exif = Image.Exif()
+    exif[0x0112] = value
+    return exif.tobytes()
+
+
 def exif_rotated_jpeg(picture: Image.Image) -> bytes:
     """Stored on its side with EXIF orientation 6: shown upright it is `picture` turned 90° clockwise."""
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    return _save(picture, "JPEG", exif=exif.tobytes(), quality=95)
+    return _save(picture, "JPEG", exif=_orientation(6), quality=95)
 
 
 def corpus() -> dict[str, tuple[bytes, object]]:
@@ -100,4 +105,6 @@ def corpus() -> dict[str, tuple[bytes, object]]:
         "animated.gif": (animated.getvalue(), (64, 48)),
         "one_pixel.png": (_save(Image.new("RGB", (1, 1), (200, 10, 10)), "PNG"), (1, 1)),
         "exif_rotated.jpg": (exif_rotated_jpeg(_gradient()), (48, 64)),
+        # 16-bit pictures are turned to 8 bits through a new image: the orientation must be applied first.
+        "sixteen_bit_exif_rotated.png": (_save(sixteen_bit, "PNG", exif=_orientation(6)), (48, 64)),
     }

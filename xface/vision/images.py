@@ -136,8 +136,8 @@ def read_picture(source: str | Path | bytes | Image.Image, max_side: int = MAX_S
                 reduction = min(8, 1 << math.ceil(math.log2(max(width, height) / max_side)))
                 picture.draft("RGB", (max(1, width // reduction), max(1, height // reduction)))
             picture.load()
-            if picture.mode not in RESIZABLE_MODES:
-                picture = _to_rgb(picture)
+            if picture.mode not in RESIZABLE_MODES:  # upright first: a 16-bit picture is remade without its EXIF
+                picture = _to_rgb(ImageOps.exif_transpose(picture) or picture)
             picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)  # in place: no full-size copy
             picture = _to_rgb(ImageOps.exif_transpose(picture) or picture)
     except Exception as error:  # every decoder failure, whatever Pillow raises
