@@ -24,16 +24,10 @@ def write_clip(path: Path, frames: Sequence[np.ndarray], fps: int = 25, display_
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
         if display_rotation:
             stream.set_display_rotation(display_rotation)
         stream.options = {"preset": "ultrafast", "crf": "18"}
-        for pixels in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+        _encode(container, stream, frames)
     return path
 
 
@@ -43,14 +37,21 @@ def write_webm_without_duration(path: Path, frames: Sequence[np.ndarray], fps: f
 
     with av.open(str(path), "w", format="webm", options={"live": "1"}) as container:
         stream = container.add_stream("libvpx", rate=Fraction(fps).limit_denominator(1000))
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        for pixels in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+        _encode(container, stream, frames)
     return path
+
+
+def _encode(container, stream, frames: Sequence[np.ndarray]) -> None:
+    """Encode the RGB frames into the stream (sized by the first one) and flush it."""
+    import av
+
+    stream.height, stream.width = frames[0].shape[:2]
+    stream.pix_fmt = "yuv420p"
+    for pixels in frames:
+        for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
 
 
 def no_face_frame() -> np.ndarray:
