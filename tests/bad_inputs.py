@@ -107,4 +107,7 @@ def corpus() -> dict[str, tuple[bytes, object]]:
         "exif_rotated.jpg": (exif_rotated_jpeg(_gradient()), (48, 64)),
         # 16-bit pictures are turned to 8 bits through a new image: the orientation must be applied first.
         "sixteen_bit_exif_rotated.png": (_save(sixteen_bit, "PNG", exif=_orientation(6)), (48, 64)),
+        # A TIFF keeps its orientation among its own tags; Pillow may turn it while loading it.
+        "rotated.tiff": (_save(_gradient(), "TIFF", tiffinfo={274: 6}), (48, 64)),
+        "sixteen_bit_rotated.tiff": (_save(sixteen_bit, "TIFF", tiffinfo={274: 6}), (48, 64)),
     }

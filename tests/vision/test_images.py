@@ -36,6 +36,7 @@ def test_every_awkward_file_gives_pixels_or_a_clear_message(tmp_path: Path, name
         pixels = load_image(path)
         assert pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[2] == 3
         assert (pixels.shape[1], pixels.shape[0]) == expected
+        assert np.array_equal(load_image(data), pixels)  # the same, read from the bytes (an upload)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, (_, e) in CORPUS.items() if e == "error"))

@@ -17,6 +17,8 @@ import io
 import math
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -87,9 +89,15 @@ def _name(source: str | Path | bytes | Image.Image) -> str:
     return printable_name(Path(source).name)
 
 
-def _open(source: str | Path | bytes | Image.Image, name: str) -> Image.Image:
+@contextmanager
+def _open(source: str | Path | bytes | Image.Image, name: str) -> Iterator[Image.Image]:
+    """The picture, not yet decoded; a file is read through our own handle, closed afterwards.
+
+    Not by its path: Pillow then maps an uncompressed file into memory, and turning a 16-bit TIFF upright
+    while loading it scrambles the mapped pixels."""
     if isinstance(source, Image.Image):
-        return source
+        yield source
+        return
     if isinstance(source, bytes):
         if not source:
             raise ImageError(f"{name}: the file is empty")
@@ -100,15 +108,17 @@ def _open(source: str | Path | bytes | Image.Image, name: str) -> Image.Image:
             raise ImageError(f"{name}: no such file")
         if path.stat().st_size == 0:
             raise ImageError(f"{name}: the file is empty")
-        handle = path
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(handle, formats=FORMATS)
-    except Image.UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image file Xface can read ({READABLE})") from None
-    except Exception as error:  # any decoder failure (ValueError for PNG text bombs, OSError, SyntaxError, …)
-        raise ImageError(f"{name}: {_plain(error)}") from None
+        handle = path.open("rb")
+    with handle:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                picture = Image.open(handle, formats=FORMATS)
+        except Image.UnidentifiedImageError:
+            raise ImageError(f"{name}: not an image file Xface can read ({READABLE})") from None
+        except Exception as error:  # any decoder failure (ValueError for PNG text bombs, OSError, SyntaxError, …)
+            raise ImageError(f"{name}: {_plain(error)}") from None
+        yield picture
 
 
 def read_picture(source: str | Path | bytes | Image.Image, max_side: int = MAX_SIDE) -> Picture:
@@ -118,31 +128,31 @@ def read_picture(source: str | Path | bytes | Image.Image, max_side: int = MAX_S
     other formats are decoded whole, within MAX_PIXELS, and then shrunk to `max_side`.
     """
     name = _name(source)
-    picture = _open(source, name)
-    width, height = picture.size
-    if width * height > MAX_PIXELS:
-        raise ImageError(
-            f"{name}: the image is too large ({width}×{height}, over {MAX_PIXELS // 1_000_000} megapixels)"
-        )
-    if width < 1 or height < 1:
-        raise ImageError(f"{name}: the image has no pixels")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            picture.seek(0)  # animated GIF / WebP: the first frame
-            if max(width, height) > max_side:
-                # JPEG only: the decoder itself works at 1/2, 1/4 or 1/8 scale, the smallest reduction
-                # that fits max_side, so no full-size picture (and no resize of one) is ever in memory.
-                reduction = min(8, 1 << math.ceil(math.log2(max(width, height) / max_side)))
-                picture.draft("RGB", (max(1, width // reduction), max(1, height // reduction)))
-            picture.load()
-            if picture.mode not in RESIZABLE_MODES:  # upright first: a 16-bit picture is remade without its EXIF
+    with _open(source, name) as picture:
+        width, height = picture.size
+        if width * height > MAX_PIXELS:
+            raise ImageError(
+                f"{name}: the image is too large ({width}×{height}, over {MAX_PIXELS // 1_000_000} megapixels)"
+            )
+        if width < 1 or height < 1:
+            raise ImageError(f"{name}: the image has no pixels")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                picture.seek(0)  # animated GIF / WebP: the first frame
+                if max(width, height) > max_side:
+                    # JPEG only: the decoder itself works at 1/2, 1/4 or 1/8 scale, the smallest reduction
+                    # that fits max_side, so no full-size picture (and no resize of one) is ever in memory.
+                    reduction = min(8, 1 << math.ceil(math.log2(max(width, height) / max_side)))
+                    picture.draft("RGB", (max(1, width // reduction), max(1, height // reduction)))
+                picture.load()
+                if picture.mode not in RESIZABLE_MODES:  # upright first: a 16-bit picture is remade without its EXIF
+                    picture = _to_rgb(ImageOps.exif_transpose(picture) or picture)
+                picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)  # in place: no full-size copy
                 picture = _to_rgb(ImageOps.exif_transpose(picture) or picture)
-            picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)  # in place: no full-size copy
-            picture = _to_rgb(ImageOps.exif_transpose(picture) or picture)
-    except Exception as error:  # every decoder failure, whatever Pillow raises
-        raise ImageError(f"{name}: {_plain(error)}") from None
-    return Picture(np.asarray(picture), max(picture.size) / max(width, height))
+        except Exception as error:  # every decoder failure, whatever Pillow raises
+            raise ImageError(f"{name}: {_plain(error)}") from None
+        return Picture(np.asarray(picture), max(picture.size) / max(width, height))
 
 
 def load_image(source: str | Path | bytes | Image.Image | np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
