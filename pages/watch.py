@@ -113,7 +113,7 @@ def chart_clicked() -> None:
 
 def timeline(done: dict) -> None:
     readings = done["readings"]
-    rows, duration = readings.rows, readings.info.duration or max((r["time"] for r in readings.rows), default=0.0)
+    rows, duration = readings.rows, readings.seconds
     faces = len({row["face_id"] for row in rows})
     if not rows:
         st.info(
@@ -248,6 +248,8 @@ if clip is not None and (done is None or done["clip"] != clip):
         done = st.session_state.get(STATE)
 if done:
     st.button("Forget this clip", on_click=forget_clip, icon=":material/delete:")
+    if done["readings"].stopped_early:
+        st.warning(done["readings"].stopped_early, icon=":material/warning:")
     # Guessing first; the timeline on its own, as it shows every reading, the answers included.
     view = st.segmented_control("Show", ["Guess the moment", "Timeline"], default="Guess the moment", key="watch_view")
     if view == "Timeline":

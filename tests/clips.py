@@ -15,14 +15,18 @@ PEXELS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video
 """The real 20 s clip: crying, then surprise, then laughing (Pexels licence)."""
 
 
-def write_clip(path: Path, frames: Sequence[np.ndarray], fps: int = 25, display_rotation: int = 0) -> Path:
+def write_clip(
+    path: Path, frames: Sequence[np.ndarray], fps: int = 25, display_rotation: int = 0, faststart: bool = False
+) -> Path:
     """An H.264 .mp4 of these RGB frames (all the same size, even sides).
 
     `display_rotation` (degrees counter-clockwise) goes in the file's display matrix, as a phone writes it
-    when it stores a portrait video on its side: players turn the frames by it before showing them."""
+    when it stores a portrait video on its side: players turn the frames by it before showing them.
+    `faststart` puts the index before the pictures, as a file made for the web has it: cut short, such a
+    file still plays up to the cut."""
     import av
 
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options={"movflags": "+faststart"} if faststart else {}) as container:
         stream = container.add_stream("libx264", rate=fps)
         if display_rotation:
             stream.set_display_rotation(display_rotation)
@@ -52,6 +56,13 @@ def _encode(container, stream, frames: Sequence[np.ndarray]) -> None:
             container.mux(packet)
     for packet in stream.encode():
         container.mux(packet)
+
+
+def cut_short(path: Path, share: float) -> Path:
+    """The file with only its first `share` of bytes, as an interrupted download or copy leaves it."""
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * share)])
+    return path
 
 
 def no_face_frame() -> np.ndarray:

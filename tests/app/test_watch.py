@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.clips import cut_clip, write_clip, write_webm_without_duration
+from tests.clips import cut_clip, cut_short, write_clip, write_webm_without_duration
 from tests.conftest import portrait_frame
 from xface.app.watch import Clip, analyse, moment_picture, readings_csv, rows_at, timeline_chart
 from xface.vision.video import CSV_COLUMNS, VideoError
@@ -77,6 +78,30 @@ def test_a_clip_that_does_not_say_its_length_stops_at_half_an_hour(analyzer, tmp
     long = write_webm_without_duration(tmp_path / "long.webm", [np.zeros((32, 32, 3), np.uint8)] * 32, fps=1 / 60)
     with pytest.raises(VideoError, match=r"^long\.webm: the clip is longer than 30 minutes.*xface analyze"):
         analyse(analyzer, Clip("long.webm", path=long), lambda share, words: None)
+
+
+def test_a_clip_cut_short_keeps_the_readings_before_the_cut_and_says_where_it_stopped(analyzer, tmp_path: Path) -> None:
+    frames = [np.roll(portrait_frame(), 2 * (i % 10), axis=1) for i in range(50)]  # 2 s at 25 a second
+    clip = cut_short(write_clip(tmp_path / "download.mp4", frames, faststart=True), 0.9)  # about 1.1 s
+    readings = analyse(analyzer, Clip("download.mp4", path=clip), lambda share, words: None)
+    assert readings.info.duration == pytest.approx(2.0, abs=0.1)  # the file still says 2 s
+    assert 0.5 < readings.seconds < 1.6 and readings.rows
+    assert max(row["time"] for row in readings.rows) <= readings.seconds
+    assert re.fullmatch(
+        r"download\.mp4: the video is damaged and can't be read further\. The readings up to 0:0\d\.\d are here\.",
+        readings.stopped_early,
+    ), readings.stopped_early
+
+
+def test_a_whole_clip_is_read_to_its_end_with_nothing_to_say(readings) -> None:
+    assert readings.stopped_early == "" and readings.seconds == readings.info.duration
+
+
+def test_a_clip_with_no_readable_picture_is_refused_in_one_sentence(analyzer, tmp_path: Path) -> None:
+    frames = [portrait_frame()] * 50
+    recording = cut_short(write_webm_without_duration(tmp_path / "call.webm", frames), 0.6)
+    with pytest.raises(VideoError, match=r"^call\.webm: no picture in this video could be read; it may be damaged"):
+        analyse(analyzer, Clip("call.webm", path=recording), lambda share, words: None)
 
 
 def test_a_guess_is_a_clip_answer_named_only_when_allowed(journal, readings) -> None:

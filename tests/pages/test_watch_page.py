@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from tests.clips import PEXELS
+from tests.clips import PEXELS, cut_short, write_clip
+from tests.conftest import portrait_frame
 from xface.journal.store import Journal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,3 +58,17 @@ def test_a_path_that_is_not_a_video_gets_one_sentence(tmp_path, monkeypatch) -> 
     next(b for b in at.button if b.label == "Read this clip").click().run()
     assert not at.exception
     assert [e.value for e in at.error] == ["notes.mp4: this is not a video Xface can read, or it is damaged."]
+
+
+def test_a_clip_cut_short_is_shown_up_to_the_cut_with_a_warning(tmp_path, monkeypatch) -> None:
+    frames = [np.roll(portrait_frame(), 2 * (i % 10), axis=1) for i in range(50)]
+    clip = cut_short(write_clip(tmp_path / "download.mp4", frames, faststart=True), 0.9)
+    at = watch(tmp_path, monkeypatch)
+    at.text_input(key="watch_path").input(str(clip)).run()
+    next(b for b in at.button if b.label == "Read this clip").click().run()
+    assert not at.exception and not at.error
+    (warning,) = [w.value for w in at.warning]
+    assert warning.startswith("download.mp4: the video is damaged") and "The readings up to 0:01" in warning
+    at.button_group(key="watch_view").set_value("Timeline").run()
+    assert at.warning[0].value == warning  # in both views
+    assert at.slider(key="watch_time").max < 1.6  # the timeline ends at the cut, not at the 2 s the file claims

@@ -11,7 +11,16 @@ import pytest
 
 from tests.clips import PEXELS, cut_clip, write_clip
 from tests.conftest import portrait_frame
-from xface.vision.video import CSV_COLUMNS, CsvRows, VideoError, VideoFile, clock, frame_rows, read_video
+from xface.vision.video import (
+    CSV_COLUMNS,
+    VIDEO_SUFFIXES,
+    CsvRows,
+    VideoError,
+    VideoFile,
+    clock,
+    frame_rows,
+    read_video,
+)
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +112,13 @@ def test_files_that_are_not_video_get_one_sentence(tmp_path: Path, content: byte
 def test_an_upload_is_read_from_memory(analyzer, tmp_path: Path) -> None:
     data = write_clip(tmp_path / "one.mp4", [portrait_frame()] * 10, fps=10).read_bytes()
     frames = list(read_video(analyzer, data, name="my clip.mp4", readings_per_second=0))
+    assert len(frames) == 10 and all(len(f.readings) == 1 for f in frames)
+
+
+def test_a_3gp_phone_video_is_offered_and_read(analyzer, tmp_path: Path) -> None:
+    phone = write_clip(tmp_path / "from a phone.3gp", [portrait_frame()] * 10, fps=10)
+    assert phone.suffix in VIDEO_SUFFIXES
+    frames = list(read_video(analyzer, phone, readings_per_second=0))
     assert len(frames) == 10 and all(len(f.readings) == 1 for f in frames)
 
 

@@ -45,22 +45,41 @@ class ClipReadings:
     info: VideoInfo
     rows: list[dict]
     """Every face's row per analysed frame (`xface.vision.video.frame_rows`), in clip order."""
+    seconds: float
+    """How much of the clip the readings cover: all of it, or up to where a damaged file stopped reading."""
+    stopped_early: str = ""
+    """Why reading stopped before the end (a sentence for the page), or empty."""
 
 
 def analyse(analyzer: Analyzer, clip: Clip, progress: Callable[[float, str], None]) -> ClipReadings:
     """Read the whole clip through the stream path; `progress(share done, words)` after each analysed frame.
 
     Refuses (VideoError) a clip longer than MAX_CLIP_S: before reading it when the file says its length, and
-    once reading passes that time when it does not (a browser's WebM recording often does not)."""
+    once reading passes that time when it does not (a browser's WebM recording often does not). A file damaged
+    part way (a download cut short) keeps what was read before the damage, and says where it stopped; one with
+    no readable picture at all is refused."""
     with clip.open() as video:
         info = video.info
     if info.duration and info.duration > MAX_CLIP_S:
         raise _too_long(clip.name, f"is {clock(info.duration)} long")
     rows: list[dict] = []
     source = clip.data if clip.data is not None else clip.path
-    for frame in read_video(analyzer, source, name=clip.name):
+    frames = read_video(analyzer, source, name=clip.name)
+    last_time: float | None = None
+    stopped_early = ""
+    while True:
+        try:
+            frame = next(frames, None)
+        except VideoError as error:
+            if last_time is None:
+                raise
+            stopped_early = f"{error} The readings up to {clock(last_time)} are here."
+            break
+        if frame is None:
+            break
         if frame.time > MAX_CLIP_S:
             raise _too_long(clip.name, f"is longer than {MAX_CLIP_S // 60} minutes")
+        last_time = frame.time
         for row in frame_rows(clip.name, frame):
             row.pop("file")
             rows.append(row)
@@ -68,8 +87,11 @@ def analyse(analyzer: Analyzer, clip: Clip, progress: Callable[[float, str], Non
             progress(min(1.0, frame.time / info.duration), f"{clock(frame.time)} of {clock(info.duration)} read")
         else:
             progress(0.0, f"{clock(frame.time)} read")
+    if last_time is None:
+        raise VideoError(f"{clip.name}: no picture in this video could be read; it may be damaged or cut short.")
     progress(1.0, "done")
-    return ClipReadings(info, rows)
+    seconds = last_time if stopped_early or not info.duration else info.duration
+    return ClipReadings(info, rows, seconds, stopped_early)
 
 
 def _too_long(name: str, length: str) -> VideoError:

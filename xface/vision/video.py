@@ -33,7 +33,8 @@ if TYPE_CHECKING:  # the models load only when a clip is read
 
     from xface.vision.pipeline import Analyzer, FaceReading
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".3gp"}
+"""What phones, cameras, browsers and screen recorders write (.3gp: older phones, messaging apps)."""
 MAX_VIDEO_PIXELS = 36_000_000
 """Frames over this are refused before decoding (8K UHD is 33 megapixels): one decoded 16000×16000 frame
 would need over a gigabyte."""
