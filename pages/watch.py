@@ -85,6 +85,7 @@ def read_clip(clip: Clip) -> None:
         "moments": choose_moments(readings.rows),
         "guesses": {},
     }
+    st.rerun()  # drawn again without the Read and Stop buttons, which belong to the reading just done
 
 
 # --- the timeline and one moment -------------------------------------------------------------------
@@ -245,7 +246,6 @@ done = st.session_state.get(STATE)
 if clip is not None and (done is None or done["clip"] != clip):
     if st.button("Read this clip", type="primary", icon=":material/play_arrow:"):
         read_clip(clip)
-        done = st.session_state.get(STATE)
 if done:
     st.button("Forget this clip", on_click=forget_clip, icon=":material/delete:")
     if done["readings"].stopped_early:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.clips import PEXELS
+from tests.clips import PEXELS, cut_short
 from tests.e2e.test_quiz_journal_browser import open_page, screenshot, screenshots, stored_answers
 
 pytestmark = pytest.mark.slow
@@ -119,3 +119,36 @@ def test_reading_a_clip_can_be_stopped_and_keeps_nothing(streamlit_server, brows
     expect(page.get_by_role("button", name="Read this clip")).to_be_visible()
     assert page.get_by_role("radio", name="Timeline").count() == 0  # nothing read is kept
     assert not stored_answers(streamlit_server.db_path)
+
+
+def test_a_download_cut_short_is_shown_up_to_the_cut_with_a_warning(streamlit_server, browser_page, tmp_path):
+    """A download that stopped half way: the page reads what is there, says where it stopped, and the timeline
+    ends there (not at the 20 s the file still claims). At phone width, as such a file often comes from a phone."""
+    import subprocess
+
+    download = tmp_path / "scene_download.mp4"
+    subprocess.run(  # the index first, as web video has it: cut short, the file still plays up to the cut
+        ["ffmpeg", "-v", "error", "-i", str(PEXELS), "-c", "copy", "-movflags", "+faststart", str(download)], check=True
+    )
+    cut_short(download, 0.5)
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_page(page, f"{streamlit_server.url}/watch")
+    page.get_by_role("heading", name="Watch").wait_for()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(download))
+    page.get_by_role("button", name="Read this clip").click()
+    warning = page.get_by_text(re.compile(r"^scene_download\.mp4: the (video is damaged|pictures stop at)"))
+    warning.wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+    said = warning.inner_text()
+    assert re.search(r"The readings up to 0:\d\d\.\d are here\.$", said), said
+    cut_at = re.search(r"up to (0:\d\d\.\d)", said).group(1)
+    assert "0:05.0" < cut_at < "0:15.0", said  # about half of the 20 s clip
+    # The reading is over: its Read and Stop buttons are gone, the clip can be forgotten.
+    expect(page.get_by_role("button", name="Stop reading")).to_have_count(0)
+    expect(page.get_by_role("button", name="Read this clip")).to_have_count(0)
+    expect(page.get_by_role("button", name="Forget this clip")).to_be_visible()
+    screenshot(page, screenshots(tmp_path) / "watch_cut_short_phone.png")
+    page.get_by_role("radio", name="Timeline").click()
+    page.get_by_text(re.compile(rf"1 face in {re.escape(cut_at)}\.")).wait_for()
+    expect(warning).to_have_count(1)  # said once, in this view too
+    expect(warning).to_be_visible()
