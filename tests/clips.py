@@ -65,6 +65,17 @@ def cut_short(path: Path, share: float) -> Path:
     return path
 
 
+def cut_after_picture(path: Path, pictures: int, to: Path) -> Path:
+    """The file with only its first `pictures` pictures whole, written to `to`: cut at a picture's edge, a
+    download ends quietly, with no decoding error (`path` needs its index first: `write_clip(faststart=True)`)."""
+    import av
+
+    with av.open(str(path)) as container:
+        ends = [packet.pos + packet.size for packet in container.demux(video=0) if packet.size]
+    to.write_bytes(path.read_bytes()[: ends[pictures - 1]])
+    return to
+
+
 def no_face_frame() -> np.ndarray:
     """A 640×480 photo of dogs: no human face."""
     return np.asarray(Image.open(NO_FACES / "dlib_dogs.jpg").convert("RGB").resize((640, 480)))

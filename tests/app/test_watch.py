@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
-from tests.clips import cut_clip, cut_short, write_clip, write_webm_without_duration
+from tests.clips import cut_after_picture, cut_clip, cut_short, write_clip, write_webm_without_duration
 from tests.conftest import portrait_frame
 from xface.app.watch import Clip, analyse, moment_picture, readings_csv, rows_at, timeline_chart
 from xface.vision.video import CSV_COLUMNS, VideoError, clock
@@ -124,10 +123,7 @@ def test_a_download_that_ends_quietly_before_its_stated_length_says_so(analyzer,
     """Cut at a picture's edge, a file ends without a decoding error: its stated length tells it was cut."""
     frames = [np.roll(portrait_frame(), 2 * (i % 10), axis=1) for i in range(100)]  # 4 s
     whole = write_clip(tmp_path / "whole.mp4", frames, faststart=True)
-    with av.open(str(whole)) as container:
-        ends = [packet.pos + packet.size for packet in container.demux(video=0) if packet.size]
-    cut = tmp_path / "download.mp4"
-    cut.write_bytes(whole.read_bytes()[: ends[49]])  # the first 50 pictures whole: 2 s
+    cut = cut_after_picture(whole, 50, tmp_path / "download.mp4")  # 2 s
     readings = analyse(analyzer, Clip("download.mp4", path=cut), lambda share, words: None)
     assert readings.info.duration == pytest.approx(4.0, abs=0.1) and readings.seconds < 2.0
     assert readings.stopped_early == (

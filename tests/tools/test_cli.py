@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.bad_inputs import corpus, text_bomb_png
+from tests.clips import cut_after_picture, write_clip
 from tests.conftest import FER_NPZ, NO_FACES, fer_validation_subset, needs_torch
 from xface.emotions import EMOTIONS, emotion_word
 from xface.tools.cli import build_parser
@@ -35,6 +36,21 @@ def xface(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 def own_lines(stderr: str) -> list[str]:
     """Xface's own messages on stderr (libraries may log there too, e.g. the face mesh's runtime)."""
     return [line for line in stderr.splitlines() if line.startswith("xface:")]
+
+
+def test_analyze_says_when_a_video_was_cut_short_and_keeps_its_rows(tmp_path: Path, portrait: np.ndarray) -> None:
+    frames = [np.roll(portrait, 4 * (i % 10), axis=1) for i in range(40)]  # 4 s at 10 a second
+    whole = write_clip(tmp_path / "whole.mp4", frames, fps=10, faststart=True)
+    cut = cut_after_picture(whole, 15, tmp_path / "download.mp4")
+    out = tmp_path / "readings.csv"
+    result = xface("analyze", str(cut), "--csv", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 15 and float(rows[-1]["time"]) == 1.4
+    assert own_lines(result.stderr) == [
+        "xface: download.mp4: the pictures stop at 0:01.4, though the file says it lasts 0:04.0; it may have been "
+        "cut short. Its rows up to 0:01.4 are written."
+    ]
 
 
 def test_analyze_json_is_one_list_a_face_a_line(group_photo: Path) -> None:

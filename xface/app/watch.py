@@ -20,15 +20,21 @@ from xface.emotions import EMOTIONS, emotion_word
 from xface.journal.charts import PALETTE
 from xface.teach.scenes import Moment, timeline_rows
 from xface.vision.pipeline import Analyzer, FaceReading
-from xface.vision.video import CsvRows, VideoError, VideoFile, VideoInfo, clock, frame_rows, read_video
+from xface.vision.video import (
+    CsvRows,
+    VideoError,
+    VideoFile,
+    VideoInfo,
+    clock,
+    cut_short,
+    frame_rows,
+    read_video,
+)
 
 CHART_WIDTH = 560
 """Pixels: a faceted chart (one row per face) can't take the container's width."""
 MAX_CLIP_S = 30 * 60
 """Longer clips are for `xface analyze` (it streams to a file); the page keeps every reading in memory."""
-SHORT_BY_S = 1.0
-"""A clip whose pictures end this much before the length its file states was cut short (a broken download
-ends quietly, without a decoding error). Readings are 0.1 s apart, so a whole clip ends well within it."""
 
 
 @dataclass(frozen=True)
@@ -92,11 +98,8 @@ def analyse(analyzer: Analyzer, clip: Clip, progress: Callable[[float, str], Non
             progress(0.0, f"{clock(frame.time)} read")
     if last_time is None:
         raise VideoError(f"{clip.name}: no picture in this video could be read; it may be damaged or cut short.")
-    if not stopped_early and info.duration and last_time < info.duration - SHORT_BY_S:
-        stopped_early = (
-            f"{clip.name}: the pictures stop at {clock(last_time)}, though the file says it lasts "
-            f"{clock(info.duration)}; it may have been cut short. The readings up to {clock(last_time)} are here."
-        )
+    if not stopped_early and (short := cut_short(info, last_time)):
+        stopped_early = f"{short} The readings up to {clock(last_time)} are here."
     progress(1.0, "done")
     seconds = last_time if stopped_early or not info.duration else info.duration
     return ClipReadings(info, rows, seconds, stopped_early)

@@ -40,6 +40,7 @@ from xface.vision.video import (
     AnalysedFrame,
     VideoFile,
     clock,
+    cut_short,
     frame_rows,
 )
 
@@ -137,6 +138,8 @@ def _video_rows(
                 yield from frame_rows(where.file, frame)
                 if stop.asked:
                     return
+        if where.time is not None and (short := cut_short(video.info, where.time)):
+            print(f"xface: {short} Its rows up to {clock(where.time)} are written.", file=sys.stderr)
 
 
 def _stopped_at(where: Whereabouts, written: int, target: str) -> str:

@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # the models load only when a clip is read
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".3gp"}
 """What phones, cameras, browsers and screen recorders write (.3gp: older phones, messaging apps)."""
+SHORT_BY_S = 1.0
+"""Pictures that end this much before the file's stated length: the file was cut short. A whole clip read at
+10 readings a second ends within a tenth of a second of its length."""
 MAX_VIDEO_PIXELS = 36_000_000
 """Frames over this are refused before decoding (8K UHD is 33 megapixels): one decoded 16000×16000 frame
 would need over a gigabyte."""
@@ -183,6 +186,17 @@ class VideoFile:
         if last is None:
             raise VideoError(f"{self.name}: there is no picture at {clock(seconds)}.")
         return _upright(last)
+
+
+def cut_short(info: VideoInfo, last_seconds: float) -> str:
+    """A sentence when the pictures end (at `last_seconds`, the last one read) well before the length the
+    file states: a download or copy cut short ends quietly, without a decoding error. Else empty."""
+    if info.duration is None or last_seconds >= info.duration - SHORT_BY_S:
+        return ""
+    return (
+        f"{info.name}: the pictures stop at {clock(last_seconds)}, though the file says it lasts "
+        f"{clock(info.duration)}; it may have been cut short."
+    )
 
 
 def _upright(frame: av.VideoFrame) -> np.ndarray:
