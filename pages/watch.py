@@ -128,7 +128,8 @@ def timeline(done: dict) -> None:
     st.altair_chart(
         timeline_chart(rows, duration), key="watch_chart", on_select=chart_clicked, use_container_width=True
     )
-    at = st.slider("Moment (seconds into the clip)", 0.0, float(duration), key="watch_time", step=0.1, format="%.1f s")
+    last = max(float(duration), 0.1)  # a clip read only at 0:00.0 still gets a slider (its ends must differ)
+    at = st.slider("Moment (seconds into the clip)", 0.0, last, key="watch_time", step=0.1, format="%.1f s")
     here = rows_at(rows, at)
     picture = picture_of(done, here)
     left, right = st.columns([3, 2])

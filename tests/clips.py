@@ -16,7 +16,11 @@ PEXELS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video
 
 
 def write_clip(
-    path: Path, frames: Sequence[np.ndarray], fps: int = 25, display_rotation: int = 0, faststart: bool = False
+    path: Path,
+    frames: Sequence[np.ndarray],
+    fps: int | Fraction = 25,
+    display_rotation: int = 0,
+    faststart: bool = False,
 ) -> Path:
     """An H.264 .mp4 of these RGB frames (all the same size, even sides).
 
@@ -45,6 +49,27 @@ def write_webm_without_duration(path: Path, frames: Sequence[np.ndarray], fps: f
     return path
 
 
+def write_clip_with_sound(path: Path, frames: Sequence[np.ndarray], fps: int, sound_seconds: float) -> Path:
+    """An H.264 clip (.mp4 or .mkv, by the name) with a silent AAC sound track that may run on after the pictures,
+    as a recording often does: the file's length is then the sound's, not the pictures'."""
+    import av
+
+    rate, samples = 16_000, 1024
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=fps)
+        video.options = {"preset": "ultrafast", "crf": "18"}
+        sound = container.add_stream("aac", rate=rate, layout="mono")
+        _encode(container, video, frames)
+        for start in range(0, int(sound_seconds * rate), samples):
+            silence = av.AudioFrame.from_ndarray(np.zeros((1, samples), np.float32), format="fltp", layout="mono")
+            silence.sample_rate, silence.pts = rate, start
+            for packet in sound.encode(silence):
+                container.mux(packet)
+        for packet in sound.encode():
+            container.mux(packet)
+    return path
+
+
 def _encode(container, stream, frames: Sequence[np.ndarray]) -> None:
     """Encode the RGB frames into the stream (sized by the first one) and flush it."""
     import av
@@ -58,8 +83,8 @@ def _encode(container, stream, frames: Sequence[np.ndarray]) -> None:
         container.mux(packet)
 
 
-def cut_short(path: Path, share: float) -> Path:
-    """The file with only its first `share` of bytes, as an interrupted download or copy leaves it."""
+def truncate_bytes(path: Path, share: float) -> Path:
+    """The file, in place, with only its first `share` of bytes, as an interrupted download or copy leaves it."""
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * share)])
     return path

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.clips import cut_after_picture, cut_clip, cut_short, write_clip, write_webm_without_duration
+from tests.clips import (
+    cut_after_picture,
+    cut_clip,
+    truncate_bytes,
+    write_clip,
+    write_clip_with_sound,
+    write_webm_without_duration,
+)
 from tests.conftest import portrait_frame
 from xface.app.watch import Clip, analyse, moment_picture, readings_csv, rows_at, timeline_chart
 from xface.vision.video import CSV_COLUMNS, VideoError, clock
@@ -82,26 +90,51 @@ def test_a_clip_that_does_not_say_its_length_stops_at_half_an_hour(analyzer, tmp
 
 def test_a_clip_cut_short_keeps_the_readings_before_the_cut_and_says_where_it_stopped(analyzer, tmp_path: Path) -> None:
     frames = [np.roll(portrait_frame(), 2 * (i % 10), axis=1) for i in range(50)]  # 2 s at 25 a second
-    clip = cut_short(write_clip(tmp_path / "download.mp4", frames, faststart=True), 0.9)  # about 1.1 s
+    clip = truncate_bytes(write_clip(tmp_path / "download.mp4", frames, faststart=True), 0.9)  # about 1.1 s
     readings = analyse(analyzer, Clip("download.mp4", path=clip), lambda share, words: None)
     assert readings.info.duration == pytest.approx(2.0, abs=0.1)  # the file still says 2 s
     assert 0.5 < readings.seconds < 1.6 and readings.rows
     assert max(row["time"] for row in readings.rows) <= readings.seconds
     assert re.fullmatch(
-        r"download\.mp4: the video is damaged and can't be read further\. The readings up to 0:0\d\.\d are here\.",
+        r"download\.mp4: the video is damaged and can't be read further\. Readings are shown up to 0:0\d\.\d\.",
         readings.stopped_early,
     ), readings.stopped_early
 
 
 def test_a_whole_clip_is_read_to_its_end_with_nothing_to_say(readings) -> None:
-    assert readings.stopped_early == "" and readings.seconds == readings.info.duration
+    assert readings.stopped_early == ""
 
 
-def test_a_clip_with_no_readable_picture_is_refused_in_one_sentence(analyzer, tmp_path: Path) -> None:
-    frames = [portrait_frame()] * 50
-    recording = cut_short(write_webm_without_duration(tmp_path / "call.webm", frames), 0.6)
-    with pytest.raises(VideoError, match=r"^call\.webm: no picture in this video could be read; it may be damaged"):
-        analyse(analyzer, Clip("call.webm", path=recording), lambda share, words: None)
+@pytest.mark.parametrize("name", ["recording.mkv", "recording.mp4"])
+def test_a_sound_track_longer_than_the_pictures_is_no_sign_of_a_cut(analyzer, tmp_path: Path, name: str) -> None:
+    clip = write_clip_with_sound(tmp_path / name, [portrait_frame()] * 30, fps=10, sound_seconds=8)
+    readings = analyse(analyzer, Clip(name, path=clip), lambda share, words: None)
+    assert readings.stopped_early == "" and readings.seconds == pytest.approx(3.0, abs=0.05)
+
+
+def test_a_slideshow_of_a_picture_every_two_seconds_is_read_whole(analyzer, tmp_path: Path) -> None:
+    """Its last picture begins 2 s before the end: shown for its time, it reaches the end."""
+    slides = write_clip(tmp_path / "slides.mp4", [portrait_frame()] * 5, fps=Fraction(1, 2))
+    readings = analyse(analyzer, Clip("slides.mp4", path=slides), lambda share, words: None)
+    assert readings.info.duration == pytest.approx(10.0) and readings.stopped_early == ""
+    assert [row["time"] for row in readings.rows] == [0.0, 2.0, 4.0, 6.0, 8.0]
+
+
+def _cut_inside_the_first_picture(folder: Path) -> Path:
+    return truncate_bytes(write_clip(folder / "download.mp4", [portrait_frame()] * 50, faststart=True), 0.2)
+
+
+def _recording_that_ends_before_its_first_picture(folder: Path) -> Path:
+    return truncate_bytes(write_webm_without_duration(folder / "call.webm", [portrait_frame()] * 50), 0.6)
+
+
+@pytest.mark.parametrize("damaged", [_cut_inside_the_first_picture, _recording_that_ends_before_its_first_picture])
+def test_a_clip_with_no_readable_picture_is_refused_in_one_sentence(analyzer, tmp_path: Path, damaged) -> None:
+    """Whether decoding fails (the first) or the file ends quietly (the second), nothing was read: one sentence."""
+    clip = damaged(tmp_path)
+    with pytest.raises(VideoError) as refused:
+        analyse(analyzer, Clip(clip.name, path=clip), lambda share, words: None)
+    assert str(refused.value) == f"{clip.name}: no picture in this video could be read; it may be damaged or cut short."
 
 
 def test_a_guess_is_a_clip_answer_named_only_when_allowed(journal, readings) -> None:
@@ -127,6 +160,6 @@ def test_a_download_that_ends_quietly_before_its_stated_length_says_so(analyzer,
     readings = analyse(analyzer, Clip("download.mp4", path=cut), lambda share, words: None)
     assert readings.info.duration == pytest.approx(4.0, abs=0.1) and readings.seconds < 2.0
     assert readings.stopped_early == (
-        f"download.mp4: the pictures stop at {clock(readings.seconds)}, though the file says it lasts 0:04.0; "
-        f"it may have been cut short. The readings up to {clock(readings.seconds)} are here."
+        f"download.mp4: the pictures stop at {clock(readings.seconds)}, though the video says it lasts 0:04.0; "
+        f"it may have been cut short. Readings are shown up to {clock(readings.seconds)}."
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.clips import PEXELS, cut_short
+from tests.clips import PEXELS, truncate_bytes
 from tests.e2e.test_quiz_journal_browser import open_page, screenshot, screenshots, stored_answers
 
 pytestmark = pytest.mark.slow
@@ -130,7 +130,7 @@ def test_a_download_cut_short_is_shown_up_to_the_cut_with_a_warning(streamlit_se
     subprocess.run(  # the index first, as web video has it: cut short, the file still plays up to the cut
         ["ffmpeg", "-v", "error", "-i", str(PEXELS), "-c", "copy", "-movflags", "+faststart", str(download)], check=True
     )
-    cut_short(download, 0.5)
+    truncate_bytes(download, 0.5)
     page = browser_page
     page.set_viewport_size({"width": 390, "height": 844})
     open_page(page, f"{streamlit_server.url}/watch")
@@ -140,7 +140,7 @@ def test_a_download_cut_short_is_shown_up_to_the_cut_with_a_warning(streamlit_se
     warning = page.get_by_text(re.compile(r"^scene_download\.mp4: the (video is damaged|pictures stop at)"))
     warning.wait_for(timeout=ANALYSIS_TIMEOUT_MS)
     said = warning.inner_text()
-    assert re.search(r"The readings up to 0:\d\d\.\d are here\.$", said), said
+    assert re.search(r"Readings are shown up to 0:\d\d\.\d\.$", said), said
     cut_at = re.search(r"up to (0:\d\d\.\d)", said).group(1)
     assert "0:05.0" < cut_at < "0:15.0", said  # about half of the 20 s clip
     # The reading is over: its Read and Stop buttons are gone, the clip can be forgotten.

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from tests.clips import PEXELS, cut_short, write_clip
+from tests.clips import PEXELS, cut_after_picture, truncate_bytes, write_clip
 from tests.conftest import portrait_frame
 from xface.journal.store import Journal
 
@@ -62,13 +62,26 @@ def test_a_path_that_is_not_a_video_gets_one_sentence(tmp_path, monkeypatch) -> 
 
 def test_a_clip_cut_short_is_shown_up_to_the_cut_with_a_warning(tmp_path, monkeypatch) -> None:
     frames = [np.roll(portrait_frame(), 2 * (i % 10), axis=1) for i in range(50)]
-    clip = cut_short(write_clip(tmp_path / "download.mp4", frames, faststart=True), 0.9)
+    clip = truncate_bytes(write_clip(tmp_path / "download.mp4", frames, faststart=True), 0.9)
     at = watch(tmp_path, monkeypatch)
     at.text_input(key="watch_path").input(str(clip)).run()
     next(b for b in at.button if b.label == "Read this clip").click().run()
     assert not at.exception and not at.error
     (warning,) = [w.value for w in at.warning]
-    assert warning.startswith("download.mp4: the video is damaged") and "The readings up to 0:01" in warning
+    assert warning.startswith("download.mp4: the video is damaged") and "Readings are shown up to 0:01" in warning
     at.button_group(key="watch_view").set_value("Timeline").run()
     assert at.warning[0].value == warning  # in both views
     assert at.slider(key="watch_time").max < 1.6  # the timeline ends at the cut, not at the 2 s the file claims
+
+
+def test_a_clip_read_only_at_its_first_moment_still_has_a_timeline(tmp_path, monkeypatch) -> None:
+    """One picture, at 0:00.0, survived the cut: the moment slider still needs two different ends."""
+    frames = [np.roll(portrait_frame(), 2 * (i % 10), axis=1) for i in range(50)]
+    clip = cut_after_picture(write_clip(tmp_path / "whole.mp4", frames, faststart=True), 1, tmp_path / "download.mp4")
+    at = watch(tmp_path, monkeypatch)
+    at.text_input(key="watch_path").input(str(clip)).run()
+    next(b for b in at.button if b.label == "Read this clip").click().run()
+    at.button_group(key="watch_view").set_value("Timeline").run()
+    assert not at.exception, at.exception
+    assert "the pictures stop at 0:00.0" in at.warning[0].value
+    assert at.slider(key="watch_time").max == 0.1

@@ -48,8 +48,8 @@ def test_analyze_says_when_a_video_was_cut_short_and_keeps_its_rows(tmp_path: Pa
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 15 and float(rows[-1]["time"]) == 1.4
     assert own_lines(result.stderr) == [
-        "xface: download.mp4: the pictures stop at 0:01.4, though the file says it lasts 0:04.0; it may have been "
-        "cut short. Its rows up to 0:01.4 are written."
+        "xface: download.mp4: the pictures stop at 0:01.4, though the video says it lasts 0:04.0; it may have been "
+        "cut short. It was read up to 0:01.4."
     ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,33 +74,34 @@ def analyse(analyzer: Analyzer, clip: Clip, progress: Callable[[float, str], Non
         raise _too_long(clip.name, f"is {clock(info.duration)} long")
     rows: list[dict] = []
     source = clip.data if clip.data is not None else clip.path
-    frames = read_video(analyzer, source, name=clip.name)
+    unreadable = VideoError(f"{clip.name}: no picture in this video could be read; it may be damaged or cut short.")
     last_time: float | None = None
     stopped_early = ""
-    while True:
-        try:
-            frame = next(frames, None)
-        except VideoError as error:
-            if last_time is None:
-                raise
-            stopped_early = f"{error} The readings up to {clock(last_time)} are here."
-            break
-        if frame is None:
-            break
-        if frame.time > MAX_CLIP_S:
-            raise _too_long(clip.name, f"is longer than {MAX_CLIP_S // 60} minutes")
-        last_time = frame.time
-        for row in frame_rows(clip.name, frame):
-            row.pop("file")
-            rows.append(row)
-        if info.duration:
-            progress(min(1.0, frame.time / info.duration), f"{clock(frame.time)} of {clock(info.duration)} read")
-        else:
-            progress(0.0, f"{clock(frame.time)} read")
+    with closing(read_video(analyzer, source, name=clip.name)) as frames:
+        while True:
+            try:
+                frame = next(frames, None)
+            except VideoError as error:
+                if last_time is None:
+                    raise unreadable from None
+                stopped_early = f"{error} Readings are shown up to {clock(last_time)}."
+                break
+            if frame is None:
+                break
+            if frame.time > MAX_CLIP_S:
+                raise _too_long(clip.name, f"is longer than {MAX_CLIP_S // 60} minutes")
+            last_time = frame.time
+            for row in frame_rows(clip.name, frame):
+                row.pop("file")
+                rows.append(row)
+            if info.duration:
+                progress(min(1.0, frame.time / info.duration), f"{clock(frame.time)} of {clock(info.duration)} read")
+            else:
+                progress(0.0, f"{clock(frame.time)} read")
     if last_time is None:
-        raise VideoError(f"{clip.name}: no picture in this video could be read; it may be damaged or cut short.")
+        raise unreadable
     if not stopped_early and (short := cut_short(info, last_time)):
-        stopped_early = f"{short} The readings up to {clock(last_time)} are here."
+        stopped_early = f"{short} Readings are shown up to {clock(last_time)}."
     progress(1.0, "done")
     seconds = last_time if stopped_early or not info.duration else info.duration
     return ClipReadings(info, rows, seconds, stopped_early)

@@ -139,7 +139,7 @@ def _video_rows(
                 if stop.asked:
                     return
         if where.time is not None and (short := cut_short(video.info, where.time)):
-            print(f"xface: {short} Its rows up to {clock(where.time)} are written.", file=sys.stderr)
+            print(f"xface: {short} It was read up to {clock(where.time)}.", file=sys.stderr)
 
 
 def _stopped_at(where: Whereabouts, written: int, target: str) -> str:

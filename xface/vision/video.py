@@ -78,6 +78,8 @@ class VideoInfo:
     fps: float | None
     duration: float | None
     """Seconds, when the file says (some streams don't)."""
+    pictures_length: float | None = None
+    """Seconds the video stream itself states; not the file's length, which a longer sound track sets."""
 
 
 @dataclass(frozen=True)
@@ -133,12 +135,11 @@ class VideoFile:
                 f"{MAX_VIDEO_PIXELS // 1_000_000} megapixels), so it was not read."
             )
         rate = self._stream.average_rate or self._stream.guessed_rate
-        duration = None
-        if self._stream.duration is not None and self._stream.time_base is not None:
-            duration = float(self._stream.duration * self._stream.time_base)
-        elif self._container.duration:
+        pictures_length = _stated_length(self._stream)
+        duration = pictures_length
+        if duration is None and self._container.duration:
             duration = self._container.duration / 1_000_000
-        self.info = VideoInfo(self.name, width, height, float(rate) if rate else None, duration)
+        self.info = VideoInfo(self.name, width, height, float(rate) if rate else None, duration, pictures_length)
 
     def __enter__(self) -> VideoFile:
         return self
@@ -189,14 +190,32 @@ class VideoFile:
 
 
 def cut_short(info: VideoInfo, last_seconds: float) -> str:
-    """A sentence when the pictures end (at `last_seconds`, the last one read) well before the length the
-    file states: a download or copy cut short ends quietly, without a decoding error. Else empty."""
-    if info.duration is None or last_seconds >= info.duration - SHORT_BY_S:
+    """A sentence when the pictures end (the last one read shown at `last_seconds`, for one picture's time) well
+    before the length the video states: a download or copy cut short ends quietly, without a decoding error.
+    Else empty, and always when only the file's length is known (a sound track may run on after the pictures)."""
+    if info.pictures_length is None:
+        return ""
+    shown_until = last_seconds + (1.0 / info.fps if info.fps else 0.0)
+    if shown_until >= info.pictures_length - SHORT_BY_S:
         return ""
     return (
-        f"{info.name}: the pictures stop at {clock(last_seconds)}, though the file says it lasts "
-        f"{clock(info.duration)}; it may have been cut short."
+        f"{info.name}: the pictures stop at {clock(last_seconds)}, though the video says it lasts "
+        f"{clock(info.pictures_length)}; it may have been cut short."
     )
+
+
+def _stated_length(stream: av.video.stream.VideoStream) -> float | None:
+    """Seconds the video stream says it lasts: its own duration, or the DURATION tag Matroska and WebM files
+    carry per stream ("00:01:02.500000000")."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration") or ""
+    hours, _, rest = tag.partition(":")
+    minutes, _, seconds = rest.partition(":")
+    try:
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return None
 
 
 def _upright(frame: av.VideoFrame) -> np.ndarray:
