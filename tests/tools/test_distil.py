@@ -16,7 +16,7 @@ from tests.conftest import DATA, FER_NPZ, fer_validation_subset
 from tests.tools.test_cli import xface
 from xface.tools.camera_augment import camera_damage
 from xface.tools.teachers import ensemble_targets
-from xface.tools.train import to_pixels
+from xface.tools.train import MOUTH_TOP, hide_mouth, to_pixels
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_TEACHER = ROOT / "teachers" / "shipped.npz"
@@ -75,15 +75,30 @@ def test_ensemble_targets_average_the_teachers_and_refuse_files_that_do_not_fit(
         ensemble_targets([tmp_path / "missing.npz"], TRAINING_FACES)
 
 
+def test_hide_mouth_covers_the_lower_face_of_the_share_asked_and_nothing_else(faces: torch.Tensor) -> None:
+    assert torch.equal(hide_mouth(faces, torch.Generator().manual_seed(0), 0.0), faces)
+    many = faces.repeat(8, 1, 1, 1)  # 512 faces
+    covered = hide_mouth(many, torch.Generator().manual_seed(2), 0.25)
+    top = round(48 * MOUTH_TOP)
+    assert torch.equal(covered[:, :, :top], many[:, :, :top])  # brows, eyes and nose untouched
+    assert torch.equal(covered[..., :7], many[..., :7]) and torch.equal(covered[..., 41:], many[..., 41:])
+    band = covered[:, 0, top:, 7:41].flatten(1)
+    hidden = (band - many[:, 0, top:, 7:41].flatten(1)).abs().amax(1) > 0
+    assert 0.18 < float(hidden.float().mean()) < 0.32  # expected 0.25
+    assert torch.equal(band[hidden].amin(1), band[hidden].amax(1))  # one grey over the mouth and chin
+    assert len(set(band[hidden][:, 0].tolist())) > 10  # masks of many shades
+
+
 def test_distil_smoke_run_trains_both_outputs_of_the_shipped_architecture_from_the_teachers(tmp_path: Path) -> None:
     out = tmp_path / "student"
     result = xface(
         "train", "--npz", str(FER_NPZ), "--out", str(out), "--epochs", "1", "--limit", "200",
-        "--teacher", str(SHIPPED_TEACHER), "--crowd-weight", "1", "--camera-damage", "0.2", cwd=ROOT,
+        "--teacher", str(SHIPPED_TEACHER), "--crowd-weight", "1", "--camera-damage", "0.2", "--hide-mouth", "0.1",
+        cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     log = json.loads((out / "training_log.json").read_text())
-    assert log["settings"]["teachers"] == [str(SHIPPED_TEACHER)]
+    assert log["settings"]["teachers"] == [str(SHIPPED_TEACHER)] and log["settings"]["hide_mouth"] == 0.1
     record = log["history"][0]
     assert 0 <= record["val_accuracy"] <= 1 and record["val_kl"] > 0 and record["val_ferplus_majority"] is not None
     config = json.loads((out / "config.json").read_text())

@@ -426,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--camera-damage", type=float, metavar="P", help="chance of each webcam/phone damage per face (0: none)"
     )
+    train.add_argument(
+        "--hide-mouth", type=float, metavar="P", help="share of faces with the mouth and chin covered, as by a mask"
+    )
     train.add_argument("--crowd-weight", type=float, metavar="W", help="train the crowd output too, with this weight")
     train.add_argument(
         "--crowd-label-share", type=float, metavar="S", help="smooth the crowd targets toward the FER2013 label"
