@@ -36,8 +36,8 @@ if TYPE_CHECKING:  # the models load only when a clip is read
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".3gp"}
 """What phones, cameras, browsers and screen recorders write (.3gp: older phones, messaging apps)."""
 SHORT_BY_S = 1.0
-"""Pictures that end this much before the file's stated length: the file was cut short. A whole clip read at
-10 readings a second ends within a tenth of a second of its length."""
+"""Pictures that end this much before the length the video stream states: the file was cut short. A whole clip
+read at 10 readings a second ends within a tenth of a second of it."""
 MAX_VIDEO_PIXELS = 36_000_000
 """Frames over this are refused before decoding (8K UHD is 33 megapixels): one decoded 16000×16000 frame
 would need over a gigabyte."""
@@ -77,7 +77,7 @@ class VideoInfo:
     height: int
     fps: float | None
     duration: float | None
-    """Seconds, when the file says (some streams don't)."""
+    """Seconds: the pictures' own length where the video stream states it, else the file's (some say neither)."""
     pictures_length: float | None = None
     """Seconds the video stream itself states; not the file's length, which a longer sound track sets."""
 
