@@ -21,13 +21,15 @@ def write_clip(
     fps: int | Fraction = 25,
     display_rotation: int = 0,
     faststart: bool = False,
+    sound_seconds: float = 0.0,
 ) -> Path:
-    """An H.264 .mp4 of these RGB frames (all the same size, even sides).
+    """An H.264 clip (.mp4, or by the name another container) of these RGB frames (all the same size, even sides).
 
     `display_rotation` (degrees counter-clockwise) goes in the file's display matrix, as a phone writes it
     when it stores a portrait video on its side: players turn the frames by it before showing them.
     `faststart` puts the index before the pictures, as a file made for the web has it: cut short, such a
-    file still plays up to the cut."""
+    file still plays up to the cut. `sound_seconds` adds a silent AAC sound track that long, which may run on
+    after the pictures, as a recording's often does: the file's length is then the sound's."""
     import av
 
     with av.open(str(path), "w", options={"movflags": "+faststart"} if faststart else {}) as container:
@@ -35,7 +37,17 @@ def write_clip(
         if display_rotation:
             stream.set_display_rotation(display_rotation)
         stream.options = {"preset": "ultrafast", "crf": "18"}
+        rate, samples = 16_000, 1024
+        sound = container.add_stream("aac", rate=rate, layout="mono") if sound_seconds else None
         _encode(container, stream, frames)
+        if sound is not None:
+            for start in range(0, int(sound_seconds * rate), samples):
+                silence = av.AudioFrame.from_ndarray(np.zeros((1, samples), np.float32), format="fltp", layout="mono")
+                silence.sample_rate, silence.pts = rate, start
+                for packet in sound.encode(silence):
+                    container.mux(packet)
+            for packet in sound.encode():
+                container.mux(packet)
     return path
 
 
@@ -49,25 +61,10 @@ def write_webm_without_duration(path: Path, frames: Sequence[np.ndarray], fps: f
     return path
 
 
-def write_clip_with_sound(path: Path, frames: Sequence[np.ndarray], fps: int, sound_seconds: float) -> Path:
-    """An H.264 clip (.mp4 or .mkv, by the name) with a silent AAC sound track that may run on after the pictures,
-    as a recording often does: the file's length is then the sound's, not the pictures'."""
-    import av
-
-    rate, samples = 16_000, 1024
-    with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=fps)
-        video.options = {"preset": "ultrafast", "crf": "18"}
-        sound = container.add_stream("aac", rate=rate, layout="mono")
-        _encode(container, video, frames)
-        for start in range(0, int(sound_seconds * rate), samples):
-            silence = av.AudioFrame.from_ndarray(np.zeros((1, samples), np.float32), format="fltp", layout="mono")
-            silence.sample_rate, silence.pts = rate, start
-            for packet in sound.encode(silence):
-                container.mux(packet)
-        for packet in sound.encode():
-            container.mux(packet)
-    return path
+def moving_face(count: int) -> list[np.ndarray]:
+    """`count` frames of the portrait's face moving a little from side to side (a clip's face that is tracked)."""
+    face = portrait_frame()
+    return [np.roll(face, 2 * (i % 10), axis=1) for i in range(count)]
 
 
 def _encode(container, stream, frames: Sequence[np.ndarray]) -> None:
@@ -117,8 +114,7 @@ def two_faces_frame() -> np.ndarray:
 
 def cut_clip(path: Path, fps: int = 25) -> Path:
     """2 s of one face (moving a little), 1 s of no face, 1 s of two faces."""
-    face = portrait_frame()
-    frames = [np.roll(face, 2 * (i % 10), axis=1) for i in range(2 * fps)]
+    frames = moving_face(2 * fps)
     frames += [no_face_frame()] * fps
     frames += [two_faces_frame()] * fps
     return write_clip(path, frames, fps)

@@ -12,9 +12,9 @@ import pytest
 from tests.clips import (
     cut_after_picture,
     cut_clip,
+    moving_face,
     truncate_bytes,
     write_clip,
-    write_clip_with_sound,
     write_webm_without_duration,
 )
 from tests.conftest import portrait_frame
@@ -89,7 +89,7 @@ def test_a_clip_that_does_not_say_its_length_stops_at_half_an_hour(analyzer, tmp
 
 
 def test_a_clip_cut_short_keeps_the_readings_before_the_cut_and_says_where_it_stopped(analyzer, tmp_path: Path) -> None:
-    frames = [np.roll(portrait_frame(), 2 * (i % 10), axis=1) for i in range(50)]  # 2 s at 25 a second
+    frames = moving_face(50)  # 2 s at 25 a second
     clip = truncate_bytes(write_clip(tmp_path / "download.mp4", frames, faststart=True), 0.9)  # about 1.1 s
     readings = analyse(analyzer, Clip("download.mp4", path=clip), lambda share, words: None)
     assert readings.info.duration == pytest.approx(2.0, abs=0.1)  # the file still says 2 s
@@ -107,7 +107,7 @@ def test_a_whole_clip_is_read_to_its_end_with_nothing_to_say(readings) -> None:
 
 @pytest.mark.parametrize("name", ["recording.mkv", "recording.mp4"])
 def test_a_sound_track_longer_than_the_pictures_is_no_sign_of_a_cut(analyzer, tmp_path: Path, name: str) -> None:
-    clip = write_clip_with_sound(tmp_path / name, [portrait_frame()] * 30, fps=10, sound_seconds=8)
+    clip = write_clip(tmp_path / name, [portrait_frame()] * 30, fps=10, sound_seconds=8)
     readings = analyse(analyzer, Clip(name, path=clip), lambda share, words: None)
     assert readings.stopped_early == "" and readings.seconds == pytest.approx(3.0, abs=0.05)
 
@@ -154,7 +154,7 @@ def test_a_guess_is_a_clip_answer_named_only_when_allowed(journal, readings) -> 
 
 def test_a_download_that_ends_quietly_before_its_stated_length_says_so(analyzer, tmp_path: Path) -> None:
     """Cut at a picture's edge, a file ends without a decoding error: its stated length tells it was cut."""
-    frames = [np.roll(portrait_frame(), 2 * (i % 10), axis=1) for i in range(100)]  # 4 s
+    frames = moving_face(100)  # 4 s
     whole = write_clip(tmp_path / "whole.mp4", frames, faststart=True)
     cut = cut_after_picture(whole, 50, tmp_path / "download.mp4")  # 2 s
     readings = analyse(analyzer, Clip("download.mp4", path=cut), lambda share, words: None)

@@ -9,11 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from tests.clips import PEXELS, cut_after_picture, truncate_bytes, write_clip
-from tests.conftest import portrait_frame
+from tests.clips import PEXELS, cut_after_picture, moving_face, truncate_bytes, write_clip
 from xface.journal.store import Journal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +59,7 @@ def test_a_path_that_is_not_a_video_gets_one_sentence(tmp_path, monkeypatch) -> 
 
 
 def test_a_clip_cut_short_is_shown_up_to_the_cut_with_a_warning(tmp_path, monkeypatch) -> None:
-    frames = [np.roll(portrait_frame(), 2 * (i % 10), axis=1) for i in range(50)]
+    frames = moving_face(50)
     clip = truncate_bytes(write_clip(tmp_path / "download.mp4", frames, faststart=True), 0.9)
     at = watch(tmp_path, monkeypatch)
     at.text_input(key="watch_path").input(str(clip)).run()
@@ -76,7 +74,7 @@ def test_a_clip_cut_short_is_shown_up_to_the_cut_with_a_warning(tmp_path, monkey
 
 def test_a_clip_read_only_at_its_first_moment_still_has_a_timeline(tmp_path, monkeypatch) -> None:
     """One picture, at 0:00.0, survived the cut: the moment slider still needs two different ends."""
-    frames = [np.roll(portrait_frame(), 2 * (i % 10), axis=1) for i in range(50)]
+    frames = moving_face(50)
     clip = cut_after_picture(write_clip(tmp_path / "whole.mp4", frames, faststart=True), 1, tmp_path / "download.mp4")
     at = watch(tmp_path, monkeypatch)
     at.text_input(key="watch_path").input(str(clip)).run()

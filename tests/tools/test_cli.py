@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.bad_inputs import corpus, text_bomb_png
-from tests.clips import cut_after_picture, write_clip
+from tests.clips import cut_after_picture, moving_face, write_clip
 from tests.conftest import FER_NPZ, NO_FACES, fer_validation_subset, needs_torch
 from xface.emotions import EMOTIONS, emotion_word
 from xface.tools.cli import build_parser
@@ -38,8 +38,8 @@ def own_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("xface:")]
 
 
-def test_analyze_says_when_a_video_was_cut_short_and_keeps_its_rows(tmp_path: Path, portrait: np.ndarray) -> None:
-    frames = [np.roll(portrait, 4 * (i % 10), axis=1) for i in range(40)]  # 4 s at 10 a second
+def test_analyze_says_when_a_video_was_cut_short_and_keeps_its_rows(tmp_path: Path) -> None:
+    frames = moving_face(40)  # 4 s at 10 a second
     whole = write_clip(tmp_path / "whole.mp4", frames, fps=10, faststart=True)
     cut = cut_after_picture(whole, 15, tmp_path / "download.mp4")
     out = tmp_path / "readings.csv"
