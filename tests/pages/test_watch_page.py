@@ -40,7 +40,9 @@ def test_a_clip_on_this_computer_is_read_and_a_moment_guessed_into_the_journal(t
     assert "You said" not in texts  # the reading stays hidden until the guess
     at.button_group(key="watch_guess_0").set_value("sad").run()
     texts = " ".join(m.value for m in at.markdown)
-    assert "You said **sad**" in texts and "Of 10 people, about 9 sad" in texts
+    assert "You said **sad**" in texts
+    people = re.search(r"Of 10 people, about (\d+) sad", texts)  # sad first: most people would read her so
+    assert people and int(people.group(1)) >= 7, texts
     with Journal(tmp_path / "journal.db") as journal:
         (answer,) = journal.quiz_answers()
         (session,) = journal.sessions()

@@ -416,13 +416,13 @@ def bundled_model_metrics(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 @pytest.mark.slow
 def test_bundled_model_reaches_the_papers_accuracy_on_the_validation_split(bundled_model_metrics: dict) -> None:
-    """The committed model against FER2013 PublicTest. FER2013 output: the ViT paper's 68.45 % is the bar
-    (measured: 69.74 %). Crowd output (class-balanced head, issue 21): issue 21's floors, FER+ majority >= 82 %
-    (measured 82.29 %) and KL to the crowd's votes <= 0.35 (measured 0.331), so no regression lands unnoticed."""
-    assert bundled_model_metrics["fer2013"]["accuracy"] >= 0.6845
+    """The committed model against FER2013 PublicTest. FER2013 output: issue 21's 69.7 % and more (measured:
+    70.38 %; the ViT paper: 68.45 %). Crowd output (issue 21's floors): FER+ majority >= 82 % (measured 82.74 %)
+    and KL to the crowd's votes <= 0.335 (measured 0.327), so no regression lands unnoticed."""
+    assert bundled_model_metrics["fer2013"]["accuracy"] >= 0.70
     assert bundled_model_metrics["ferplus_majority"]["accuracy"] >= 0.82
     assert bundled_model_metrics["ferplus_kl"] <= 0.335
-    assert bundled_model_metrics["calibration"]["crowd"]["ece"] <= 0.01  # measured: 0.003
+    assert bundled_model_metrics["calibration"]["crowd"]["ece"] <= 0.01  # measured: 0.005
 
 
 @pytest.mark.slow

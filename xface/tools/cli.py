@@ -459,7 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crowd.add_argument("--model", metavar="DIR", help="the trained model")
     crowd.add_argument("--out", metavar="DIR", help="save the model with both outputs here")
-    crowd.add_argument("--faces", type=int, metavar="N", help="fit on a seeded sample of this many training faces")
+    crowd.add_argument(
+        "--faces", type=int, metavar="N", help="fit on a seeded sample of this many training faces (default: all)"
+    )
     crowd.add_argument(
         "--fer2013-share", type=float, metavar="S", help="smooth the crowd targets toward the FER2013 label"
     )
