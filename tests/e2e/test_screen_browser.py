@@ -22,6 +22,33 @@ pytestmark = pytest.mark.slow
 CARD = re.compile(r"Face \d+: (looks|might be|not sure)")
 WAIT_MS = 240_000
 WINDOW = "xface-test-clip"
+WINDOW_WAIT_S = 30.0
+
+
+def show_clip(display: str, tries: int = 3) -> subprocess.Popen:
+    """Start ffplay showing the clip in a window named WINDOW on `display`, and wait until the window is there.
+
+    SDL is held to X11: left to choose, it once went on playing without any window (no X connection at all) and the
+    wait never ended. A player that shows no window in time is stopped and started again."""
+    for _ in range(tries):
+        player = subprocess.Popen(
+            ["ffplay", "-loglevel", "error", "-an", "-loop", "0", "-left", "100", "-top", "60"]
+            + ["-window_title", WINDOW, str(PEXELS)],
+            env={"DISPLAY": display, "SDL_VIDEODRIVER": "x11", "SDL_AUDIODRIVER": "dummy", "PATH": "/usr/bin:/bin"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + WINDOW_WAIT_S
+        while time.monotonic() < deadline and player.poll() is None:
+            windows = subprocess.run(
+                ["xwininfo", "-root", "-tree"], env={"DISPLAY": display}, capture_output=True, text=True
+            ).stdout
+            if WINDOW in windows:
+                return player
+            time.sleep(0.1)
+        player.terminate()
+        player.wait()
+    raise AssertionError(f"ffplay showed no window on {display} in {tries} tries")
 
 
 @pytest.fixture
@@ -38,25 +65,16 @@ def screen_with_a_clip() -> Iterator[str]:
     number = xvfb.stdout.readline().strip()
     assert number.isdigit(), "Xvfb did not start"
     display = f":{number}"
-    player = subprocess.Popen(
-        ["ffplay", "-loglevel", "error", "-an", "-loop", "0", "-left", "100", "-top", "60"]
-        + ["-window_title", WINDOW, str(PEXELS)],
-        env={"DISPLAY": display, "SDL_AUDIODRIVER": "dummy", "PATH": "/usr/bin:/bin"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    while (
-        WINDOW
-        not in subprocess.run(
-            ["xwininfo", "-root", "-tree"], env={"DISPLAY": display}, capture_output=True, text=True
-        ).stdout
-    ):
-        assert player.poll() is None, "ffplay could not open its window"
-    yield display
-    player.terminate()
-    xvfb.terminate()
-    player.wait()
-    xvfb.wait()
+    try:
+        player = show_clip(display)
+        try:
+            yield display
+        finally:
+            player.terminate()
+            player.wait()
+    finally:
+        xvfb.terminate()
+        xvfb.wait()
 
 
 def start_screen(page, tries: int = 3, wait_s: float = 30.0) -> None:
