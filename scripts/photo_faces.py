@@ -72,7 +72,9 @@ def extract(folder: Path, out: Path) -> dict:
     return {"photos": len(files), "faces_found": int(found.sum())}
 
 
-def _figures(probs: np.ndarray, labels: np.ndarray, found: np.ndarray) -> dict:
+def photo_figures(probs: np.ndarray, labels: np.ndarray, found: np.ndarray) -> dict:
+    """Accuracy over the scored photos (no face found counts as wrong), the share of expressive faces read
+    neutral, and recall per emotion."""
     scored = labels != NO_LABEL
     expressive = scored & found & (labels != EMOTIONS.index("neutral"))
     read = np.where(found, probs.argmax(1), NO_LABEL)
@@ -125,7 +127,7 @@ def score(faces: list[Path], models: list[str], half: str, average: bool = False
         if average:
             outputs["average"] = average_outputs(list(outputs.values()))
         report["sets"][str(path)] = {"photos": int(keep.sum()), "faces_found": int(found.sum())} | {
-            name: {key: _figures(getattr(outputs[name], key), labels, found) for key in ("shown", "fer2013")}
+            name: {key: photo_figures(getattr(outputs[name], key), labels, found) for key in ("shown", "fer2013")}
             for name in names
         }
     if npz is not None:

@@ -93,6 +93,46 @@ def fit_temperature(logits: torch.Tensor, shares: np.ndarray) -> float:
     return float(log_temperature.detach().exp())
 
 
+def crowd_targets(shares: np.ndarray, voted: np.ndarray, labels: np.ndarray, fer2013_share: float) -> np.ndarray:
+    """(N, 7) soft targets: (1 - share) × the crowd's vote shares + share × the one-hot FER2013 label; the label
+    alone for a face without votes."""
+    return np.where(voted[:, None], (1 - fer2013_share) * shares + fer2013_share * labels, labels)
+
+
+@dataclass
+class CalibratedHead:
+    head: nn.Linear
+    """The fitted head with its temperature folded in."""
+    temperature: float
+    fit: np.ndarray
+    """Rows the head was fitted on."""
+    held: np.ndarray
+    """Rows held back, with votes: the temperature was fitted on them."""
+
+
+def fit_calibrated_head(
+    features: torch.Tensor,
+    targets: np.ndarray,
+    shares: np.ndarray,
+    voted: np.ndarray,
+    init: nn.Linear,
+    settings: CrowdHeadSettings,
+    split_seed: int = 0,
+) -> CalibratedHead:
+    """Fit a head on most rows of (N, 2, hidden) features, then its temperature on the voted rows held back
+    (`settings.holdout` of them, drawn with `split_seed`)."""
+    order = np.random.default_rng(split_seed).permutation(len(targets))
+    cut = int(len(targets) * settings.holdout)
+    held, fit = order[:cut], order[cut:]
+    head = fit_head(features[fit], targets[fit], init, settings.balance, settings.weight_decay, settings.steps)
+    held = held[voted[held]]
+    with torch.no_grad():
+        temperature = fit_temperature(head(features[held]), shares[held])
+        head.weight /= temperature
+        head.bias /= temperature
+    return CalibratedHead(head=head, temperature=temperature, fit=fit, held=held)
+
+
 def fit_crowd_head(settings: CrowdHeadSettings) -> dict:
     """Refit the crowd head (see the module's docstring) and write it into `settings.out`."""
     with no_hub_progress_bars():
@@ -101,28 +141,18 @@ def fit_crowd_head(settings: CrowdHeadSettings) -> dict:
     rows = np.sort(np.random.default_rng(settings.seed).permutation(len(data["y_train"]))[: settings.faces])
     shares, voted = crowd_shares(data["ferplus_votes_train"][rows], [str(c) for c in data["ferplus_columns"]])
     labels = np.eye(len(shares[0]))[data["y_train"][rows]]
-    targets = np.where(voted[:, None], (1 - settings.fer2013_share) * shares + settings.fer2013_share * labels, labels)
+    targets = crowd_targets(shares, voted, labels, settings.fer2013_share)
     torch.manual_seed(settings.seed)
     features = cls_features(model, data["x_train"][rows])
-    order = np.random.default_rng(0).permutation(len(rows))
-    held, fit = order[: int(len(rows) * settings.holdout)], order[int(len(rows) * settings.holdout) :]
-    head = fit_head(
-        features[fit], targets[fit], model.classifier, settings.balance, settings.weight_decay, settings.steps
-    )
-    held = held[voted[held]]
+    fitted = fit_calibrated_head(features, targets, shares, voted, model.classifier, settings)
     with torch.no_grad():
-        held_logits = head(features[held])
-    temperature = fit_temperature(held_logits, shares[held])
-    with torch.no_grad():
-        head.weight /= temperature
-        head.bias /= temperature
-        held_probs = head(features[held]).softmax(-1).mean(1).numpy()
+        held_probs = fitted.head(features[fitted.held]).softmax(-1).mean(1).numpy()
     model.config.crowd_head = True
-    model.crowd_classifier = head
+    model.crowd_classifier = fitted.head
     result = {
-        "faces": {"fit": len(fit), "temperature": len(held)},
-        "temperature": temperature,
-        "held_out_kl": mean_kl(shares[held], held_probs),
+        "faces": {"fit": len(fitted.fit), "temperature": len(fitted.held)},
+        "temperature": fitted.temperature,
+        "held_out_kl": mean_kl(shares[fitted.held], held_probs),
     }
     write_crowd_head(model, Path(settings.model), Path(settings.out))
     (Path(settings.out) / "crowd_head.json").write_text(json.dumps({"settings": asdict(settings), **result}, indent=1))

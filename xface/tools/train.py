@@ -243,8 +243,11 @@ def class_balance_weights(targets: np.ndarray, known: np.ndarray, balance: float
 
 
 def to_pixels(images: np.ndarray) -> torch.Tensor:
-    """uint8 (N, 48, 48) grey → float (N, 1, 48, 48) normalised like the saved image processor."""
-    return (torch.from_numpy(images).float().unsqueeze(1) / 255.0 - 0.5) / 0.5
+    """uint8 (N, 48, 48) grey or (N, 48, 48, 3) colour (aligned photo crops) → float (N, 1 or 3, 48, 48)
+    normalised like the saved image processor."""
+    pixels = torch.from_numpy(images).float()
+    pixels = pixels.permute(0, 3, 1, 2) if pixels.ndim == 4 else pixels.unsqueeze(1)
+    return (pixels / 255.0 - 0.5) / 0.5
 
 
 def image_processor(size: int) -> ViTImageProcessor:
@@ -495,7 +498,8 @@ def average_epochs(
 
 @torch.no_grad()  # not inference_mode: the crowd head's training reads these tensors
 def cls_features(model: XfaceViTForImageClassification, images: np.ndarray, batch_size: int = 500) -> torch.Tensor:
-    """(N, 2, hidden) [CLS] features of grey faces, as seen straight and mirrored (the app's two looks)."""
+    """(N, 2, hidden) [CLS] features of faces (as `to_pixels` takes them), straight and mirrored (the app's two
+    looks)."""
     model.eval()
     parts = []
     for start in range(0, len(images), batch_size):
