@@ -363,6 +363,12 @@ def test_train_smoke_run_saves_a_loadable_model_and_resumes(tmp_path: Path) -> N
     assert "resuming after epoch 1" in second.stdout
     history = json.loads((out / "training_log.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2]
+    import torch
+
+    from xface.tools.train import uses_bfloat16
+
+    automatic = "bfloat16" if uses_bfloat16("auto", torch.device("cpu")) else "float32"
+    assert [h["precision"] for h in history] == [automatic, automatic]
     from xface.vision.classifier import load_classifier
 
     classifier = load_classifier(out)
@@ -379,9 +385,12 @@ def test_train_smoke_run_saves_a_loadable_model_and_resumes(tmp_path: Path) -> N
         "256",
         "--init",
         str(out),
+        "--precision",
+        "float32",
     )
     assert tuned.returncode == 0, tuned.stderr
     assert "resuming" not in tuned.stdout
+    assert json.loads((tmp_path / "tuned" / "training_log.json").read_text())["history"][0]["precision"] == "float32"
     tuned_size = load_classifier(tmp_path / "tuned").backend.model.config.hidden_size
     assert tuned_size == classifier.backend.model.config.hidden_size
 
@@ -401,6 +410,27 @@ def test_train_refuses_a_device_it_cannot_use_before_touching_anything(tmp_path:
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
+
+
+@needs_torch
+def test_training_autocasts_to_bfloat16_only_where_the_hardware_has_it() -> None:
+    import torch
+
+    from xface.tools.train import uses_bfloat16
+
+    cpu = torch.device("cpu")
+    assert uses_bfloat16("bfloat16", cpu) and not uses_bfloat16("float32", cpu)
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    assert uses_bfloat16("auto", cpu) == native  # emulated bfloat16 was 15 times slower on an AVX2 CPU
+    assert uses_bfloat16("auto", torch.device("cuda"))
+    with pytest.raises(ValueError, match='unknown precision "half"'):
+        uses_bfloat16("half", cpu)
+
+
+def test_train_refuses_a_precision_it_does_not_know(tmp_path: Path) -> None:
+    result = xface("train", "--npz", str(FER_NPZ), "--out", str(tmp_path / "run"), "--precision", "half")
+    assert result.returncode == 2 and "invalid choice: 'half'" in result.stderr
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.fixture(scope="module")

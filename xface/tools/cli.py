@@ -424,6 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--average-last", type=int, metavar="N", help="save the average of the last N epochs' weights")
     train.add_argument("--device", help='where the model trains: "cpu" or "cuda"')
     train.add_argument(
+        "--precision",
+        choices=["auto", "bfloat16", "float32"],
+        help="forward-pass arithmetic; auto: bfloat16 on a GPU or a CPU with bfloat16 instructions, else float32",
+    )
+    train.add_argument(
         "--camera-damage", type=float, metavar="P", help="chance of each webcam/phone damage per face (0: none)"
     )
     train.add_argument(
