@@ -316,7 +316,7 @@ def uses_bfloat16(precision: str, device: torch.device) -> bool:
         return precision == "bfloat16"
     if device.type == "cuda":
         return True
-    # torch has no public query for these; torch.cpu's checks are the ones its own tests use.
+    # torch offers no public query for these instructions, only torch.cpu's private checks.
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
