@@ -419,7 +419,7 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
             total_loss += loss.item() * len(index)
             bar.set_postfix(loss=f"{loss.item():.3f}")
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
-            probs = predict_outputs(model, val_pixels)  # a progress reading: half the time of float32
+            probs = predict_outputs(model, val_pixels)  # a progress reading: bfloat16 halves its time where native
         accuracy = float((probs.fer2013.argmax(-1).numpy() == y_val).mean())
         record = {
             "epoch": epoch + 1,
