@@ -420,11 +420,28 @@ def test_training_autocasts_to_bfloat16_only_where_the_hardware_has_it() -> None
 
     cpu = torch.device("cpu")
     assert uses_bfloat16("bfloat16", cpu) and not uses_bfloat16("float32", cpu)
-    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    capabilities = torch.cpu.get_capabilities()
+    native = bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16") or capabilities.get("bf16"))
     assert uses_bfloat16("auto", cpu) == native  # emulated bfloat16 was 15 times slower on an AVX2 CPU
     assert uses_bfloat16("auto", torch.device("cuda"))
     with pytest.raises(ValueError, match='unknown precision "half"'):
         uses_bfloat16("half", cpu)
+
+
+@needs_torch
+@pytest.mark.parametrize(
+    ("instructions", "bfloat16"),
+    [({"avx2": True}, False), ({"avx2": True, "avx512_bf16": True}, True), ({"amx_bf16": True}, True),
+     ({"bf16": True}, True), ({"avx512_f": True, "avx512_bf16": False}, False)],
+)  # fmt: skip
+def test_auto_precision_reads_the_cpus_bfloat16_instructions(monkeypatch, instructions: dict, bfloat16: bool) -> None:
+    import torch
+
+    from xface.tools.train import uses_bfloat16
+
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: instructions)  # another machine's CPU
+    assert uses_bfloat16("auto", torch.device("cpu")) is bfloat16
+    assert uses_bfloat16("float32", torch.device("cpu")) is False
 
 
 def test_train_refuses_a_precision_it_does_not_know(tmp_path: Path) -> None:
