@@ -23,16 +23,10 @@ import torch
 from photo_faces import photo_figures  # this folder's own helper, on the path when a script here runs
 
 from xface.emotions import EMOTIONS
-from xface.tools.crowd_head import CrowdHeadSettings, crowd_targets, fit_calibrated_head
+from xface.tools.crowd_head import CrowdHeadSettings, crowd_targets, fit_calibrated_head, shown_probabilities
 from xface.tools.metrics import crowd_shares, ferplus_majority
 from xface.tools.train import cls_features, crowd_figures
 from xface.vision.model import XfaceViTForImageClassification, no_hub_progress_bars
-
-
-def shown(head: torch.nn.Linear, features: torch.Tensor) -> np.ndarray:
-    """The head's probabilities, its two looks averaged, as the app shows them."""
-    with torch.no_grad():
-        return head(features).softmax(-1).mean(1).numpy()
 
 
 def main() -> None:
@@ -61,13 +55,15 @@ def main() -> None:
         targets = crowd_targets(shares, voted, labels, share)
         for split_seed in range(1 + args.more_seeds):  # split 0 is xface train-crowd-head's
             fitted = fit_calibrated_head(train, targets, shares, voted, model.classifier, settings, split_seed)
-            figures = crowd_figures(shown(fitted.head, val), val_shares, val_voted, val_majority)
+            figures = crowd_figures(shown_probabilities(fitted.head, val), val_shares, val_voted, val_majority)
             line = (
                 f"{share:g}:{balance:g} split {split_seed}  T {fitted.temperature:.3f}  "
                 f"FER+ {figures['val_ferplus_majority']:.2%}  KL {figures['val_kl']:.3f}"
             )
             for name, photos in photo_sets.items():
-                read = photo_figures(shown(fitted.head, photo_features[name]), photos["labels"], photos["found"])
+                read = photo_figures(
+                    shown_probabilities(fitted.head, photo_features[name]), photos["labels"], photos["found"]
+                )
                 line += f"  | {name} {read['accuracy']:.1%} neutral {read['expressive_read_neutral']:.1%}"
             print(line, flush=True)
 

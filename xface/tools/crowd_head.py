@@ -99,6 +99,12 @@ def crowd_targets(shares: np.ndarray, voted: np.ndarray, labels: np.ndarray, fer
     return np.where(voted[:, None], (1 - fer2013_share) * shares + fer2013_share * labels, labels)
 
 
+@torch.no_grad()
+def shown_probabilities(head: nn.Linear, features: torch.Tensor) -> np.ndarray:
+    """(N, 7) probabilities of a head on (N, 2, hidden) features, its two looks averaged as the app shows them."""
+    return head(features).softmax(-1).mean(1).numpy()
+
+
 @dataclass
 class CalibratedHead:
     head: nn.Linear
@@ -145,8 +151,7 @@ def fit_crowd_head(settings: CrowdHeadSettings) -> dict:
     torch.manual_seed(settings.seed)
     features = cls_features(model, data["x_train"][rows])
     fitted = fit_calibrated_head(features, targets, shares, voted, model.classifier, settings)
-    with torch.no_grad():
-        held_probs = fitted.head(features[fitted.held]).softmax(-1).mean(1).numpy()
+    held_probs = shown_probabilities(fitted.head, features[fitted.held])
     model.config.crowd_head = True
     model.crowd_classifier = fitted.head
     result = {
