@@ -90,7 +90,7 @@ def photo_figures(probs: np.ndarray, labels: np.ndarray, found: np.ndarray) -> d
     }
 
 
-def _validation_figures(outputs: Probabilities, data: np.lib.npyio.NpzFile) -> dict:
+def validation_figures(outputs: Probabilities, data: np.lib.npyio.NpzFile) -> dict:
     votes, columns = data["ferplus_votes_val"], [str(c) for c in data["ferplus_columns"]]
     majority = ferplus_majority(votes, columns)
     known = majority >= 0
@@ -135,7 +135,7 @@ def score(faces: list[Path], models: list[str], half: str, average: bool = False
         outputs = {name: predict_faces(c, data["x_val"], progress=False) for name, c in classifiers.items()}
         if average:
             outputs["average"] = average_outputs(list(outputs.values()))
-        report["fer2013_validation"] = {name: _validation_figures(outputs[name], data) for name in names}
+        report["fer2013_validation"] = {name: validation_figures(outputs[name], data) for name in names}
     return report
 
 

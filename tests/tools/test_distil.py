@@ -277,3 +277,61 @@ def test_photo_faces_score_reads_an_ensemble_on_photos_and_on_fer2013_validation
     )
     assert figures["average"]["ferplus_kl"] == round(float(mean_kl(shares[voted], mean_crowd[voted])), 4)
     assert figures[models[0]] != figures[models[1]]  # two different models, so the average is neither of them
+
+
+def test_test_time_views_warp_the_face_and_score_the_aligned_view_as_photo_faces_does(tmp_path: Path) -> None:
+    """`scripts/test_time_views.py`: the aligned view alone gives `photo_faces.py score`'s figures (the same
+    faces, both views, FER2013 validation as given); a zoom keeps the middle of the face and moves its edges."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from test_time_views import VIEWS, Warp
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    pixels = to_pixels(np.load(FER_NPZ)["x_val"][:4])
+    assert torch.equal(VIEWS["aligned"].apply(pixels), pixels)
+    zoomed = Warp(zoom=1.06).apply(pixels)
+    assert zoomed.shape == pixels.shape
+    assert torch.allclose(zoomed[..., 23:25, 23:25], pixels[..., 23:25, 23:25], atol=0.15)
+    assert not torch.allclose(zoomed[..., :4, :4], pixels[..., :4, :4], atol=0.05)
+
+    validation = fer_validation_subset(tmp_path / "fer-val.npz", slice(0, 200))
+    data = np.load(FER_NPZ)
+    crops = tmp_path / "faces.npz"
+    np.savez(
+        crops,
+        crops=np.repeat(data["x_val"][:40, ..., None], 3, axis=-1),
+        found=np.ones(40, bool),
+        labels=data["y_val"][:40],
+        people=np.array([f"p{i}" for i in range(40)]),
+    )
+    model = str(ROOT / "models" / "xface-vit")
+    command = ["scripts/test_time_views.py", "--model", model, "--npz", str(validation), "--crops", str(crops)]
+    views = subprocess.run(
+        [sys.executable, *command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert views.returncode == 0, views.stderr
+    lines = views.stdout.splitlines()
+    assert len(lines) == 7 and lines[0].startswith("aligned |") and lines[-1].startswith(" + ".join(VIEWS))
+    score = subprocess.run(
+        [sys.executable, "scripts/photo_faces.py", "score", str(crops), "--npz", str(validation), "--model", model],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert score.returncode == 0, score.stderr
+    report = json.loads(score.stdout)
+    figures = report["fer2013_validation"][model]
+    on_photos = report["sets"][str(crops)][model]
+    expected = [
+        "aligned",
+        f"FER2013 val {figures['fer2013_accuracy']:.2%} / FER+ {figures['ferplus_majority']:.2%}",
+        f"KL {figures['ferplus_kl']:.3f}",
+        *(
+            f"faces {key} {on_photos[key]['accuracy']:.1%} ({on_photos[key]['expressive_read_neutral']:.1%} neutral)"
+            for key in ("fer2013", "shown")
+        ),
+    ]
+    assert lines[0].split(" | ") == expected
