@@ -38,7 +38,8 @@ def _third_party_imports(files: list[Path]) -> set[str]:
                 names |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
-    return {name for name in names if name not in sys.stdlib_module_names and name not in ("xface", "tests")}
+    first_party = {"xface", "tests", *(path.stem for path in (ROOT / "scripts").glob("*.py"))}
+    return {name for name in names if name not in sys.stdlib_module_names and name not in first_party}
 
 
 def _distributions(module: str) -> set[str]:
