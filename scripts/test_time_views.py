@@ -88,16 +88,17 @@ def main() -> None:
         model = XfaceViTForImageClassification.from_pretrained(args.model, local_files_only=True)
     data = np.load(args.npz)
     validation = view_outputs(model, to_pixels(data["x_val"]))
-    photos = {path.stem: (np.load(path), view_outputs(model, to_pixels(np.load(path)["crops"]))) for path in args.crops}
+    photos = {path.stem: np.load(path) for path in args.crops}
+    photo_readings = {stem: view_outputs(model, to_pixels(faces["crops"])) for stem, faces in photos.items()}
     for view_set in VIEW_SETS:
         line = [" + ".join(view_set)]
         val = validation_figures(average_outputs([validation[name] for name in view_set]), data)
         line.append(f"FER2013 val {val['fer2013_accuracy']:.2%} / FER+ {val['ferplus_majority']:.2%}")
         line.append(f"KL {val['ferplus_kl']:.3f}")
-        for stem, (crops, readings) in photos.items():
-            outputs = average_outputs([readings[name] for name in view_set])
+        for stem, faces in photos.items():
+            outputs = average_outputs([photo_readings[stem][name] for name in view_set])
             for key in ("fer2013", "shown"):
-                scored = photo_figures(getattr(outputs, key), crops["labels"], crops["found"])
+                scored = photo_figures(getattr(outputs, key), faces["labels"], faces["found"])
                 line.append(f"{stem} {key} {scored['accuracy']:.1%} ({scored['expressive_read_neutral']:.1%} neutral)")
         print(" | ".join(line), flush=True)
 
