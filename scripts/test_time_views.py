@@ -6,8 +6,8 @@
     python scripts/test_time_views.py --model models/xface-vit --npz ../shared/data/fer2013.npz \
         --crops runs/faces/ck.npz runs/faces/web.npz
 
-Each view warps the aligned face the way training warps it (`xface.tools.train.augment`: an affine grid,
-borders repeated) and is read as seen and mirrored, as the app reads every face; a set of views averages their
+Each view (`xface.tools.views`) warps the aligned face the way training warps it (an affine grid, borders
+repeated) and is read as seen and mirrored, as the app reads every face; a set of views averages their
 probabilities. Printed per set: FER2013 validation (FER2013 output, FER+ majority, KL), and on each crop file
 both outputs' accuracy over all photos (no face found counts as wrong) and share of expressive faces read neutral.
 """
@@ -15,63 +15,22 @@ both outputs' accuracy over all photos (no face found counts as wrong) and share
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
 from photo_faces import average_outputs, photo_figures, validation_figures  # this folder's own helpers
 
 from xface.tools.train import predict_outputs, to_pixels
+from xface.tools.views import WARP_SETS, WARPS
 from xface.vision.classifier import Probabilities
 from xface.vision.model import XfaceViTForImageClassification, no_hub_progress_bars
-
-
-class Warp(NamedTuple):
-    """A small affine change of an aligned face: degrees, zoom factor, shifts as shares of half the face."""
-
-    degrees: float = 0.0
-    zoom: float = 1.0
-    shift_x: float = 0.0
-    shift_y: float = 0.0
-
-    def apply(self, pixels: torch.Tensor) -> torch.Tensor:
-        if self == Warp():
-            return pixels
-        angle = math.radians(self.degrees)
-        cos, sin = math.cos(angle) / self.zoom, math.sin(angle) / self.zoom
-        theta = torch.tensor([[cos, -sin, self.shift_x], [sin, cos, self.shift_y]]).expand(len(pixels), 2, 3)
-        grid = torch.nn.functional.affine_grid(theta, list(pixels.shape), align_corners=False)
-        return torch.nn.functional.grid_sample(pixels, grid, padding_mode="border", align_corners=False)
-
-
-VIEWS = {
-    "aligned": Warp(),
-    "zoom in": Warp(zoom=1.06),
-    "zoom out": Warp(zoom=0.94),
-    "turn left": Warp(degrees=6),
-    "turn right": Warp(degrees=-6),
-    "shift left": Warp(shift_x=0.05),
-    "shift right": Warp(shift_x=-0.05),
-    "shift up": Warp(shift_y=0.05),
-    "shift down": Warp(shift_y=-0.05),
-}
-VIEW_SETS = [
-    ["aligned"],
-    ["aligned", "zoom in"],
-    ["aligned", "zoom in", "zoom out"],
-    ["aligned", "turn left", "turn right"],
-    ["aligned", "shift left", "shift right"],
-    ["aligned", "zoom in", "zoom out", "turn left", "turn right"],
-    list(VIEWS),
-]
 
 
 def view_outputs(model: XfaceViTForImageClassification, pixels: torch.Tensor) -> dict[str, Probabilities]:
     """Both outputs of every view, each averaged over the face as seen and mirrored."""
     readings = {}
-    for name, warp in VIEWS.items():
+    for name, warp in WARPS.items():
         outputs = predict_outputs(model, warp.apply(pixels))
         readings[name] = Probabilities(shown=outputs.shown.numpy(), fer2013=outputs.fer2013.numpy())
     return readings
@@ -90,7 +49,7 @@ def main() -> None:
     validation = view_outputs(model, to_pixels(data["x_val"]))
     photos = {path.stem: np.load(path) for path in args.crops}
     photo_readings = {stem: view_outputs(model, to_pixels(faces["crops"])) for stem, faces in photos.items()}
-    for view_set in VIEW_SETS:
+    for view_set in WARP_SETS.values():
         line = [" + ".join(view_set)]
         val = validation_figures(average_outputs([validation[name] for name in view_set]), data)
         line.append(f"FER2013 val {val['fer2013_accuracy']:.2%} / FER+ {val['ferplus_majority']:.2%}")

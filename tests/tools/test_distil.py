@@ -17,6 +17,7 @@ from tests.tools.test_cli import xface
 from xface.tools.camera_augment import camera_damage
 from xface.tools.teachers import ensemble_targets
 from xface.tools.train import MOUTH_TOP, hide_mouth, to_pixels
+from xface.tools.views import WARP_SETS, WARPS
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_TEACHER = ROOT / "teachers" / "shipped.npz"
@@ -129,6 +130,72 @@ def test_teacher_of_a_missing_model_says_so_and_writes_nothing(tmp_path: Path) -
     assert result.returncode == 2
     assert "no such file" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def small_fer_npz(path: Path, training_faces: int, validation_faces: int) -> Path:
+    """The first faces of both FER2013 splits, with labels and FER+ votes, as an npz of their own."""
+    data = np.load(FER_NPZ)
+    train, val = slice(0, training_faces), slice(0, validation_faces)
+    np.savez(
+        path,
+        x_train=data["x_train"][train],
+        y_train=data["y_train"][train],
+        x_val=data["x_val"][val],
+        y_val=data["y_val"][val],
+        ferplus_votes_val=data["ferplus_votes_val"][val],
+        ferplus_columns=data["ferplus_columns"],
+    )
+    return path
+
+
+def test_a_teacher_averages_its_reading_over_the_warps_asked_and_measures_validation_as_evaluate_does(
+    tmp_path: Path,
+) -> None:
+    """`xface teacher --warps`: each training face's two views are the app's readings averaged over the set's
+    warps of the face; aligned alone gives `xface evaluate`'s validation figures."""
+    from xface.vision.classifier import load_classifier
+
+    npz = small_fer_npz(tmp_path / "fer-small.npz", training_faces=48, validation_faces=120)
+    model = str(ROOT / "models" / "xface-vit")
+    files = {}
+    for warps in ("aligned", "zooms-and-turns"):
+        files[warps] = tmp_path / f"{warps}.npz"
+        result = xface("teacher", "--model", model, "--npz", str(npz), "--out", str(files[warps]), "--warps", warps)
+        assert result.returncode == 0, result.stderr
+    report = json.loads(files["zooms-and-turns"].with_suffix(".json").read_text())
+    assert report["settings"]["warps"] == "zooms-and-turns" and report["faces"] == 48
+
+    faces = np.load(npz)["x_train"]
+    classifier = load_classifier(model, threads=2)
+    expected = np.zeros((len(faces), 2, 2, 7), np.float32)
+    for name in WARP_SETS["zooms-and-turns"]:
+        rgb = np.repeat(WARPS[name].apply_to_faces(faces)[..., None], 3, -1)
+        for view_index, view in enumerate(("as_seen", "mirrored")):
+            reading = classifier.predict_outputs(rgb, view)
+            expected[:, view_index, 0] += reading.fer2013 / 5
+            expected[:, view_index, 1] += reading.shown / 5
+    warped = np.load(files["zooms-and-turns"])["train"].astype(np.float32)
+    aligned = np.load(files["aligned"])["train"].astype(np.float32)
+    assert warped.shape == aligned.shape == (48, 2, 2, 7)
+    assert np.allclose(warped, expected, atol=2e-3)  # float16 in the file
+    assert np.abs(warped - aligned).max() > 0.02  # the warps changed what the teacher says
+
+    evaluated = xface("evaluate", "--model", model, "--npz", str(npz), "--json", str(tmp_path / "evaluate.json"))
+    assert evaluated.returncode == 0, evaluated.stderr
+    figures = json.loads((tmp_path / "evaluate.json").read_text())
+    validation = json.loads(files["aligned"].with_suffix(".json").read_text())["validation"]
+    assert validation["fer2013_accuracy"] == pytest.approx(figures["fer2013"]["accuracy"])
+    assert validation["ferplus_majority_accuracy"] == pytest.approx(figures["ferplus_majority"]["accuracy"])
+    assert validation["ferplus_kl"] == pytest.approx(figures["ferplus_kl"], abs=1e-4)
+
+
+def test_a_teacher_with_an_unknown_set_of_warps_names_the_sets_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "teacher.npz"
+    model = str(ROOT / "models" / "xface-vit")
+    result = xface("teacher", "--model", model, "--npz", str(FER_NPZ), "--out", str(out), "--warps", "sideways")
+    assert result.returncode == 2
+    assert "no set of warps called 'sideways'" in result.stderr and "zooms-and-turns" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
 
 
 def test_photo_faces_join_training_only_for_the_training_half_of_their_people(tmp_path: Path) -> None:
@@ -279,21 +346,9 @@ def test_photo_faces_score_reads_an_ensemble_on_photos_and_on_fer2013_validation
     assert figures[models[0]] != figures[models[1]]  # two different models, so the average is neither of them
 
 
-def test_test_time_views_warp_the_face_and_score_the_aligned_view_as_photo_faces_does(tmp_path: Path) -> None:
+def test_test_time_views_score_the_aligned_view_as_photo_faces_does(tmp_path: Path) -> None:
     """`scripts/test_time_views.py`: the aligned view alone gives `photo_faces.py score`'s figures (the same
-    faces, both views, FER2013 validation as given); a zoom keeps the middle of the face and moves its edges."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        from test_time_views import VIEWS, Warp
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
-    pixels = to_pixels(np.load(FER_NPZ)["x_val"][:4])
-    assert torch.equal(VIEWS["aligned"].apply(pixels), pixels)
-    zoomed = Warp(zoom=1.06).apply(pixels)
-    assert zoomed.shape == pixels.shape
-    assert torch.allclose(zoomed[..., 23:25, 23:25], pixels[..., 23:25, 23:25], atol=0.15)
-    assert not torch.allclose(zoomed[..., :4, :4], pixels[..., :4, :4], atol=0.05)
-
+    faces, both views, FER2013 validation as given), and a line for every set of warps."""
     validation = fer_validation_subset(tmp_path / "fer-val.npz", slice(0, 200))
     data = np.load(FER_NPZ)
     crops = tmp_path / "faces.npz"
@@ -314,7 +369,8 @@ def test_test_time_views_warp_the_face_and_score_the_aligned_view_as_photo_faces
     )
     assert views.returncode == 0, views.stderr
     lines = views.stdout.splitlines()
-    assert len(lines) == 7 and lines[0].startswith("aligned |") and lines[-1].startswith(" + ".join(VIEWS))
+    assert len(lines) == len(WARP_SETS) and lines[0].startswith("aligned |")
+    assert lines[-1].startswith(" + ".join(WARPS))
     score = subprocess.run(
         [sys.executable, "scripts/photo_faces.py", "score", str(crops), "--npz", str(validation), "--model", model],
         capture_output=True,

@@ -276,7 +276,8 @@ def command_teacher(args: argparse.Namespace) -> int:
     for path in (args.npz, Path(args.model) / "config.json"):
         if not Path(path).is_file():
             raise CommandError(f"no such file: {path}")
-    report = write_teacher(TeacherSettings(model=args.model, npz=args.npz, out=args.out, note=args.note))
+    settings = TeacherSettings(model=args.model, npz=args.npz, out=args.out, note=args.note, warps=args.warps)
+    report = write_teacher(settings)
     print(json.dumps(report["validation"]))
     return 0
 
@@ -484,6 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     teacher.add_argument("--out", required=True, metavar="FILE", help="the teacher file, e.g. teachers/teacher1.npz")
     teacher.add_argument("--note", default="", help="how the model was trained, kept beside its figures")
+    teacher.add_argument(
+        "--warps",
+        default="aligned",
+        metavar="SET",
+        help="average each face over a set of small warps of itself, e.g. zooms-and-turns (the sets: WARP_SETS in"
+        " xface/tools/views.py); aligned reads each face as the app does",
+    )
     teacher.set_defaults(run=command_teacher)
 
     bench = commands.add_parser("bench", help="speed and memory of the live pipeline")

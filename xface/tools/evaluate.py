@@ -47,7 +47,12 @@ def evaluate_npz(classifier: ExpressionClassifier, npz: str | Path, split: str =
     data = np.load(npz)
     if f"x_{split}" not in data or f"y_{split}" not in data:
         raise ValueError(f"{npz} has no x_{split}/y_{split} arrays")
-    outputs = predict_faces(classifier, data[f"x_{split}"], progress=progress)
+    return npz_figures(predict_faces(classifier, data[f"x_{split}"], progress=progress), data, split)
+
+
+def npz_figures(outputs: Probabilities, data: np.lib.npyio.NpzFile, split: str = "val") -> dict:
+    """Both outputs' figures on one split of the npz: the FER2013 output against its labels, the shown output
+    against the FER+ crowd where the npz has its votes."""
     predicted = outputs.fer2013.argmax(1)
     labels = data[f"y_{split}"]
     results = {

@@ -9,7 +9,8 @@ sessions can add teachers one by one and distil the average of all of them.
 A teacher file (`teachers/NAME.npz`) holds `train`: (28709, 2, 2, 7) float16 probabilities for every row of
 the npz's training split in its order, for [straight, mirrored] view × [FER2013 output, crowd output] over
 EMOTIONS (a model with one output gives it twice). `NAME.json` beside it says where it came from and how it
-reads the validation split, as `xface evaluate` measures it.
+reads the validation split, as `xface evaluate` measures it. A teacher may average each face over a few small
+warps of itself (`--warps`, `xface.tools.views`): a steadier reading than the app's single look can afford.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from xface.tools.evaluate import evaluate_npz
-from xface.vision.classifier import ExpressionClassifier, load_classifier
+from xface.tools.evaluate import npz_figures
+from xface.tools.views import WARP_SETS, WARPS, Warp
+from xface.vision.classifier import ExpressionClassifier, Probabilities, load_classifier
 
 VIEWS = ("straight", "mirrored")
 OUTPUTS = ("fer2013", "crowd")
@@ -37,22 +39,37 @@ class TeacherSettings:
     threads: int = 2
     note: str = ""
     """How the teacher was trained (the command), kept in the JSON."""
+    warps: str = "aligned"
+    """Which set of small warps of each face to average (`xface.tools.views.WARP_SETS`); `aligned` reads each
+    face as the app does."""
 
 
-def view_probabilities(classifier: ExpressionClassifier, faces: np.ndarray, batch_size: int = 512) -> np.ndarray:
+def view_probabilities(
+    classifier: ExpressionClassifier, faces: np.ndarray, warps: list[Warp] | None = None, batch_size: int = 512
+) -> np.ndarray:
     """(N, 48, 48) uint8 grey faces → (N, 2 views, 2 outputs, 7) float32 probabilities, read by the app's own
-    classifier code (so the teacher says what the app would have shown)."""
+    classifier code (so the teacher says what the app would have shown), each averaged over `warps` of the face
+    (default: the aligned face alone)."""
+    warps = warps or [Warp()]
     parts = []
     for start in range(0, len(faces), batch_size):
-        rgb = np.repeat(faces[start : start + batch_size, :, :, None], 3, -1)
-        views = [classifier.predict_outputs(rgb, view) for view in ("as_seen", "mirrored")]
-        parts.append(np.stack([np.stack([v.fer2013, v.shown], 1) for v in views], 1))
+        batch = faces[start : start + batch_size]
+        total = np.zeros((len(batch), len(VIEWS), len(OUTPUTS), 7), np.float32)
+        for warp in warps:
+            rgb = np.repeat(warp.apply_to_faces(batch)[..., None], 3, -1)
+            readings = [classifier.predict_outputs(rgb, view) for view in ("as_seen", "mirrored")]
+            total += np.stack([np.stack([r.fer2013, r.shown], 1) for r in readings], 1)
+        parts.append(total / len(warps))
     return np.concatenate(parts)
 
 
-def validation_figures(classifier: ExpressionClassifier, npz: str) -> dict:
-    """The teacher's reading of the validation split, exactly as `xface evaluate --model` gives it."""
-    results = evaluate_npz(classifier, npz, "val", progress=False)
+def validation_figures(probabilities: np.ndarray, data: np.lib.npyio.NpzFile) -> dict:
+    """The teacher's reading of the validation split (`view_probabilities` of its faces, both views averaged),
+    measured as `xface evaluate` measures a model."""
+    both_views = probabilities.mean(1)
+    fer2013, crowd = (both_views[:, OUTPUTS.index(name)] for name in ("fer2013", "crowd"))
+    outputs = Probabilities(fer2013=fer2013, shown=crowd)
+    results = npz_figures(outputs, data, "val")
     return {
         "fer2013_accuracy": results["fer2013"]["accuracy"],
         "ferplus_majority_accuracy": results["ferplus_majority"]["accuracy"],
@@ -66,15 +83,19 @@ def write_teacher(settings: TeacherSettings) -> dict:
     out = Path(settings.out)
     if out.suffix != ".npz":
         raise ValueError(f"a teacher file ends in .npz, not {out.name}")
+    if settings.warps not in WARP_SETS:
+        raise ValueError(f"no set of warps called {settings.warps!r}: one of {', '.join(WARP_SETS)}")
+    warps = [WARPS[name] for name in WARP_SETS[settings.warps]]
     classifier = load_classifier(settings.model, threads=settings.threads)  # ONNX Runtime where exported: 2x faster
-    faces = np.load(settings.npz)["x_train"]
-    probabilities = view_probabilities(classifier, faces).astype(np.float16)
+    data = np.load(settings.npz)
+    faces = data["x_train"]
+    probabilities = view_probabilities(classifier, faces, warps).astype(np.float16)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, train=probabilities)
     report = {
         "settings": asdict(settings),
         "faces": len(faces),
-        "validation": validation_figures(classifier, settings.npz),
+        "validation": validation_figures(view_probabilities(classifier, data["x_val"], warps), data),
     }
     out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     return report
