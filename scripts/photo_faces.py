@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from xface.emotions import EMOTIONS
-from xface.tools.metrics import crowd_shares, ferplus_majority, mean_kl
+from xface.tools.evaluate import npz_figures
 from xface.tools.train import training_person
 from xface.vision.classifier import Probabilities
 
@@ -91,14 +91,12 @@ def photo_figures(probs: np.ndarray, labels: np.ndarray, found: np.ndarray) -> d
 
 
 def validation_figures(outputs: Probabilities, data: np.lib.npyio.NpzFile) -> dict:
-    votes, columns = data["ferplus_votes_val"], [str(c) for c in data["ferplus_columns"]]
-    majority = ferplus_majority(votes, columns)
-    known = majority >= 0
-    shares, voted = crowd_shares(votes, columns)
+    """FER2013 validation as `xface evaluate --npz` measures it, rounded as the scripts print it."""
+    figures = npz_figures(outputs, data, "val")
     return {
-        "fer2013_accuracy": round(float((outputs.fer2013.argmax(1) == data["y_val"]).mean()), 4),
-        "ferplus_majority": round(float((outputs.shown.argmax(1)[known] == majority[known]).mean()), 4),
-        "ferplus_kl": round(float(mean_kl(shares[voted], outputs.shown[voted])), 4),
+        "fer2013_accuracy": round(float(figures["fer2013"]["accuracy"]), 4),
+        "ferplus_majority": round(float(figures["ferplus_majority"]["accuracy"]), 4),
+        "ferplus_kl": round(float(figures["ferplus_kl"]), 4),
     }
 
 
