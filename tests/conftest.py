@@ -58,16 +58,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def fer_validation_subset(path: Path, rows: slice | np.ndarray) -> Path:
+def fer_validation_subset(path: Path, rows: slice | np.ndarray, training_rows: slice | None = None) -> Path:
     """These FER2013 validation faces with their labels and FER+ votes, as an .npz of their own: a quick split
-    that `xface evaluate --npz` and the scoring scripts read as they read the whole file."""
+    that `xface evaluate --npz` and the scoring scripts read as they read the whole file. `training_rows` adds
+    those training faces and labels too (for `xface teacher`)."""
     data = np.load(FER_NPZ)
+    training = (
+        {}
+        if training_rows is None
+        else {"x_train": data["x_train"][training_rows], "y_train": data["y_train"][training_rows]}
+    )
     np.savez(
         path,
         x_val=data["x_val"][rows],
         y_val=data["y_val"][rows],
         ferplus_votes_val=data["ferplus_votes_val"][rows],
         ferplus_columns=data["ferplus_columns"],
+        **training,
     )
     return path
 

@@ -132,22 +132,6 @@ def test_teacher_of_a_missing_model_says_so_and_writes_nothing(tmp_path: Path) -
     assert not out.exists()
 
 
-def small_fer_npz(path: Path, training_faces: int, validation_faces: int) -> Path:
-    """The first faces of both FER2013 splits, with labels and FER+ votes, as an npz of their own."""
-    data = np.load(FER_NPZ)
-    train, val = slice(0, training_faces), slice(0, validation_faces)
-    np.savez(
-        path,
-        x_train=data["x_train"][train],
-        y_train=data["y_train"][train],
-        x_val=data["x_val"][val],
-        y_val=data["y_val"][val],
-        ferplus_votes_val=data["ferplus_votes_val"][val],
-        ferplus_columns=data["ferplus_columns"],
-    )
-    return path
-
-
 def test_a_teacher_averages_its_reading_over_the_warps_asked_and_measures_validation_as_evaluate_does(
     tmp_path: Path,
 ) -> None:
@@ -155,7 +139,7 @@ def test_a_teacher_averages_its_reading_over_the_warps_asked_and_measures_valida
     warps of the face; aligned alone gives `xface evaluate`'s validation figures."""
     from xface.vision.classifier import load_classifier
 
-    npz = small_fer_npz(tmp_path / "fer-small.npz", training_faces=48, validation_faces=120)
+    npz = fer_validation_subset(tmp_path / "fer-small.npz", slice(0, 120), training_rows=slice(0, 48))
     model = str(ROOT / "models" / "xface-vit")
     files = {}
     for warps in ("aligned", "zooms-and-turns"):
@@ -168,12 +152,13 @@ def test_a_teacher_averages_its_reading_over_the_warps_asked_and_measures_valida
     faces = np.load(npz)["x_train"]
     classifier = load_classifier(model, threads=2)
     expected = np.zeros((len(faces), 2, 2, 7), np.float32)
-    for name in WARP_SETS["zooms-and-turns"]:
+    names = WARP_SETS["zooms-and-turns"]
+    for name in names:
         rgb = np.repeat(WARPS[name].apply_to_faces(faces)[..., None], 3, -1)
         for view_index, view in enumerate(("as_seen", "mirrored")):
             reading = classifier.predict_outputs(rgb, view)
-            expected[:, view_index, 0] += reading.fer2013 / 5
-            expected[:, view_index, 1] += reading.shown / 5
+            expected[:, view_index, 0] += reading.fer2013 / len(names)
+            expected[:, view_index, 1] += reading.shown / len(names)
     warped = np.load(files["zooms-and-turns"])["train"].astype(np.float32)
     aligned = np.load(files["aligned"])["train"].astype(np.float32)
     assert warped.shape == aligned.shape == (48, 2, 2, 7)
