@@ -270,23 +270,28 @@ def test_averaged_weights_measure_their_batchnorm_statistics_on_faces_as_trainin
     assert not model.training
 
 
+def disturbed_model(folder: Path) -> Path:
+    """A second model that reads differently: the bundled one with both heads disturbed."""
+    from xface.vision.model import XfaceViTForImageClassification
+
+    model = XfaceViTForImageClassification.from_pretrained(ROOT / "models" / "xface-vit")
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for head in (model.classifier, model.crowd_classifier):
+            head.weight.add_(torch.randn_like(head.weight) * head.weight.std())
+    model.save_pretrained(folder)
+    shutil.copy(ROOT / "models" / "xface-vit" / "preprocessor_config.json", folder)
+    return folder
+
+
 def test_photo_faces_score_reads_an_ensemble_on_photos_and_on_fer2013_validation(tmp_path: Path) -> None:
     """`scripts/photo_faces.py score --average --npz` scores each model and the average of their outputs, on
     aligned photo faces and on FER2013 validation as given: the figures a new model or ensemble must beat."""
     from xface.tools.evaluate import predict_faces
     from xface.tools.metrics import crowd_shares, ferplus_majority, mean_kl
     from xface.vision.classifier import load_classifier
-    from xface.vision.model import XfaceViTForImageClassification
 
-    other = tmp_path / "other-model"  # a second, different model: the bundled one with both heads disturbed
-    model = XfaceViTForImageClassification.from_pretrained(ROOT / "models" / "xface-vit")
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for head in (model.classifier, model.crowd_classifier):
-            head.weight.add_(torch.randn_like(head.weight) * head.weight.std())
-    model.save_pretrained(other)
-    shutil.copy(ROOT / "models" / "xface-vit" / "preprocessor_config.json", other)
-
+    other = disturbed_model(tmp_path / "other-model")
     data = np.load(FER_NPZ)
     rows = slice(0, 300)
     validation = fer_validation_subset(tmp_path / "fer-val.npz", rows)
@@ -376,3 +381,55 @@ def test_test_time_views_score_the_aligned_view_as_photo_faces_does(tmp_path: Pa
         ),
     ]
     assert lines[0].split(" | ") == expected
+
+
+def test_test_time_views_of_several_models_score_their_ensemble_as_photo_faces_does(tmp_path: Path) -> None:
+    """`scripts/test_time_views.py` with two models: the aligned set is the two models' average, the figures
+    `photo_faces.py score --average` gives, and only the sets asked for are printed."""
+    validation = fer_validation_subset(tmp_path / "fer-val.npz", slice(0, 200))
+    data = np.load(FER_NPZ)
+    crops = tmp_path / "faces.npz"
+    np.savez(
+        crops,
+        crops=np.repeat(data["x_val"][:40, ..., None], 3, axis=-1),
+        found=np.arange(40) % 8 != 0,
+        labels=data["y_val"][:40],
+        people=np.array([f"p{i}" for i in range(40)]),
+    )
+    models = [str(ROOT / "models" / "xface-vit"), str(disturbed_model(tmp_path / "other-model"))]
+    views = subprocess.run(
+        [sys.executable, "scripts/test_time_views.py", "--model", *models, "--npz", str(validation)]
+        + ["--crops", str(crops), "--sets", "aligned", "turns"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert views.returncode == 0, views.stderr
+    lines = views.stdout.splitlines()
+    assert len(lines) == 2 and lines[1].startswith(" + ".join(WARP_SETS["turns"]) + " |")
+    score = subprocess.run(
+        [sys.executable, "scripts/photo_faces.py", "score", str(crops), "--average", "--npz", str(validation)]
+        + [arg for name in models for arg in ("--model", name)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert score.returncode == 0, score.stderr
+    report = json.loads(score.stdout)
+    figures = report["fer2013_validation"]["average"]
+    on_photos = report["sets"][str(crops)]["average"]
+    expected = [
+        "aligned",
+        f"FER2013 val {figures['fer2013_accuracy']:.2%} / FER+ {figures['ferplus_majority']:.2%}",
+        f"KL {figures['ferplus_kl']:.3f}",
+        *(
+            f"faces {key} {on_photos[key]['accuracy']:.1%} ({on_photos[key]['expressive_read_neutral']:.1%} neutral)"
+            for key in ("fer2013", "shown")
+        ),
+    ]
+    assert lines[0].split(" | ") == expected
+    single = report["fer2013_validation"][models[0]]
+    assert (
+        lines[0].split(" | ")[1]
+        != f"FER2013 val {single['fer2013_accuracy']:.2%} / FER+ {single['ferplus_majority']:.2%}"
+    )
