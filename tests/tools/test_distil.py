@@ -284,6 +284,20 @@ def disturbed_model(folder: Path) -> Path:
     return folder
 
 
+def faces_file(path: Path, found: np.ndarray) -> Path:
+    """A file as `photo_faces.py extract` writes it, its crops FER2013 validation faces."""
+    data = np.load(FER_NPZ)
+    count = len(found)
+    np.savez(
+        path,
+        crops=np.repeat(data["x_val"][:count, ..., None], 3, axis=-1),
+        found=found,
+        labels=data["y_val"][:count],
+        people=np.array([f"p{i}" for i in range(count)]),
+    )
+    return path
+
+
 def test_photo_faces_score_reads_an_ensemble_on_photos_and_on_fer2013_validation(tmp_path: Path) -> None:
     """`scripts/photo_faces.py score --average --npz` scores each model and the average of their outputs, on
     aligned photo faces and on FER2013 validation as given: the figures a new model or ensemble must beat."""
@@ -295,11 +309,9 @@ def test_photo_faces_score_reads_an_ensemble_on_photos_and_on_fer2013_validation
     data = np.load(FER_NPZ)
     rows = slice(0, 300)
     validation = fer_validation_subset(tmp_path / "fer-val.npz", rows)
-    crops = np.repeat(data["x_val"][:80, ..., None], 3, axis=-1)
     found = np.arange(80) % 10 != 0  # every tenth photo without a face: counted wrong
-    photos = tmp_path / "faces.npz"
-    labels = data["y_val"][:80]
-    np.savez(photos, crops=crops, found=found, labels=labels, people=np.array([f"p{i}" for i in range(80)]))
+    photos = faces_file(tmp_path / "faces.npz", found)
+    crops, labels = np.load(photos)["crops"], np.load(photos)["labels"]
 
     models = [str(ROOT / "models" / "xface-vit"), str(other)]
     command = [sys.executable, "scripts/photo_faces.py", "score", str(photos), "--average", "--npz", str(validation)]
@@ -336,42 +348,9 @@ def test_photo_faces_score_reads_an_ensemble_on_photos_and_on_fer2013_validation
     assert figures[models[0]] != figures[models[1]]  # two different models, so the average is neither of them
 
 
-def test_test_time_views_score_the_aligned_view_as_photo_faces_does(tmp_path: Path) -> None:
-    """`scripts/test_time_views.py`: the aligned view alone gives `photo_faces.py score`'s figures (the same
-    faces, both views, FER2013 validation as given), and a line for every set of warps."""
-    validation = fer_validation_subset(tmp_path / "fer-val.npz", slice(0, 200))
-    data = np.load(FER_NPZ)
-    crops = tmp_path / "faces.npz"
-    np.savez(
-        crops,
-        crops=np.repeat(data["x_val"][:40, ..., None], 3, axis=-1),
-        found=np.ones(40, bool),
-        labels=data["y_val"][:40],
-        people=np.array([f"p{i}" for i in range(40)]),
-    )
-    model = str(ROOT / "models" / "xface-vit")
-    command = ["scripts/test_time_views.py", "--model", model, "--npz", str(validation), "--crops", str(crops)]
-    views = subprocess.run(
-        [sys.executable, *command],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert views.returncode == 0, views.stderr
-    lines = views.stdout.splitlines()
-    assert len(lines) == len(WARP_SETS) and lines[0].startswith("aligned |")
-    assert lines[-1].startswith(" + ".join(WARPS))
-    score = subprocess.run(
-        [sys.executable, "scripts/photo_faces.py", "score", str(crops), "--npz", str(validation), "--model", model],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert score.returncode == 0, score.stderr
-    report = json.loads(score.stdout)
-    figures = report["fer2013_validation"][model]
-    on_photos = report["sets"][str(crops)][model]
-    expected = [
+def aligned_line(figures: dict, on_photos: dict) -> list[str]:
+    """The fields `test_time_views.py` prints for the aligned set, from `photo_faces.py score`'s report."""
+    return [
         "aligned",
         f"FER2013 val {figures['fer2013_accuracy']:.2%} / FER+ {figures['ferplus_majority']:.2%}",
         f"KL {figures['ferplus_kl']:.3f}",
@@ -380,56 +359,52 @@ def test_test_time_views_score_the_aligned_view_as_photo_faces_does(tmp_path: Pa
             for key in ("fer2013", "shown")
         ),
     ]
-    assert lines[0].split(" | ") == expected
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_test_time_views_score_the_aligned_view_as_photo_faces_does(tmp_path: Path) -> None:
+    """`scripts/test_time_views.py`: the aligned view alone gives `photo_faces.py score`'s figures (the same
+    faces, both views, FER2013 validation as given), and a line for every set of warps."""
+    validation = str(fer_validation_subset(tmp_path / "fer-val.npz", slice(0, 200)))
+    crops = str(faces_file(tmp_path / "faces.npz", np.ones(40, bool)))
+    model = str(ROOT / "models" / "xface-vit")
+    views = run_script("scripts/test_time_views.py", "--model", model, "--npz", validation, "--crops", crops)
+    lines = views.stdout.splitlines()
+    assert len(lines) == len(WARP_SETS) and lines[0].startswith("aligned |")
+    assert lines[-1].startswith(" + ".join(WARPS))
+    score = run_script("scripts/photo_faces.py", "score", crops, "--npz", validation, "--model", model)
+    report = json.loads(score.stdout)
+    assert lines[0].split(" | ") == aligned_line(report["fer2013_validation"][model], report["sets"][crops][model])
 
 
 def test_test_time_views_of_several_models_score_their_ensemble_as_photo_faces_does(tmp_path: Path) -> None:
     """`scripts/test_time_views.py` with two models: the aligned set is the two models' average, the figures
     `photo_faces.py score --average` gives, and only the sets asked for are printed."""
-    validation = fer_validation_subset(tmp_path / "fer-val.npz", slice(0, 200))
-    data = np.load(FER_NPZ)
-    crops = tmp_path / "faces.npz"
-    np.savez(
-        crops,
-        crops=np.repeat(data["x_val"][:40, ..., None], 3, axis=-1),
-        found=np.arange(40) % 8 != 0,
-        labels=data["y_val"][:40],
-        people=np.array([f"p{i}" for i in range(40)]),
-    )
+    validation = str(fer_validation_subset(tmp_path / "fer-val.npz", slice(0, 200)))
+    crops = str(faces_file(tmp_path / "faces.npz", np.arange(40) % 8 != 0))
     models = [str(ROOT / "models" / "xface-vit"), str(disturbed_model(tmp_path / "other-model"))]
-    views = subprocess.run(
-        [sys.executable, "scripts/test_time_views.py", "--model", *models, "--npz", str(validation)]
-        + ["--crops", str(crops), "--sets", "aligned", "turns"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
+    views = run_script(
+        "scripts/test_time_views.py",
+        "--model",
+        *models,
+        "--npz",
+        validation,
+        "--crops",
+        crops,
+        "--sets",
+        "aligned",
+        "turns",
     )
-    assert views.returncode == 0, views.stderr
     lines = views.stdout.splitlines()
     assert len(lines) == 2 and lines[1].startswith(" + ".join(WARP_SETS["turns"]) + " |")
-    score = subprocess.run(
-        [sys.executable, "scripts/photo_faces.py", "score", str(crops), "--average", "--npz", str(validation)]
-        + [arg for name in models for arg in ("--model", name)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert score.returncode == 0, score.stderr
+    models_named = [arg for name in models for arg in ("--model", name)]
+    score = run_script("scripts/photo_faces.py", "score", crops, "--average", "--npz", validation, *models_named)
     report = json.loads(score.stdout)
-    figures = report["fer2013_validation"]["average"]
-    on_photos = report["sets"][str(crops)]["average"]
-    expected = [
-        "aligned",
-        f"FER2013 val {figures['fer2013_accuracy']:.2%} / FER+ {figures['ferplus_majority']:.2%}",
-        f"KL {figures['ferplus_kl']:.3f}",
-        *(
-            f"faces {key} {on_photos[key]['accuracy']:.1%} ({on_photos[key]['expressive_read_neutral']:.1%} neutral)"
-            for key in ("fer2013", "shown")
-        ),
-    ]
-    assert lines[0].split(" | ") == expected
-    single = report["fer2013_validation"][models[0]]
-    assert (
-        lines[0].split(" | ")[1]
-        != f"FER2013 val {single['fer2013_accuracy']:.2%} / FER+ {single['ferplus_majority']:.2%}"
-    )
+    figures = report["fer2013_validation"]
+    assert lines[0].split(" | ") == aligned_line(figures["average"], report["sets"][crops]["average"])
+    assert lines[0].split(" | ") != aligned_line(figures[models[0]], report["sets"][crops][models[0]])
