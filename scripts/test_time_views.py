@@ -5,7 +5,7 @@
     python scripts/photo_faces.py extract ../shared/data/faces/web_expressions runs/faces/web.npz
     python scripts/test_time_views.py --model models/xface-vit --npz ../shared/data/fer2013.npz \
         --crops runs/faces/ck.npz runs/faces/web.npz
-    python scripts/test_time_views.py --model models/xface-vit runs/teacher0c --npz ../shared/data/fer2013.npz \
+    python scripts/test_time_views.py --model models/xface-vit runs/student5c --npz ../shared/data/fer2013.npz \
         --sets aligned zooms-and-turns
 
 Each view (`xface.tools.views`) warps the aligned face the way training warps it (an affine grid, borders
