@@ -183,6 +183,13 @@ def test_a_teacher_with_an_unknown_set_of_warps_names_the_sets_and_writes_nothin
     assert "Traceback" not in result.stderr and not out.exists()
 
 
+def run_script(*args: str) -> subprocess.CompletedProcess:
+    """One of `scripts/`, run from the project root; it must succeed."""
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_photo_faces_join_training_only_for_the_training_half_of_their_people(tmp_path: Path) -> None:
     """`scripts/photo_faces.py extract` aligns photos the app's way; training takes only the people that
     `training_person` allows, with their folder label as target and no crowd target."""
@@ -196,11 +203,7 @@ def test_photo_faces_join_training_only_for_the_training_half_of_their_people(tm
             shutil.copy(source / emotion / name, tmp_path / "photos" / emotion / name)
     shutil.copy(source / "labels.csv", tmp_path / "photos" / "labels.csv")
     extracted = tmp_path / "faces.npz"
-    result = subprocess.run(
-        [sys.executable, "scripts/photo_faces.py", "extract", str(tmp_path / "photos"), str(extracted)],
-        capture_output=True, text=True, cwd=ROOT, timeout=900,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    run_script("scripts/photo_faces.py", "extract", str(tmp_path / "photos"), str(extracted))
     faces = np.load(extracted)
     assert faces["found"].all() and faces["crops"].shape == (3, 48, 48, 3)
     assert [training_person(str(p)) for p in faces["people"]] == [False, True, True]
@@ -311,14 +314,14 @@ def test_photo_faces_score_reads_an_ensemble_on_photos_and_on_fer2013_validation
     validation = fer_validation_subset(tmp_path / "fer-val.npz", rows)
     found = np.arange(80) % 10 != 0  # every tenth photo without a face: counted wrong
     photos = faces_file(tmp_path / "faces.npz", found)
-    crops, labels = np.load(photos)["crops"], np.load(photos)["labels"]
+    written = np.load(photos)
+    crops, labels = written["crops"], written["labels"]
 
     models = [str(ROOT / "models" / "xface-vit"), str(other)]
-    command = [sys.executable, "scripts/photo_faces.py", "score", str(photos), "--average", "--npz", str(validation)]
-    result = subprocess.run(
-        command + [arg for name in models for arg in ("--model", name)], capture_output=True, text=True, cwd=ROOT
+    models_named = [arg for name in models for arg in ("--model", name)]
+    result = run_script(
+        "scripts/photo_faces.py", "score", str(photos), "--average", "--npz", str(validation), *models_named
     )
-    assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
 
     classifiers = [load_classifier(name) for name in models]
@@ -359,12 +362,6 @@ def aligned_line(figures: dict, on_photos: dict) -> list[str]:
             for key in ("fer2013", "shown")
         ),
     ]
-
-
-def run_script(*args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    return result
 
 
 def test_test_time_views_score_the_aligned_view_as_photo_faces_does(tmp_path: Path) -> None:
