@@ -55,14 +55,16 @@ def main() -> None:
     needed = {name for view_set in view_sets for name in view_set}
     data = np.load(args.npz)
     photos = {path.stem: np.load(path) for path in args.crops}
+    validation_pixels = to_pixels(data["x_val"])
+    photo_pixels = {stem: to_pixels(faces["crops"]) for stem, faces in photos.items()}
     validation: list[dict[str, Probabilities]] = []
     photo_readings: dict[str, list[dict[str, Probabilities]]] = {stem: [] for stem in photos}
     for folder in args.model:
         with no_hub_progress_bars():
             model = XfaceViTForImageClassification.from_pretrained(folder, local_files_only=True)
-        validation.append(view_outputs(model, to_pixels(data["x_val"]), needed))
-        for stem, faces in photos.items():
-            photo_readings[stem].append(view_outputs(model, to_pixels(faces["crops"]), needed))
+        validation.append(view_outputs(model, validation_pixels, needed))
+        for stem, pixels in photo_pixels.items():
+            photo_readings[stem].append(view_outputs(model, pixels, needed))
     for view_set in view_sets:
         line = [" + ".join(view_set)]
         val = validation_figures(average_outputs([views[name] for views in validation for name in view_set]), data)
