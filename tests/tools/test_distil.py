@@ -404,4 +404,5 @@ def test_test_time_views_of_several_models_score_their_ensemble_as_photo_faces_d
     report = json.loads(score.stdout)
     figures = report["fer2013_validation"]
     assert lines[0].split(" | ") == aligned_line(figures["average"], report["sets"][crops]["average"])
-    assert lines[0].split(" | ") != aligned_line(figures[models[0]], report["sets"][crops][models[0]])
+    single = aligned_line(figures[models[0]], report["sets"][crops][models[0]])
+    assert lines[0].split(" | ")[1] != single[1]  # the ensemble's FER2013 figures are not the first model's
