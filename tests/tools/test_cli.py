@@ -395,6 +395,26 @@ def test_train_smoke_run_saves_a_loadable_model_and_resumes(tmp_path: Path) -> N
     assert tuned_size == classifier.backend.model.config.hidden_size
 
 
+@pytest.mark.slow
+@needs_torch
+def test_a_resumed_run_repeats_the_uninterrupted_one_drop_path_included(tmp_path: Path) -> None:
+    """A run stopped by a session's end and resumed must end where one that never stopped ends."""
+    import torch
+    from safetensors.torch import load_file
+
+    settings = ["--npz", str(FER_NPZ), "--epochs", "2", "--limit", "256", "--drop-path", "0.2", "--threads", "1"]
+    whole = xface("train", *settings, "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr
+    first = xface("train", *settings, "--out", str(tmp_path / "resumed"), "--stop-after", "1")
+    assert first.returncode == 0, first.stderr
+    second = xface("train", *settings, "--out", str(tmp_path / "resumed"))
+    assert second.returncode == 0 and "resuming after epoch 1" in second.stdout, second.stderr
+    uninterrupted = load_file(tmp_path / "whole" / "model.safetensors")
+    resumed = load_file(tmp_path / "resumed" / "model.safetensors")
+    assert uninterrupted.keys() == resumed.keys()
+    assert all(torch.equal(uninterrupted[name], resumed[name]) for name in uninterrupted)
+
+
 @needs_torch
 @pytest.mark.parametrize(
     ("device", "message"),

@@ -383,6 +383,8 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"].cpu())
+        if "global_rng" in state:  # drop-path draws from torch's global generator: restored, a resume repeats
+            torch.set_rng_state(state["global_rng"].cpu())
         start_epoch, history = state["epoch"], state["history"]
         print(f"resuming after epoch {start_epoch}", flush=True)
 
@@ -441,6 +443,7 @@ def train(settings: TrainSettings, progress: bool = True) -> dict:
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "generator": generator.get_state(),
+                "global_rng": torch.get_rng_state(),
                 "epoch": epoch + 1,
                 "history": history,
             },
