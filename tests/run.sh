@@ -4,11 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
-    echo "Installing Debian's Chromium for the real-browser tests…"
+# Debian packages the real-browser tests drive: Chromium, ffmpeg (fake webcams, clips, ffplay windows), Xvfb (a screen).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v ffmpeg >/dev/null 2>&1 && command -v ffplay >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "Installing Debian's ${missing[*]} for the real-browser tests…"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 python3 -m venv .venv
