@@ -55,7 +55,8 @@ def face_card(reading: FaceReading, explanation: Explanation) -> None:
             on_click=widgets.freeze,
             args=(reading,),
         )
-        with st.expander("More"):
+        # Keyed, and kept on the server: the fold stays open while the cards are redrawn around it.
+        with st.expander("More", key=f"live_more_{reading.face_id}", on_change="rerun"):
             st.markdown(more_text(explanation, reading.cues, typical=typical))
 
 
@@ -65,7 +66,9 @@ def face_card(reading: FaceReading, explanation: Explanation) -> None:
 def guessed(live: LiveSession, face_id: int | None) -> None:
     """A guess was picked: show this face's reading, and keep the guess in the journal (a live guess, unscored)."""
     guess = st.session_state.pop(f"live_guess_pick_{face_id}", None)
-    if guess is None or (made := live.guess(face_id, guess)) is None:
+    if guess is None or not live.asking(face_id):  # the browser sent an old pick again with the next click
+        return
+    if (made := live.guess(face_id, guess)) is None:
         return
     if (journal := ui.journal()) is None:
         return
@@ -116,9 +119,16 @@ def label_sound(snap: LiveSnapshot) -> None:
 
 
 def readings_panel(live: LiveSession, playing: bool) -> None:
-    """The cards: redrawn every half second from the latest snapshot while the camera runs."""
-    if st.session_state.pop("live_why_new", False):
-        st.rerun(scope="app")
+    """The cards, and under them the face frozen by "Why?": redrawn every half second while the camera runs.
+
+    The Why panel is part of this fragment, so that "Why?" and "Close" redraw only the fragment: a whole-page
+    rerun started from inside it now and then stopped halfway, and the page below it stayed blank."""
+    face_cards(live, playing)
+    widgets.why_panel()
+
+
+def face_cards(live: LiveSession, playing: bool) -> None:
+    """One card for each of the largest faces, from the latest snapshot; or what to do to get a reading."""
     snap = live.snapshot()
     if snap.recording is not None:
         rec = snap.recording
@@ -157,7 +167,7 @@ def readings_panel(live: LiveSession, playing: bool) -> None:
             face_card(reading, explanation)
     if len(snap.readings) > MAX_CARDS:
         st.caption(f"{len(snap.readings) - MAX_CARDS} more face(s) in the picture: cards show the largest {MAX_CARDS}.")
-    with st.expander("Details"):
+    with st.expander("Details", key="live_details", on_change="rerun"):
         st.caption(status_line(snap))
 
 
@@ -188,8 +198,7 @@ video, cards = st.columns([3, 2], gap="medium")
 with video:
     video_area = st.container()
 with cards:
-    cards_area = st.container()
-    widgets.why_panel()  # under the cards: above them it pushed them below the fold
+    cards_area = st.container()  # the cards, then the Why panel under them (above, it pushed them below the fold)
 source_area = st.container()
 st.toggle(
     "Guess first",

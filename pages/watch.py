@@ -156,8 +156,10 @@ def timeline(done: dict) -> None:
 
 
 def guessed(done: dict, index: int) -> None:
+    """Keep the first guess of a moment, once. The browser may send the picked pill again with the next click
+    (the pills are gone by then, but it has not yet heard): that is no second guess."""
     guess = st.session_state.get(f"watch_guess_{index}")
-    if guess is None:
+    if guess is None or index in done["guesses"]:
         return
     moment = done["moments"][index]
     done["guesses"][index] = guess

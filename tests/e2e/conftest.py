@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parents[2]
 FACES = ROOT.parent / "shared" / "data" / "faces" / "with_faces"
@@ -208,7 +210,11 @@ def evidence(streamlit_server: StreamlitServer, browser_page, request: pytest.Fi
         name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").removesuffix("_browser")
         path = f"/tmp/{name}_failed.png"
         browser_page.screenshot(path=path, full_page=True)
-        print(f"\nscreenshot: {path}\nserver log and stacks:\n" + streamlit_server.stacks())
+        try:  # what a person could read, the part scrolled out of the screenshot and any error box included
+            text = browser_page.get_by_role("main").aria_snapshot(timeout=10_000)
+        except PlaywrightError as error:
+            text = f"(no page text: {error})"
+        print(f"\nscreenshot: {path}\npage text:\n{text}\nserver log and stacks:\n" + streamlit_server.stacks())
 
 
 def start_camera(
@@ -245,3 +251,21 @@ def start_camera(
                     return
             page.wait_for_timeout(250)
     raise AssertionError(f"the camera's readings did not start after {tries} presses of Start camera")
+
+
+def press_until(button, done, presses: int = 3, wait_s: float = 30.0) -> None:
+    """Press `button` and wait for `done` (a locator) to show; if it does not, press again, as a person would.
+
+    A button inside a part of the page that redraws itself twice a second (the live cards, the mirror coach)
+    now and then loses a press in Streamlit under load: the page stays as it was. A second press then works.
+    `wait_s` is far longer than a press takes to show here (about a second), so a slow press is not repeated.
+    """
+    for _ in range(presses):
+        button.click()
+        try:
+            done.first.wait_for(timeout=wait_s * 1000)
+            return
+        except PlaywrightTimeoutError:
+            if not button.is_visible() or not button.is_enabled():
+                break  # the press was taken after all, only slowly: pressing again would do something else
+    done.first.wait_for()

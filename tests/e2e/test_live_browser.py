@@ -15,7 +15,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import start_camera
+from tests.e2e.conftest import press_until, start_camera
 
 pytestmark = pytest.mark.slow
 
@@ -63,13 +63,12 @@ def test_live_practice_labels_a_face_and_records_to_the_journal(streamlit_server
     read_ms = re.search(r"(\d+) ms to read a frame", status)
     page.screenshot(path="/tmp/live.png")
 
-    page.get_by_role("button", name=re.compile("Why")).first.click()  # freeze a face: where did the model look?
-    page.get_by_role("heading", name=re.compile(r"Why\? Face \d+:")).wait_for()
+    why = page.get_by_role("button", name=re.compile("Why")).first  # freeze a face: where did the model look?
+    press_until(why, page.get_by_role("heading", name=re.compile(r"Why\? Face \d+:")))
     page.get_by_text(re.compile(r"The model looked")).first.wait_for()
     page.screenshot(path="/tmp/live_why.png", full_page=True)
 
-    page.get_by_role("button", name="Stop recording").click()
-    page.get_by_text("You practised for").wait_for()
+    press_until(page.get_by_role("button", name="Stop recording"), page.get_by_text("You practised for"))
     page.get_by_text("How did you feel?").wait_for()
     page.get_by_test_id("stButtonGroup").get_by_text("calm", exact=True).click()  # the feelings-wheel pills
     page.get_by_role("button", name="Save check-in").click()
@@ -132,9 +131,8 @@ def test_on_a_phone_the_video_and_the_headline_are_in_view_together_and_why_open
     assert words["y"] + words["height"] <= 844, (video, words)
 
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.get_by_role("button", name=re.compile("Why")).first.click()
     panel = page.get_by_role("heading", name=re.compile(r"Why\? Face \d+:"))
-    panel.wait_for()
+    press_until(page.get_by_role("button", name=re.compile("Why")).first, panel)
     page.get_by_text(re.compile(r"The model looked")).first.wait_for()
     video, heading = page.locator('iframe[title*="streamlit_webrtc"]').first.bounding_box(), panel.bounding_box()
     # On a wide screen the panel opens beside the video, under the cards: all on the screen (above the cards it
@@ -143,4 +141,14 @@ def test_on_a_phone_the_video_and_the_headline_are_in_view_together_and_why_open
     card = page.get_by_role("heading", name=CARD).first.bounding_box()
     assert 0 <= card["y"] < heading["y"] and heading["y"] + heading["height"] <= 900, (card, heading)
     # … and the keyboard focus is on its Close button (the page's redraw had dropped it to the body).
-    expect(page.get_by_role("button", name="Close")).to_be_focused()
+    close = page.get_by_role("button", name="Close")
+    expect(close).to_be_focused()
+    # The cards redraw twice a second, the panel with them: the focus stays where the person moves it …
+    page.keyboard.press("Tab")
+    page.wait_for_timeout(2000)
+    expect(close).not_to_be_focused()
+    # … and Enter on Close closes the panel.
+    page.keyboard.press("Shift+Tab")
+    expect(close).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(panel).to_have_count(0, timeout=WAIT_MS)

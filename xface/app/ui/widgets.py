@@ -104,14 +104,17 @@ def freeze(reading: FaceReading) -> None:
     """The "Why?" button's callback: keep this face (the aligned crop, in memory only) and explain where the
     model looked. A callback gets the reading the person saw when they clicked, even if that face has left the
     picture by the time the page reruns."""
-    st.session_state.live_why_new = True  # the panel lives outside the cards' fragment: rerun the page
     st.session_state.live_why = why_pictures(ui.analyzer(), reading)
+
+
+def close_why() -> None:
+    st.session_state.pop("live_why", None)
 
 
 def why_panel() -> None:
     """Beside the video, under the cards (they stay in view): the frozen face, where the model looked, what moved.
 
-    Pressing Why? redraws the page, which dropped the keyboard focus to the page's body: it goes to the
+    Pressing Why? redraws the cards, which dropped the keyboard focus to the page's body: it goes to the
     panel's Close button, and Enter closes the panel again."""
     why: WhyPictures | None = st.session_state.get("live_why")
     if not why:
@@ -121,9 +124,7 @@ def why_panel() -> None:
     with st.container(border=True, key="live_why_panel"):
         st.subheader(f"Why? {headline(reading.face_id, explanation.headline)}")
         st.caption(f"Frozen at {why.at:%H:%M:%S}. This picture stays in memory only, unless you choose to save it.")
-        if st.button("Close", key="live_why_close", icon=":material/close:"):
-            st.session_state.pop("live_why", None)
-            st.rerun()
+        st.button("Close", key="live_why_close", icon=":material/close:", on_click=close_why)
         step = round(why.at.timestamp() * 1000)  # a new frozen face, a new step
         ui.move_focus(".st-key-live_why_close button", step, block="nearest")  # the cards above stay in view
         if why.error is not None:
