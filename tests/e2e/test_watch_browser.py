@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.clips import PEXELS, truncate_bytes
+from tests.e2e.conftest import press_until
 from tests.e2e.test_quiz_journal_browser import open_page, screenshot, screenshots, stored_answers
 
 pytestmark = pytest.mark.slow
@@ -42,7 +43,9 @@ def moment_time(page, number: int) -> str:
     return re.search(r"at (\d+:\d\d\.\d)", heading.first.inner_text()).group(1)
 
 
-def test_a_clip_is_read_its_timeline_shown_and_a_moment_guessed_and_stored(streamlit_server, browser_page, tmp_path):
+def test_a_clip_is_read_its_timeline_shown_and_a_moment_guessed_and_stored(
+    streamlit_server, browser_page, tmp_path, evidence
+):
     page = browser_page
     shots = screenshots(tmp_path)
     open_page(page, f"{streamlit_server.url}/watch")
@@ -79,7 +82,7 @@ def test_a_clip_is_read_its_timeline_shown_and_a_moment_guessed_and_stored(strea
     assert (answer["guess"], answer["answer"], answer["face_source"]) == ("sad", "sad", "clip")
     assert answer["question"] == f"a clip at {first}, face 1"  # the clip's name only when allowed
 
-    page.get_by_role("button", name="Next moment").click()
+    press_until(page.get_by_role("button", name="Next moment"), page.get_by_text(re.compile(r"Moment 2 of 2: ")))
     second = moment_time(page, 2)  # while she laughs (after 0:10)
     assert "0:10.0" <= second <= "0:19.9", second
     page.get_by_text("Keep the clip's name with my guesses in the journal").click()
