@@ -44,7 +44,11 @@ def save(mirror: MirrorPractice) -> None:
         st.caption(f"This result was not saved: {error}")
 
 
-def skip(mirror: MirrorPractice) -> None:
+def skip(mirror: MirrorPractice, position: int) -> None:
+    """Skip the expression shown when Skip was pressed, and only that one: Streamlit may run a press's callback
+    again when the next press cuts its page run short."""
+    if mirror.coach.position != position:
+        return
     mirror.coach.skip(mirror.live.clock())
     save(mirror)
 
@@ -107,7 +111,11 @@ def coach_panel(mirror: MirrorPractice, playing: bool) -> None:
             st.caption(f"Xface reads: {status.reads}")
         left, right = st.columns(2)
         left.button(
-            "Skip this one", on_click=skip, args=(mirror,), key="mirror_skip", disabled=status.phase != "coaching"
+            "Skip this one",
+            on_click=skip,
+            args=(mirror, status.position),
+            key="mirror_skip",
+            disabled=status.phase != "coaching",
         )
         right.button("Relearn resting face", on_click=mirror.coach.restart_baseline, key="mirror_rebase")
     if status.results:

@@ -90,7 +90,10 @@ def guess(emotion: str) -> None:
     st.session_state[ROUND].answer(emotion, ui.analyzer(), ui.journal())
 
 
-def next_face() -> None:
+def next_face(position: int) -> None:
+    """On from the face shown when Next was pressed, once (Streamlit may run a press's callback again)."""
+    if st.session_state[ROUND].position != position:
+        return
     if (session_id := st.session_state[ROUND].next_face(ui.journal())) is not None:
         ui.open_checkin(CHECKIN, session_id)  # the check-in on the summary goes with this round's session
 
@@ -167,6 +170,7 @@ def show_question(state: QuizRound) -> None:
                 st.button(
                     "See how the round went" if last else "Next face",
                     on_click=next_face,
+                    args=(position,),
                     type="primary",
                     key="quiz_next",
                 )

@@ -344,8 +344,12 @@ def checkin_values(prefix: str) -> dict:
 
 
 def _save_session_checkin(journal: Journal, session_id: int, prefix: str) -> None:
+    """One press, one check-in: Streamlit may run a press's callback again when the next press cuts its page
+    run short, and the check-in saved by the first call must not be stored twice."""
     from xface.journal.schema import JournalError
 
+    if st.session_state.get(f"{prefix}saved"):
+        return
     values = checkin_values(prefix)
     try:
         journal.add_checkin(**values, session_id=session_id)
