@@ -35,8 +35,7 @@ WAL_KEPT = (
 
 
 def save_checkin(journal: Journal) -> None:
-    """Save the form as a check-in; a repeat of the same press (its success not yet shown) saves nothing more."""
-    if st.session_state.get("journal_ci_message", ("",))[0] == "success":
+    if st.session_state.get("journal_ci_message", ("",))[0] == "success":  # the same press run again: saved
         return
     try:
         journal.add_checkin(**ui.checkin_values(NEW))
