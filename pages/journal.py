@@ -1,9 +1,9 @@
 """Journal: check in on how you feel, look back over sessions and check-ins, correct them, export, restore or delete.
 
 All of it comes from `xface.journal.store.Journal` and `xface.journal.files` (no SQL here) and the charts from
-`xface.journal.charts`. What the person wrote (notes, feeling words, own words, file names) is shown with
-`st.text`, so it can never format, link, load or run anything. Deleting always takes a second,
-explicit step. Journal failures (disk full, file held, damaged) show as a sentence, never a traceback.
+`xface.journal.charts`. What the person wrote (notes, feeling words, own words, file names) is shown with `st.text`,
+so it can never format, link, load or run anything. Deleting always takes a second, explicit step. Journal failures
+(disk full, file held, damaged) show as a sentence, never a traceback.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ ui.enter_page()
 
 TIMELINE_LIMIT = 100
 """Newest items shown in the timeline; the export always holds everything."""
-NEW = "journal_ci_"
-"""Prefix of the new check-in form's keys."""
+FORM = "journal_ci_form"  # the number of the check-in form on show
 WAL_KEPT = (
     "Deleted. Another Xface window was still reading the journal, so a copy may stay on the disk for now. "
     "Close other Xface tabs, then press Delete again to wipe it."
@@ -34,26 +33,27 @@ WAL_KEPT = (
 # --- checking in -------------------------------------------------------------------------------
 
 
-def save_checkin(journal: Journal) -> None:
-    if st.session_state.get("journal_ci_message", ("",))[0] == "success":  # the same press run again: saved
+def save_checkin(journal: Journal, form: int) -> None:
+    """Save the form the button was drawn with, once (`ui.drawn_key`); each save brings a new, empty form."""
+    if form != st.session_state.get(FORM, 0):
         return
     try:
-        journal.add_checkin(**ui.checkin_values(NEW))
+        journal.add_checkin(**ui.checkin_values(ui.drawn_key("journal_ci", form) + "_"))
     except (ValueError, JournalError) as error:
-        st.session_state["journal_ci_message"] = ("warning", str(error))
+        ui.say("journal_ci", "warning", str(error))
         return
-    ui.clear_checkin(NEW)
-    st.session_state["journal_ci_message"] = ("success", "Saved. Noticing how you feel is the practice itself.")
+    st.session_state[FORM] = form + 1
+    ui.say("journal_ci", "success", "Saved. Noticing how you feel is the practice itself.")
 
 
 def checkin_form(journal: Journal) -> None:
     st.subheader("How do I feel?")
+    form = st.session_state.get(FORM, 0)
     with st.container(border=True):
-        ui.checkin_fields(NEW, with_time=True)
-        st.button("Save check-in", type="primary", on_click=save_checkin, args=(journal,), key="journal_ci_save")
-        message = st.session_state.pop("journal_ci_message", None)
-        if message:
-            (st.success if message[0] == "success" else st.warning)(message[1])
+        ui.checkin_fields(ui.drawn_key("journal_ci", form) + "_", with_time=True)
+        save = ui.drawn_key("journal_ci_save", form)
+        st.button("Save check-in", type="primary", on_click=save_checkin, args=(journal, form), key=save)
+        ui.show_said("journal_ci")
 
 
 # --- charts ------------------------------------------------------------------------------------

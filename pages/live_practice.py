@@ -65,8 +65,8 @@ def face_card(reading: FaceReading, explanation: Explanation) -> None:
 
 def guessed(live: LiveSession, face_id: int | None) -> None:
     """A guess was picked: show this face's reading, and keep the guess in the journal (a live guess, unscored)."""
-    guess = st.session_state.pop(f"live_guess_pick_{face_id}", None)
-    if guess is None or not live.asking(face_id):  # the browser sent an old pick again with the next click
+    guess = st.session_state.pop(ui.drawn_key("live_guess_pick", face_id), None)
+    if guess is None or not live.asking(face_id):  # answered already: the same press again (`ui.drawn_key`)
         return
     if (made := live.guess(face_id, guess)) is None:
         return
@@ -89,7 +89,7 @@ def guess_card(live: LiveSession, reading: FaceReading, explanation: Explanation
                 f"Your guess for face {face_id}",
                 EMOTIONS,
                 format_func=emotion_word,
-                key=f"live_guess_pick_{face_id}",
+                key=ui.drawn_key("live_guess_pick", face_id),
                 on_change=guessed,
                 args=(live, face_id),
             )

@@ -45,8 +45,7 @@ def save(mirror: MirrorPractice) -> None:
 
 
 def skip(mirror: MirrorPractice, position: int) -> None:
-    """Skip the expression shown when Skip was pressed, and only that one: Streamlit may run a press's callback
-    again when the next press cuts its page run short."""
+    """Skip the expression Skip was drawn for, once (`ui.drawn_key`)."""
     if mirror.coach.position != position:
         return
     mirror.coach.skip(mirror.live.clock())
@@ -114,7 +113,7 @@ def coach_panel(mirror: MirrorPractice, playing: bool) -> None:
             "Skip this one",
             on_click=skip,
             args=(mirror, status.position),
-            key="mirror_skip",
+            key=ui.drawn_key("mirror_skip", status.position),
             disabled=status.phase != "coaching",
         )
         right.button("Relearn resting face", on_click=mirror.coach.restart_baseline, key="mirror_rebase")

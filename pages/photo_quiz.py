@@ -91,7 +91,7 @@ def guess(emotion: str) -> None:
 
 
 def next_face(position: int) -> None:
-    """On from the face shown when Next was pressed, once (Streamlit may run a press's callback again)."""
+    """On from the face Next was drawn for, once (`ui.drawn_key`)."""
     if st.session_state[ROUND].position != position:
         return
     if (session_id := st.session_state[ROUND].next_face(ui.journal())) is not None:
@@ -172,13 +172,14 @@ def show_question(state: QuizRound) -> None:
                     on_click=next_face,
                     args=(position,),
                     type="primary",
-                    key="quiz_next",
+                    key=ui.drawn_key("quiz_next", position),
                 )
     st.button("End this round", key="quiz_end", on_click=end_early, help="See how the round went so far.")
     if feedback is None:  # the question itself: one Tab on, the first choice (the picture's tools come before it)
         ui.move_focus(f".st-key-quiz_prompt_{position} p", state.steps, show=f".st-key-quiz_face_{position}")
     else:  # Enter goes on; the face stays in view, its feedback beside it (on a phone: right under it)
-        ui.move_focus(".st-key-quiz_next button", state.steps, show=f".st-key-quiz_face_{position}")
+        next_key = ui.drawn_key("quiz_next", position)
+        ui.move_focus(f".st-key-{next_key} button", state.steps, show=f".st-key-quiz_face_{position}")
 
 
 def show_feedback(question: Question, feedback: Feedback, saved: bool) -> None:

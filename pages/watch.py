@@ -156,9 +156,8 @@ def timeline(done: dict) -> None:
 
 
 def guessed(done: dict, index: int) -> None:
-    """Keep the first guess of a moment, once. The browser may send the picked pill again with the next click
-    (the pills are gone by then, but it has not yet heard): that is no second guess."""
-    guess = st.session_state.get(f"watch_guess_{index}")
+    """Keep the guess of the moment the pills were drawn for, once: a second call finds it answered (`ui.drawn_key`)."""
+    guess = st.session_state.get(ui.drawn_key("watch_guess", index))
     if guess is None or index in done["guesses"]:
         return
     moment = done["moments"][index]
@@ -202,7 +201,7 @@ def guess_moments(done: dict) -> None:
             f"What does face {moment.face_id} show?",
             EMOTIONS,
             format_func=emotion_word,
-            key=f"watch_guess_{step}",
+            key=ui.drawn_key("watch_guess", step),
             on_change=guessed,
             args=(done, step),
         )

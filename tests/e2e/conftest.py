@@ -253,12 +253,14 @@ def start_camera(
     raise AssertionError(f"the camera's readings did not start after {tries} presses of Start camera")
 
 
-def press_until(button, done, presses: int = 3, wait_s: float = 30.0) -> None:
+def press_until(button, done, before=None, presses: int = 3, wait_s: float = 30.0) -> None:
     """Press `button` and wait for `done` (a locator) to show; if it does not, press again, as a person would.
 
     A button inside a part of the page that redraws itself twice a second (the live cards, the mirror coach)
     now and then loses a press in Streamlit under load: the page stays as it was. A second press then works.
-    `wait_s` is far longer than a press takes to show here (about a second), so a slow press is not repeated.
+    `wait_s` is far longer than a press takes to show here (about a second), so a slow press is rarely repeated;
+    a button that stays on the page and moves on (Skip, Next) passes `before`, what the page showed before the
+    press, and is pressed again only while that still shows.
     """
     for _ in range(presses):
         button.click()
@@ -268,4 +270,6 @@ def press_until(button, done, presses: int = 3, wait_s: float = 30.0) -> None:
         except PlaywrightTimeoutError:
             if not button.is_visible() or not button.is_enabled():
                 break  # the press was taken after all, only slowly: pressing again would do something else
+            if before is not None and not before.first.is_visible():
+                break  # the page moved on: a second press would act on what shows now
     done.first.wait_for()

@@ -122,7 +122,7 @@ def test_a_mirror_round_learns_the_resting_face_coaches_and_stores_what_was_trie
     expect(page.get_by_text("2 of 7: Look surprised")).to_be_visible(timeout=CAMERA_WAIT_MS)  # after happy
     tips = page.get_by_text(re.compile(r"^(Good\. Now )?(Raise your brows|Open your mouth|Open your eyes)"))
     expect(tips.first).to_be_visible(timeout=WAIT_MS)  # coached from the cues measured on this face
-    press_until(skip, page.get_by_text("3 of 7: Look sad"))
+    press_until(skip, page.get_by_text("3 of 7: Look sad"), before=page.get_by_text("2 of 7: Look surprised"))
     press_until(page.get_by_role("button", name="End the round"), page.get_by_text("Round done"))
 
     with Journal(streamlit_server.db_path) as journal:

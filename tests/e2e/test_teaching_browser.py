@@ -93,8 +93,9 @@ def test_mirror_coaching_towards_a_neutral_face(streamlit_server: StreamlitServe
     expect(page.get_by_text(re.compile(r"[12] of 7: Look"))).to_be_visible(timeout=CAMERA_WAIT_MS)
     skip = page.get_by_role("button", name="Skip this one")
     for position in range(2, 7):  # on to neutral, the last (the still smile may count for happy on its own)
-        expect(page.get_by_text(re.compile(rf"^{position} of 7: Look"))).to_be_visible(timeout=CAMERA_WAIT_MS)
-        press_until(skip, page.get_by_text(re.compile(rf"^{position + 1} of 7: Look")))
+        shown = page.get_by_text(re.compile(rf"^{position} of 7: Look"))
+        expect(shown).to_be_visible(timeout=CAMERA_WAIT_MS)
+        press_until(skip, page.get_by_text(re.compile(rf"^{position + 1} of 7: Look")), before=shown)
     expect(page.get_by_text("7 of 7: Look neutral: let your whole face rest")).to_be_visible(timeout=WAIT_MS)
     reads = page.get_by_text(re.compile(r"^Xface reads: ")).first  # a redraw can briefly show the old line too
     expect(reads).to_be_visible(timeout=CAMERA_WAIT_MS)

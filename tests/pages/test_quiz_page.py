@@ -47,6 +47,12 @@ def run(at: AppTest) -> AppTest:
     return at
 
 
+def next_button(at: AppTest):
+    """The one Next face button on show: its key names the face it was drawn for (`ui.drawn_key`)."""
+    (button,) = [button for button in at.button if button.key.startswith("quiz_next_")]
+    return button
+
+
 def upload(*files: tuple[str, bytes]) -> AppTest:
     at = run(AppTest.from_file(PAGE, default_timeout=300))
     at.file_uploader[0].set_value([(name, data, "application/octet-stream") for name, data in files])
@@ -99,12 +105,12 @@ def test_upload_guess_feedback_and_the_answer_is_stored(db):
     assert answer["question"].startswith("2009_004587.jpg#") and answer["session_id"] == sessions[0]["id"]
     assert answer["answer"] is None and answer["verdict"] == "unscored" and 0 < answer["model_confidence"] <= 1
 
-    at.button(key="quiz_next").click()
+    next_button(at).click()
     at = run(at)
     assert at.subheader[0].value == "Face 2 of 2"
     at.button(key="quiz_guess_neutral").click()
     at = run(at)
-    at.button(key="quiz_next").click()
+    next_button(at).click()
     at = run(at)
     assert at.subheader[0].value == "How the round went"
     assert any("2 faces were practice without a score" in block.value for block in at.markdown)
@@ -121,13 +127,13 @@ def test_a_label_in_the_name_is_the_answer(db):
     assert any(block.value.startswith("Xface's reading:") for block in at.markdown)
     (answer,) = stored(db)[1]
     assert (answer["answer"], answer["answer_source"], answer["correct"]) == ("sad", "label", True)
-    at.button(key="quiz_next").click()
+    next_button(at).click()
     at = run(at)
     at.button(key="quiz_guess_fear").click()
     at = run(at)
     assert not at.success and "labelled sad; you chose afraid" in at.info[0].value
     assert any(block.value.startswith("Xface's reading:") for block in at.markdown)
-    at.button(key="quiz_next").click()
+    next_button(at).click()
     at = run(at)
     assert not any("as afraid" in block.value for block in at.markdown)  # one miss is not yet a mix-up
 
@@ -158,7 +164,7 @@ def test_a_finished_round_can_go_again_or_start_over(db):
     for _ in range(2):
         at.button(key="quiz_guess_happy").click()
         at = run(at)
-        at.button(key="quiz_next").click()
+        next_button(at).click()
         at = run(at)
     at.button(key="quiz_again").click()
     at = run(at)
@@ -168,11 +174,11 @@ def test_a_finished_round_can_go_again_or_start_over(db):
     sessions, answers = stored(db)
     assert len(sessions) == 2 and len(answers) == 3  # a second round is a second session
     assert sessions[0]["ended_at"] and sessions[1]["ended_at"] is None
-    at.button(key="quiz_next").click()
+    next_button(at).click()
     at = run(at)
     at.button(key="quiz_guess_happy").click()
     at = run(at)
-    at.button(key="quiz_next").click()
+    next_button(at).click()
     at = run(at)
     at.button(key="quiz_new_round").click()
     at = run(at)
@@ -283,7 +289,7 @@ def finish_round(at: AppTest) -> AppTest:
         assert not at.pills  # no check-in while the round goes on
         at.button(key=guess_buttons(at)[0]).click()
         at = run(at)
-        at.button(key="quiz_next").click()
+        next_button(at).click()
         at = run(at)
     return at
 
@@ -414,7 +420,7 @@ def test_an_unclear_reading_of_an_unlabelled_face_is_practice_without_a_score(db
         else:
             seen.add("unscored")
             assert "no score" in alerts and "sure" in alerts and not at.success
-        at.button(key="quiz_next").click()
+        next_button(at).click()
         at = run(at)
     assert seen == {"unscored"}  # this photo has faces Xface can't read clearly
     verdicts = [row["verdict"] for row in stored(db)[1]]
@@ -428,7 +434,7 @@ def test_a_round_survives_going_to_another_page_and_back(db):
     keys = [q.key for q in round_state(at).questions]
     at.button(key=guess_buttons(at)[0]).click()
     at = run(at)
-    at.button(key="quiz_next").click()
+    next_button(at).click()
     at = run(at)
     assert at.subheader[0].value == "Face 2 of 10"
 

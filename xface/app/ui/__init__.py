@@ -209,6 +209,18 @@ def _unlock_cookie() -> str:
     return value if isinstance(value, str) else ""
 
 
+def drawn_key(button: str, drawn_for: int | str | None) -> str:
+    """The key of a button that adds to the journal or moves a round on, named by what it was drawn for.
+
+    One press must act once, on what the person saw. Streamlit calls a callback with the arguments of the latest
+    drawing under its key, which a redraw may have moved on since; and when a newer press cuts short the page run
+    that a press started, Streamlit may run that press's callback again. So such a button's key carries what it was
+    drawn for (the place in a round, the moment, the face, the form), its callback gets the same value and acts only
+    while that is still what is shown: a second call finds it moved on, or already answered, and does nothing.
+    """
+    return f"{button}_{drawn_for}"
+
+
 def open_checkin(prefix: str, session_id: int | None) -> None:
     """Offer a fresh check-in for this session (None offers none); it stays until `forget_checkin`."""
     forget_checkin(prefix)
@@ -218,21 +230,6 @@ def open_checkin(prefix: str, session_id: int | None) -> None:
 def checkin_session(prefix: str) -> int | None:
     """The session whose check-in is on offer, if any."""
     return st.session_state.get(f"{prefix}session")
-
-
-def clear_checkin(prefix: str) -> None:
-    """Put a check-in form that stays on the page back to its start (call from a callback).
-
-    Widget values are set, not deleted: a deleted key lets the browser keep showing the old text.
-    """
-    state = st.session_state
-    for key in [k for k in state if str(k).startswith(f"{prefix}word_")]:
-        state[key] = None
-    state[f"{prefix}pleasantness"] = state[f"{prefix}energy"] = 0
-    state[f"{prefix}intensity"] = 3
-    state[f"{prefix}own_words"] = state[f"{prefix}note"] = ""
-    state[f"{prefix}body"] = []
-    state[f"{prefix}earlier"] = False
 
 
 def forget_checkin(prefix: str) -> None:
@@ -344,8 +341,7 @@ def checkin_values(prefix: str) -> dict:
 
 
 def _save_session_checkin(journal: Journal, session_id: int, prefix: str) -> None:
-    """One press, one check-in: Streamlit may run a press's callback again when the next press cuts its page
-    run short, and the check-in saved by the first call must not be stored twice."""
+    """Save the check-in once: a second call of the same press finds it saved (`drawn_key`)."""
     from xface.journal.schema import JournalError
 
     if st.session_state.get(f"{prefix}saved"):
