@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -251,6 +252,13 @@ def start_camera(
                     return
             page.wait_for_timeout(250)
     raise AssertionError(f"the camera's readings did not start after {tries} presses of Start camera")
+
+
+def drawn_now(page: Page):
+    """The elements of the page's latest drawing. While part of the page redraws, Streamlit keeps the elements it
+    has not yet redrawn, marked stale; a button whose key names what it was drawn for (`ui.drawn_key`) can then
+    show twice for a moment: the old one, stale, and the new one."""
+    return page.locator('[data-testid="stElementContainer"][data-stale="false"]')
 
 
 def press_until(button, done, before=None, presses: int = 3, wait_s: float = 30.0) -> None:

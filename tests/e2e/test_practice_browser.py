@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import StreamlitServer, press_until, start_camera
+from tests.e2e.conftest import StreamlitServer, drawn_now, press_until, start_camera
 from xface.journal.store import Journal
 
 pytestmark = pytest.mark.slow
@@ -118,7 +118,7 @@ def test_a_mirror_round_learns_the_resting_face_coaches_and_stores_what_was_trie
     # Coaching starts once the stream has learnt this face at rest (15 measured frames, a few seconds).
     expect(page.get_by_text(re.compile(r"[12] of 7: Look"))).to_be_visible(timeout=CAMERA_WAIT_MS)
     expect(page.get_by_text(re.compile(r"^Xface reads: ")).first).to_be_visible(timeout=WAIT_MS)
-    skip = page.get_by_role("button", name="Skip this one")
+    skip = drawn_now(page).get_by_role("button", name="Skip this one")
     expect(page.get_by_text("2 of 7: Look surprised")).to_be_visible(timeout=CAMERA_WAIT_MS)  # after happy
     tips = page.get_by_text(re.compile(r"^(Good\. Now )?(Raise your brows|Open your mouth|Open your eyes)"))
     expect(tips.first).to_be_visible(timeout=WAIT_MS)  # coached from the cues measured on this face

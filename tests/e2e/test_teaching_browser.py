@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import FACES, ROOT, StreamlitServer, chromium_page, press_until, start_camera
+from tests.e2e.conftest import FACES, ROOT, StreamlitServer, chromium_page, drawn_now, press_until, start_camera
 from xface.journal.store import Journal
 
 pytestmark = pytest.mark.slow
@@ -91,7 +91,7 @@ def test_mirror_coaching_towards_a_neutral_face(streamlit_server: StreamlitServe
     expect(page.get_by_text("Press Start camera")).to_be_visible(timeout=WAIT_MS)
     start_camera(page, ready=page.get_by_text(re.compile(r"[12] of 7: Look")))
     expect(page.get_by_text(re.compile(r"[12] of 7: Look"))).to_be_visible(timeout=CAMERA_WAIT_MS)
-    skip = page.get_by_role("button", name="Skip this one")
+    skip = drawn_now(page).get_by_role("button", name="Skip this one")
     for position in range(2, 7):  # on to neutral, the last (the still smile may count for happy on its own)
         shown = page.get_by_text(re.compile(rf"^{position} of 7: Look"))
         expect(shown).to_be_visible(timeout=CAMERA_WAIT_MS)

@@ -17,7 +17,7 @@ import textstat
 from xface.emotions import EMOTIONS
 from xface.teach import explain
 from xface.teach.explain import Explanation, describe, region_of, region_sentence
-from xface.vision.cues import CUE_NAMES, calibration
+from xface.vision.cues import ALLOWED_WITH, CUE_NAMES, EMOTION_CUES, calibration
 
 MIN_EASE = 70.0
 TEXT_FIELDS = ("face", "meaning", "look_alikes", "respond", "caution", "summary")
@@ -538,3 +538,31 @@ def test_one_statement_of_accuracy():
     assert "8 times in 10" in statement and "2 times in 10" in statement and "3,354" in statement
     assert "3,354" in explain.ACCURACY_MEASURED_ON and "FER2013" in explain.ACCURACY_MEASURED_ON
     assert _ease(statement) >= MIN_EASE
+
+
+def test_the_card_names_only_a_cue_that_goes_with_the_reading():
+    """One line that paired "Looks angry" with a smile's corners would teach that anger pulls them up: the card
+    names the strongest cue of the expression read, or none; "More" keeps the cue that speaks against it."""
+    angry = describe({"angry": 0.8, "happy": 0.1, "neutral": 0.1})
+    smile_and_stare = {"lip_corner_pull": 0.95, "upper_lid_raise": 0.9}
+    assert explain.card_line(angry, smile_and_stare) == "Looks angry. Eyes: wide open a little."
+    assert explain.card_line(angry, {"lip_corner_pull": 0.95}) == "Looks angry."
+    assert "corners pulled up" in explain.more_text(angry, {"lip_corner_pull": 0.95})
+    happy = describe({"happy": 0.8, "neutral": 0.2})
+    assert explain.card_line(happy, smile_and_stare) == "Looks happy. Mouth: corners pulled up."
+    laugh = {"jaw_drop": 0.8, "brow_raise": 0.95}  # a laugh may open the mouth; raised brows are no sign of it
+    assert explain.card_line(happy, laugh) == "Looks happy. Mouth: dropped open a little."
+    assert explain.card_line(describe({"neutral": 0.9, "sad": 0.1}), {"brow_raise": 0.9}) == "Looks neutral."
+    unsure = describe({"sad": 0.45, "angry": 0.40, "neutral": 0.15})  # can't tell: either one's cues may show
+    assert unsure.second == "angry"
+    assert explain.card_line(unsure, smile_and_stare).endswith("Eyes: wide open a little.")
+    rng = np.random.default_rng(11)
+    for explanation in _all_explanations():
+        read = [explanation.emotion, *([explanation.second] if explanation.second else [])]
+        fitting = {name for emotion in read for name in EMOTION_CUES[emotion] + ALLOWED_WITH[emotion]}
+        for _ in range(20):
+            cues = dict(zip(CUE_NAMES, rng.random(len(CUE_NAMES)) ** 2, strict=True))
+            line = explain.card_line(explanation, cues)
+            strangers = [name for name in explain.named_cues(cues) if name not in fitting]
+            for name in strangers:
+                assert explain.cue_line({name: cues[name]}) not in line, (explanation.headline, line)

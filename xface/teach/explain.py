@@ -500,14 +500,21 @@ MORE_WORDS = 60
 
 
 def card_line(explanation: Explanation, cues: Mapping[str, float] | None, typical: bool = True) -> str:
-    """The card's one line: the headline and the strongest measured cue ("Looks happy. Mouth: corners pulled up.").
+    """The card's one line: the headline and the strongest measured cue that goes with the reading ("Looks happy.
+    Mouth: corners pulled up.").
 
-    Without a clear reading the line says only that: no cue is tied to an emotion it may not show."""
-    if explanation.confidence < NO_READING_BELOW:
+    Only a cue of the expression read (`EMOTION_CUES` or `ALLOWED_WITH`; of the second choice too, when Xface
+    can't tell) goes on the card: a line pairing "Looks angry" with a smile's lip corners would teach that anger
+    pulls them up. A cue that speaks against the reading is named under "More", with what it means. Without a
+    clear reading the line says only that: no cue is tied to an emotion it may not show."""
+    if explanation.confidence < NO_READING_BELOW or cues is None:
         return f"{explanation.headline}."
-    if cues is None or not named_cues(cues, typical):
+    read = [explanation.emotion, *([explanation.second] if explanation.second else [])]
+    fitting = {name for emotion in read for name in EMOTION_CUES[emotion] + ALLOWED_WITH[emotion]}
+    shown = [name for name in named_cues(cues, typical) if name in fitting]
+    if not shown:
         return f"{explanation.headline}."
-    return f"{explanation.headline}. {cue_line(cues, most=1, typical=typical)}"
+    return f"{explanation.headline}. {cue_line({shown[0]: cues[shown[0]]}, typical=typical)}"
 
 
 def more_text(explanation: Explanation, cues: Mapping[str, float] | None, typical: bool = True) -> str:
