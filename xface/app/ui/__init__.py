@@ -210,7 +210,7 @@ def _unlock_cookie() -> str:
 
 
 def drawn_key(button: str, drawn_for: int | str | None) -> str:
-    """The key of a button that adds to the journal or moves a round on, named by what it was drawn for.
+    """The key of a button (or pills) that adds to the journal or moves a round on, named by what it was drawn for.
 
     One press must act once, on what the person saw. Streamlit calls a callback with the arguments of the latest
     drawing under its key, which a redraw may have moved on since; and when a newer press cuts short the page run
