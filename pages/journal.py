@@ -1,9 +1,9 @@
 """Journal: check in on how you feel, look back over sessions and check-ins, correct them, export, restore or delete.
 
 All of it comes from `xface.journal.store.Journal` and `xface.journal.files` (no SQL here) and the charts from
-`xface.journal.charts`. What the person wrote (notes, feeling words, own words, file names) is shown with `st.text`,
-so it can never format, link, load or run anything. Deleting always takes a second, explicit step. Journal failures
-(disk full, file held, damaged) show as a sentence, never a traceback.
+`xface.journal.charts`. What the person wrote (notes, feeling words, own words, file names) is shown with `st.text`, so
+it can never format, link, load or run anything. Deleting always takes a second, explicit step. Journal failures (disk
+full, file held, damaged) show as a sentence, never a traceback.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ ui.enter_page()
 
 TIMELINE_LIMIT = 100
 """Newest items shown in the timeline; the export always holds everything."""
-FORM = "journal_ci_form"  # the number of the check-in form on show
+NEW = "journal_ci_"
+"""Prefix of the new check-in form's keys; FORM counts its saves, so its Save button's key names the next one."""
+FORM = "journal_ci_form"
 WAL_KEPT = (
     "Deleted. Another Xface window was still reading the journal, so a copy may stay on the disk for now. "
     "Close other Xface tabs, then press Delete again to wipe it."
@@ -34,14 +36,15 @@ WAL_KEPT = (
 
 
 def save_checkin(journal: Journal, form: int) -> None:
-    """Save the form the button was drawn with, once (`ui.drawn_key`); each save brings a new, empty form."""
+    """Save the form the button was drawn with, once (`ui.drawn_key`), and empty it for the next one."""
     if form != st.session_state.get(FORM, 0):
         return
     try:
-        journal.add_checkin(**ui.checkin_values(ui.drawn_key("journal_ci", form) + "_"))
+        journal.add_checkin(**ui.checkin_values(NEW))
     except (ValueError, JournalError) as error:
         ui.say("journal_ci", "warning", str(error))
         return
+    ui.clear_checkin(NEW)
     st.session_state[FORM] = form + 1
     ui.say("journal_ci", "success", "Saved. Noticing how you feel is the practice itself.")
 
@@ -50,7 +53,7 @@ def checkin_form(journal: Journal) -> None:
     st.subheader("How do I feel?")
     form = st.session_state.get(FORM, 0)
     with st.container(border=True):
-        ui.checkin_fields(ui.drawn_key("journal_ci", form) + "_", with_time=True)
+        ui.checkin_fields(NEW, with_time=True)
         save = ui.drawn_key("journal_ci_save", form)
         st.button("Save check-in", type="primary", on_click=save_checkin, args=(journal, form), key=save)
         ui.show_said("journal_ci")
@@ -218,10 +221,7 @@ def timeline(journal: Journal, sessions: list[dict], checkins: list[dict]) -> No
 def restore(journal: Journal) -> None:
     """Bring back an export (after deleting something by mistake, or on a new computer)."""
     with st.expander("Restore from an export"):
-        st.caption(
-            "Choose a zip made by *Export everything*. Entries that are missing come back; entries you "
-            "still have are left as they are."
-        )
+        st.caption("Choose a zip from *Export everything*. Missing entries come back; the others stay as they are.")
         upload = st.file_uploader("Export zip", type=["zip"], key="journal_import_file")
         if upload is None or not st.button("Restore", key="journal_import", icon=":material/upload:"):
             return

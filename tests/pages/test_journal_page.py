@@ -147,13 +147,13 @@ def test_the_checkin_form_has_no_clear_buttons_to_press_by_mistake(db):
     at = run()
     assert not at.selectbox and not at.multiselect  # both draw a small clear button that Enter can press
     keys = {widget.key for widget in at.button_group}
-    assert {"journal_ci_0_body", "journal_ci_0_word_0_0"} <= keys
+    assert {"journal_ci_body", "journal_ci_word_0_0"} <= keys
 
 
 def test_the_checkin_sliders_name_their_ends():
     """Streamlit shows a slider's ends only while hovered or focused: the labels say them."""
     at = run()
-    labels = {key: at.select_slider(key=f"journal_ci_0_{key}").label for key in ("pleasantness", "energy", "intensity")}
+    labels = {key: at.select_slider(key=f"journal_ci_{key}").label for key in ("pleasantness", "energy", "intensity")}
     assert labels["pleasantness"] == "How pleasant does it feel? (very unpleasant to very pleasant)"
     assert labels["energy"] == "How much energy do you have? (very low to very high)"
     assert "barely" in labels["intensity"] and "very strongly" in labels["intensity"]
@@ -161,17 +161,17 @@ def test_the_checkin_sliders_name_their_ends():
 
 def test_a_checkin_is_saved_from_the_form(db):
     at = run()
-    at.select_slider(key="journal_ci_0_pleasantness").set_value(-1)
-    at.select_slider(key="journal_ci_0_energy").set_value(2)
+    at.select_slider(key="journal_ci_pleasantness").set_value(-1)
+    at.select_slider(key="journal_ci_energy").set_value(2)
     at = run(at)
-    words = at.button_group(key="journal_ci_0_word_-1_2")
+    words = at.button_group(key="journal_ci_word_-1_2")
     assert "anxious" in words.options[0].content if hasattr(words.options[0], "content") else True
     words.set_value("anxious")
     at = run(at)
     assert "Anxious: You feel tense about what might happen." in [element.value for element in at.text]
-    at.select_slider(key="journal_ci_0_intensity").set_value(4)
-    at.button_group(key="journal_ci_0_body").set_value(["stomach", "chest"])
-    at.text_area(key="journal_ci_0_note").set_value("Before the meeting *again*")
+    at.select_slider(key="journal_ci_intensity").set_value(4)
+    at.button_group(key="journal_ci_body").set_value(["stomach", "chest"])
+    at.text_area(key="journal_ci_note").set_value("Before the meeting *again*")
     at.button(key="journal_ci_save_0").click()
     at = run(at)
     assert at.success and "Saved" in at.success[0].value
@@ -185,15 +185,15 @@ def test_a_checkin_is_saved_from_the_form(db):
         "Before the meeting *again*",
     )
     assert (row["pleasantness"], row["energy"]) == (-1, 2)
-    assert at.select_slider(key="journal_ci_1_pleasantness").value == 0  # ready for the next
-    assert at.text_area(key="journal_ci_1_note").value == ""
+    assert at.select_slider(key="journal_ci_pleasantness").value == 0  # ready for the next
+    assert at.text_area(key="journal_ci_note").value == ""
     assert "Before the meeting *again*" in [element.value for element in at.text]
 
 
 def test_a_checkin_in_own_words_is_placed_where_the_sliders_are(db):
     at = run()
-    at.select_slider(key="journal_ci_0_pleasantness").set_value(2)
-    at.text_input(key="journal_ci_0_own_words").set_value("fizzy")
+    at.select_slider(key="journal_ci_pleasantness").set_value(2)
+    at.text_input(key="journal_ci_own_words").set_value("fizzy")
     at.button(key="journal_ci_save_0").click()
     at = run(at)
     with Journal(db) as journal:
@@ -203,7 +203,7 @@ def test_a_checkin_in_own_words_is_placed_where_the_sliders_are(db):
 
 def test_an_empty_checkin_explains_and_saves_nothing(db):
     at = run()
-    assert at.select_slider(key="journal_ci_0_intensity").value == 3  # starts in the middle
+    assert at.select_slider(key="journal_ci_intensity").value == 3  # starts in the middle
     at.button(key="journal_ci_save_0").click()
     at = run(at)
     assert at.warning and "own words" in at.warning[0].value
@@ -487,9 +487,9 @@ def fill_the_disk(folder: Path) -> None:
 def test_a_full_disk_while_saving_a_checkin_is_explained(small_disk_db):
     at = run()  # the journal is open, then the disk fills up
     fill_the_disk(small_disk_db.parent)
-    at.select_slider(key="journal_ci_0_pleasantness").set_value(1)
-    at.text_area(key="journal_ci_0_note").set_value("x" * 1900)
-    at.text_input(key="journal_ci_0_own_words").set_value("fine")
+    at.select_slider(key="journal_ci_pleasantness").set_value(1)
+    at.text_area(key="journal_ci_note").set_value("x" * 1900)
+    at.text_input(key="journal_ci_own_words").set_value("fine")
     at.button(key="journal_ci_save_0").click()
     at = run(at)
     assert any("is full" in element.value for element in at.warning)

@@ -232,6 +232,21 @@ def checkin_session(prefix: str) -> int | None:
     return st.session_state.get(f"{prefix}session")
 
 
+def clear_checkin(prefix: str) -> None:
+    """Put a check-in form that stays on the page back to its start (call from a callback).
+
+    Widget values are set, not deleted: a deleted key lets the browser keep showing the old text.
+    """
+    state = st.session_state
+    for key in [k for k in state if str(k).startswith(f"{prefix}word_")]:
+        state[key] = None
+    state[f"{prefix}pleasantness"] = state[f"{prefix}energy"] = 0
+    state[f"{prefix}intensity"] = 3
+    state[f"{prefix}own_words"] = state[f"{prefix}note"] = ""
+    state[f"{prefix}body"] = []
+    state[f"{prefix}earlier"] = False
+
+
 def forget_checkin(prefix: str) -> None:
     """Forget a check-in form, its session and what was typed in it, so the next one starts empty."""
     for key in [k for k in st.session_state if str(k).startswith(prefix)]:
