@@ -21,6 +21,6 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q -e '.[test]'
 
 .venv/bin/ruff check xface tests pages app.py scripts
-.venv/bin/python -m pytest -q                 # the default suite
+.venv/bin/python -m pytest -q -n 2            # the default suite, on two workers (10 min on one, 7 on two)
 .venv/bin/python -m pytest -q -m slow         # real browser, full-split accuracy, training smoke run
 .venv/bin/xface --no-progress bench --frames 60 --repeats 1 --soak 300 --record   # short setting: proves it works
