@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -254,7 +254,7 @@ def start_camera(
     raise AssertionError(f"the camera's readings did not start after {tries} presses of Start camera")
 
 
-def drawn_now(page: Page):
+def drawn_now(page: Page) -> Locator:
     """The elements of the page's latest drawing. While part of the page redraws, Streamlit keeps the elements it
     has not yet redrawn, marked stale; a button whose key names what it was drawn for (`ui.drawn_key`) can then
     show twice for a moment: the old one, stale, and the new one."""

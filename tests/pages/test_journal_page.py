@@ -186,6 +186,8 @@ def test_a_checkin_is_saved_from_the_form(db):
     )
     assert (row["pleasantness"], row["energy"]) == (-1, 2)
     assert at.select_slider(key="journal_ci_pleasantness").value == 0  # ready for the next
+    # Save is now drawn for the next check-in: the press just handled, if Streamlit calls it again, saves nothing.
+    assert [button.key for button in at.button if button.key.startswith("journal_ci_save")] == ["journal_ci_save_1"]
     assert at.text_area(key="journal_ci_note").value == ""
     assert "Before the meeting *again*" in [element.value for element in at.text]
 
