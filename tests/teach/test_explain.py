@@ -17,7 +17,7 @@ import textstat
 from xface.emotions import EMOTIONS
 from xface.teach import explain
 from xface.teach.explain import Explanation, describe, region_of, region_sentence
-from xface.vision.cues import ALLOWED_WITH, CUE_NAMES, EMOTION_CUES, calibration
+from xface.vision.cues import CUE_NAMES, calibration, goes_with
 
 MIN_EASE = 70.0
 TEXT_FIELDS = ("face", "meaning", "look_alikes", "respond", "caution", "summary")
@@ -559,7 +559,7 @@ def test_the_card_names_only_a_cue_that_goes_with_the_reading():
     rng = np.random.default_rng(11)
     for explanation in _all_explanations():
         read = [explanation.emotion, *([explanation.second] if explanation.second else [])]
-        fitting = {name for emotion in read for name in EMOTION_CUES[emotion] + ALLOWED_WITH[emotion]}
+        fitting = {name for emotion in read for name in goes_with(emotion)}
         for _ in range(20):
             cues = dict(zip(CUE_NAMES, rng.random(len(CUE_NAMES)) ** 2, strict=True))
             line = explain.card_line(explanation, cues)

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 
 from xface.emotions import EMOTIONS
-from xface.vision.cues import ALLOWED_WITH, CUE_NAMES, EMOTION_CUES, calibration
+from xface.vision.cues import CUE_NAMES, EMOTION_CUES, calibration, goes_with
 
 __all__ = [
     "CLEAR_AT",
@@ -399,15 +399,14 @@ def _disagreement(emotion: str, cues: Mapping[str, float], typical: bool, confid
     smile = cues.get("lip_corner_pull", 0.0) >= show_at("lip_corner_pull", typical)
     if emotion == "happy" and smile and cues.get("cheek_raise", 0.0) < 0.15:
         return words["polite_smile"]
-    own = EMOTION_CUES[emotion]
     crowd_agrees = confidence is not None and confidence >= CROWD_MAJORITY
     for name, value in [] if crowd_agrees else _shown(cues, typical):
-        if name not in FITS_OTHER_CUES or not _strong(name, value, typical) or name in own + ALLOWED_WITH[emotion]:
+        if name not in FITS_OTHER_CUES or not _strong(name, value, typical) or name in goes_with(emotion):
             continue
         other = next((e for e in EMOTIONS if e != emotion and EMOTION_CUES[e][:1] == (name,)), None)
         if other is not None:
             return words["fits_other"].format(clause=_clause(name), other=_label(other), label=_label(emotion))
-    measurable = [name for name in own if math.isfinite(show_at(name, typical))]
+    measurable = [name for name in EMOTION_CUES[emotion] if math.isfinite(show_at(name, typical))]
     if measurable and all(cues.get(name, 0.0) < MISSING_BELOW for name in measurable):
         return words["missing"].format(label=_label(emotion))
     return None
@@ -503,14 +502,14 @@ def card_line(explanation: Explanation, cues: Mapping[str, float] | None, typica
     """The card's one line: the headline and the strongest measured cue that goes with the reading ("Looks happy.
     Mouth: corners pulled up.").
 
-    Only a cue of the expression read (`EMOTION_CUES` or `ALLOWED_WITH`; of the second choice too, when Xface
-    can't tell) goes on the card: a line pairing "Looks angry" with a smile's lip corners would teach that anger
-    pulls them up. A cue that speaks against the reading is named under "More", with what it means. Without a
-    clear reading the line says only that: no cue is tied to an emotion it may not show."""
+    Only a cue that goes with the expression read (`goes_with`; with the second choice too, when Xface can't tell)
+    goes on the card: a line pairing "Looks angry" with a smile's lip corners would teach that anger pulls them up.
+    A cue that speaks against the reading is named under "More", with what it means. Without a clear reading the
+    line says only that: no cue is tied to an emotion it may not show."""
     if explanation.confidence < NO_READING_BELOW or cues is None:
         return f"{explanation.headline}."
     read = [explanation.emotion, *([explanation.second] if explanation.second else [])]
-    fitting = {name for emotion in read for name in EMOTION_CUES[emotion] + ALLOWED_WITH[emotion]}
+    fitting = {name for emotion in read for name in goes_with(emotion)}
     shown = [name for name in named_cues(cues, typical) if name in fitting]
     if not shown:
         return f"{explanation.headline}."

@@ -41,7 +41,7 @@ from typing import Protocol
 from xface.emotions import EMOTIONS, emotion_word
 from xface.journal.store import Journal
 from xface.teach.explain import describe, show_at
-from xface.vision.cues import ALLOWED_WITH, EMOTION_CUES
+from xface.vision.cues import EMOTION_CUES, goes_with
 from xface.vision.pipeline import FaceReading
 
 __all__ = [
@@ -131,7 +131,7 @@ def coaching_tips(target: str, cues: Mapping[str, float] | None, reads: str | No
     if cues is None:
         return ["Xface can't see the points of your face right now. Face the camera, in good light."]
     other = reads is not None and reads != target
-    keep = set(EMOTION_CUES[target]) | set(ALLOWED_WITH[target])  # needed or often shown: never told to rest
+    keep = set(goes_with(target))  # needed or often shown: never told to rest
     keep |= {name for name in RELAX if not math.isfinite(show_at(name, typical=False))}  # too unsure to correct
     tips: list[str] = []
     if other:

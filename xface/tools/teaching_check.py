@@ -36,7 +36,7 @@ import numpy as np
 from xface.emotions import EMOTIONS
 from xface.teach.explain import CLEAR_AT, face_doing, named_cues, texts
 from xface.tools.metrics import ferplus_majority
-from xface.vision.cues import ALLOWED_WITH, EMOTION_CUES, as_dict, intensities, measure
+from xface.vision.cues import as_dict, goes_with, intensities, measure
 from xface.vision.images import printable_name
 
 if TYPE_CHECKING:  # the models load only when faces are read
@@ -201,7 +201,7 @@ def judge(faces: list[Worded], total: int) -> TeachingTruth:
         if face.label == "neutral":
             neutral.append(bool(named))
         else:
-            against = [n for n in named if n not in EMOTION_CUES[face.label] + ALLOWED_WITH[face.label]]
+            against = [n for n in named if n not in goes_with(face.label)]
             contradicting.append(bool(against))
             culprits.update(f"{face.label}: {n}" for n in against)
         words = face_doing(face.label, face.cues, face.typical, face.confidence)

@@ -42,6 +42,7 @@ __all__ = [
     "CueBaseline",
     "as_dict",
     "calibration",
+    "goes_with",
     "intensities",
     "measure",
 ]
@@ -88,6 +89,12 @@ with the chin raised (AU17) or the mouth open and the cheeks pushed up by the no
 (AU25/26), sadness with its inner brows raised (AU1, half of what `brow_raise` measures), the chin raised (AU17)
 or the cheeks raised (AU6, crying). The words never call these
 cues a sign of another expression on such a face, and the mirror coach never tells a person to undo them."""
+
+
+def goes_with(emotion: str) -> tuple[str, ...]:
+    """The cues that never speak against `emotion`: those that carry it, then those that often go with it."""
+    return EMOTION_CUES[emotion] + ALLOWED_WITH[emotion]
+
 
 BASELINE_WINDOW = 300
 """Analysed frames a stream remembers per face for its running baseline (about a minute)."""
