@@ -414,6 +414,11 @@ def test_a_face_is_called_at_rest_only_when_its_cues_are_small():
         calm = {name: 0.9 * min(float(quiet[i]), explain.show_at(name, typical)) for i, name in enumerate(CUE_NAMES)}
         assert explain.at_rest(calm, typical)
         assert explain.cue_line(calm, typical=typical) == explain.texts()["cue_texts"]["none"]
+        # The card of a neutral reading names that sign; a card of another expression never ties it to that one.
+        neutral = describe({"neutral": 0.9, "sad": 0.1})
+        resting = "Looks neutral. No part of the face moves much."
+        assert explain.card_line(neutral, calm, typical=typical) == resting
+        assert explain.card_line(describe({"sad": 0.9, "neutral": 0.1}), calm, typical=typical) == "Looks sad."
         for name in ("nose_wrinkle", "lip_corner_depress", "lip_press", "brow_lower"):
             moving = {**calm, name: 1.0}
             assert not explain.at_rest(moving, typical)
@@ -421,6 +426,7 @@ def test_a_face_is_called_at_rest_only_when_its_cues_are_small():
             assert line == "Xface can't name a clear sign on this face.", line
             assert "at rest" not in explain.face_doing("sad", moving, typical)
             assert "no part of the face moves much" not in explain.cue_contrast("neutral", "sad", moving, typical)
+            assert explain.card_line(neutral, moving, typical=typical) == "Looks neutral."
     # The crying face of the real clip at 3 s (read sad, 93 %), against the woman's own face: no single cue past
     # where it is named, yet far from rest.
     crying = {"brow_lower": 0.67, "cheek_raise": 0.28, "nose_wrinkle": 1.0, "lip_corner_pull": 0.08}

@@ -505,13 +505,16 @@ def card_line(explanation: Explanation, cues: Mapping[str, float] | None, typica
     Only a cue that goes with the expression read (`goes_with`; with the second choice too, when Xface can't tell)
     goes on the card: a line pairing "Looks angry" with a smile's lip corners would teach that anger pulls them up.
     A cue that speaks against the reading is named under "More", with what it means. Without a clear reading the
-    line says only that: no cue is tied to an emotion it may not show."""
+    line says only that: no cue is tied to an emotion it may not show. A neutral reading has no cue of its own; its
+    sign is a face close to rest (`at_rest`), said only where that was measured."""
     if explanation.confidence < NO_READING_BELOW or cues is None:
         return f"{explanation.headline}."
     read = [explanation.emotion, *([explanation.second] if explanation.second else [])]
     fitting = {name for emotion in read for name in goes_with(emotion)}
     shown = [name for name in named_cues(cues, typical) if name in fitting]
     if not shown:
+        if "neutral" in read and at_rest(cues, typical):
+            return f"{explanation.headline}. {texts()['cue_texts']['card_rest']}"
         return f"{explanation.headline}."
     return f"{explanation.headline}. {cue_line({shown[0]: cues[shown[0]]}, typical=typical)}"
 
