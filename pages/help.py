@@ -65,12 +65,31 @@ st.markdown(
    more attention).
 5. Press **Start recording** to save what was seen to your journal, and **Stop recording** when done. You will
    be asked how *you* felt. Naming it, even roughly, is the practice.
+6. Turn on **Guess first** to hide the labels until you pick what you think each face shows. Xface asks again
+   when the face changes.
+7. To read the faces of a video call, choose **Screen** under *Video source*, then the whole screen or one
+   window. Tell the others in the call that you use a tool that reads faces: they should know, and may say no.
 """
 )
 st.subheader("Photo quiz")
 st.markdown(
-    "You see a face and guess the expression. Then you see the answer and an explanation. The quiz gives you "
-    "more of the expressions you find hard. Your answers go in your journal, so you can see what gets easier."
+    "You see a face and guess the expression. Then you see the answer and an explanation. Practise with Xface's "
+    "own faces in three levels (from faces almost everyone reads the same way to faces people disagree on), or "
+    "upload your own photos. The quiz gives you more of the expressions you find hard. Your answers go in your "
+    "journal, so you can see what gets easier."
+)
+st.subheader("Mirror practice")
+st.markdown(
+    "Press **Start camera** and rest your face for a few seconds: Xface learns how your face looks at rest. Then "
+    "it asks for each expression in turn and says what to move, from what it measures on your face. Hold the "
+    "expression for a second once Xface reads it clearly, or press **Skip this one**. Only the results go into "
+    "your journal, never a picture."
+)
+st.subheader("Watch")
+st.markdown(
+    "Upload a video clip, or type where it is on this computer, and press **Read this clip**. Xface follows each "
+    "face. Under **Guess the moment**, you guess a face at moments where its expression changes, then see how "
+    "people would read it. **Timeline** shows every face's readings over the clip. The clip is not saved."
 )
 st.subheader("Journal")
 st.markdown(

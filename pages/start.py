@@ -23,9 +23,12 @@ st.markdown(
 st.subheader("What you can do")
 st.markdown(
     """
-- **Live practice**: turn on your webcam. Each face gets a box and a word, with a short note on what it may mean.
+- **Live practice**: turn on your webcam, or read the faces of a video call on your screen. Each face gets a box
+  and a word, with a short note on what it may mean.
 - **Photo quiz**: guess the expression on faces in photos, then see the answer and why.
 - **Mirror practice**: make a face yourself and see if Xface reads it the way you meant.
+- **Watch**: read the faces in a video clip, such as a film scene or a recorded talk, and guess them at moments
+  Xface picks.
 - **Journal**: note how you feel, and see your practice and your moods over days and weeks.
 
 Pick a page in the menu at the top. On a phone, open it with the **Menu** button.

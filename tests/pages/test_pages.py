@@ -72,9 +72,8 @@ def test_the_start_page_is_the_default_and_says_what_trust_and_privacy_mean(db_p
         assert f"**{choice}**" in text
     assert accuracy_statement() in text and "cannot see what someone feels inside" in text
     assert "stays on this computer" in text
-    menu = re.findall(r'st\.Page\("pages/\w+\.py", title="([^"]+)"', (ROOT / "app.py").read_text())
     listed = re.findall(r"^- \*\*([^*]+)\*\*", text.replace(" - ", "\n- "), re.M)
-    assert listed == [title for title in menu if title in listed] and len(listed) == 4, (listed, menu)  # menu order
+    assert listed == practice_pages()  # every page a newcomer can go to, in menu order
     (first_step,) = at.get("page_link")
     assert first_step.proto.page == "photo_quiz" and first_step.proto.label == "Begin with the photo quiz"
     for block in at.markdown:
@@ -212,5 +211,19 @@ def test_help_page_states_the_limits_and_privacy(db_path):
     )
     for phrase in phrases:
         assert phrase in text
-    assert {"Live practice", "Photo quiz", "Journal"} <= {s.value for s in at.subheader}
+    assert set(practice_pages()) <= {s.value for s in at.subheader}
     assert "Camera troubleshooting" in [h.value for h in at.header]
+
+
+def practice_pages() -> list[str]:
+    """The titles of the menu's pages between Start here and Help, read from the app's navigation."""
+    titles = re.findall(r'st\.Page\("pages/\w+\.py", title="([^"]+)"', (ROOT / "app.py").read_text())
+    assert titles[0] == "Start here" and titles[-1] == "Help", titles
+    return titles[1:-1]
+
+
+def test_the_readme_names_every_page_of_the_menu():
+    """A newcomer learns of a page from Start here, Help and the README; a page left out is a page nobody finds."""
+    assert "Watch" in practice_pages() and "Mirror practice" in practice_pages()
+    listed = re.findall(r"^- \*\*([^*]+)\*\*:", (ROOT / "README.md").read_text(), re.M)
+    assert listed == ["Start here", *practice_pages(), "Help"]
