@@ -406,20 +406,28 @@ def _disagreement(emotion: str, cues: Mapping[str, float], typical: bool, confid
         other = next((e for e in EMOTIONS if e != emotion and EMOTION_CUES[e][:1] == (name,)), None)
         if other is not None:
             return words["fits_other"].format(clause=_clause(name), other=_label(other), label=_label(emotion))
-    measurable = [name for name in EMOTION_CUES[emotion] if math.isfinite(show_at(name, typical))]
-    if measurable and all(cues.get(name, 0.0) < MISSING_BELOW for name in measurable):
+    if _signs_missing(emotion, cues, typical):
         return words["missing"].format(label=_label(emotion))
     return None
 
 
-def _missing(emotion: str, typical: bool) -> str:
-    """What to say when none of an expression's cues is named here: that they don't show, or, when some of them
-    can't be measured on a photo at all, where to look."""
+def _signs_missing(emotion: str, cues: Mapping[str, float], typical: bool = True) -> bool:
+    """Whether the usual signs of `emotion` are missing on this face: every one Xface can measure is below
+    MISSING_BELOW. A sign that moves but not enough to name is not missing: the words then say no clear sign."""
+    measurable = [name for name in EMOTION_CUES[emotion] if math.isfinite(show_at(name, typical))]
+    return bool(measurable) and all(cues.get(name, 0.0) < MISSING_BELOW for name in measurable)
+
+
+def _missing(emotion: str, cues: Mapping[str, float], typical: bool) -> str:
+    """What to say when none of an expression's cues is named here: where to look, when some of them can't be
+    measured on a photo at all; that they don't show, when they are missing; else that no sign is clear."""
     words = texts()["cue_texts"]
     unmeasured = [name for name in EMOTION_CUES[emotion] if not math.isfinite(show_at(name, typical))][:2]
     if unmeasured:
         return words["unmeasured"].format(clauses=_join([_clause(name) for name in unmeasured]))
-    return words["missing"].format(label=_label(emotion))
+    if _signs_missing(emotion, cues, typical):
+        return words["missing"].format(label=_label(emotion))
+    return words["contrast_unclear"]
 
 
 def _rest(answer: str, cues: Mapping[str, float], typical: bool) -> str:
@@ -462,7 +470,7 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typi
     present = sorted(present, key=lambda n: -float(cues[n]))[:3]
     if answer == guess:
         if not present:
-            return _rest(answer, cues, typical) if answer == "neutral" else _missing(answer, typical)
+            return _rest(answer, cues, typical) if answer == "neutral" else _missing(answer, cues, typical)
         return words["contrast_same"].format(clauses=_join([_clause(n) for n in present]), **names)
     sentences = []
     shared = [n for n in EMOTION_CUES[answer] if n in EMOTION_CUES[guess]]
@@ -478,7 +486,7 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typi
     elif answer == "neutral":
         sentences.append(_rest(answer, cues, typical))
     else:
-        sentences.append(_missing(answer, typical))
+        sentences.append(_missing(answer, cues, typical))
     if telling and (len(sentences) > 1 or telling[0] != present[0]):
         sentences.append(words["contrast_tells"].format(clause=_clause(telling[0]), guess=names["guess"]))
     elif not telling:
