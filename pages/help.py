@@ -66,7 +66,7 @@ st.markdown(
 5. Press **Start recording** to save what was seen to your journal, and **Stop recording** when done. You will
    be asked how *you* felt. Naming it, even roughly, is the practice.
 6. Turn on **Guess first** to hide the labels until you pick what you think each face shows. Xface asks again
-   when the face changes.
+   when its expression changes.
 7. To read the faces of a video call, choose **Screen** under *Video source*, then the whole screen or one
    window. Tell the others in the call that you use a tool that reads faces: they should know, and may say no.
 """
@@ -89,7 +89,8 @@ st.subheader("Watch")
 st.markdown(
     "Upload a video clip, or type where it is on this computer, and press **Read this clip**. Xface follows each "
     "face. Under **Guess the moment**, you guess a face at moments where its expression changes, then see how "
-    "people would read it. **Timeline** shows every face's readings over the clip. The clip is not saved."
+    "people would read it. **Timeline** shows every face's readings over the clip. Your guesses go to your "
+    "journal; the clip is not saved."
 )
 st.subheader("Journal")
 st.markdown(

@@ -419,6 +419,14 @@ def test_a_face_is_called_at_rest_only_when_its_cues_are_small():
         resting = "Looks neutral. No part of the face moves much."
         assert explain.card_line(neutral, calm, typical=typical) == resting
         assert explain.card_line(describe({"sad": 0.9, "neutral": 0.1}), calm, typical=typical) == "Looks sad."
+        # When Xface can't tell, the sign is said where neutral is one of the two choices, and only there.
+        unsure = describe({"sad": 0.45, "neutral": 0.40, "happy": 0.15})
+        assert (
+            explain.card_line(unsure, calm, typical=typical)
+            == "Not sure: sad or neutral. No part of the face moves much."
+        )
+        unsure_not_neutral = describe({"sad": 0.45, "happy": 0.40, "neutral": 0.15})
+        assert explain.card_line(unsure_not_neutral, calm, typical=typical) == f"{unsure_not_neutral.headline}."
         for name in ("nose_wrinkle", "lip_corner_depress", "lip_press", "brow_lower"):
             moving = {**calm, name: 1.0}
             assert not explain.at_rest(moving, typical)
@@ -499,11 +507,23 @@ def test_cue_contrast_names_this_faces_cues_and_what_tells_the_answer_apart():
     laugh = {"brow_lower": 0.26, "cheek_raise": 0.3, "lip_corner_pull": 0.38, "lip_corner_depress": 0.35}
     for guess in ("happy", "sad"):
         lesson = explain.cue_contrast("happy", guess, laugh, **own)
-        assert lesson.startswith("Here Xface can't name a clear sign.") and "do not show" not in lesson, lesson
+        assert lesson.startswith("Here Xface can't name a clear sign of happy.") and "do not show" not in lesson
         assert "do not show" not in explain.face_doing("happy", laugh, **own)
+    # The lesson speaks of happy's own signs, so it never denies a sign the card names beside it (a laugh's open
+    # mouth goes with happy).
+    open_laugh = {**laugh, "jaw_drop": 0.9}
+    assert explain.card_line(explain.describe({"happy": 0.9, "neutral": 0.1}), open_laugh, typical=False).endswith(
+        "Mouth: dropped open."
+    )
+    assert explain.cue_contrast("happy", "happy", open_laugh, **own) == "Here Xface can't name a clear sign of happy."
     still = {"lip_corner_pull": 0.1, "cheek_raise": 0.05}
     assert "usual signs of happy do not show" in explain.cue_contrast("happy", "happy", still, **own)
     assert "usual signs of happy do not show" in explain.face_doing("happy", still, **own)
+    # Nor is a sign of the guess called missing where it moves, only not enough to name: a smile just under where
+    # it is named on a photo is no lesson that "that sign is missing".
+    almost = {"lip_corner_pull": 0.5, "cheek_raise": 0.45}
+    assert "missing" not in explain.cue_contrast("neutral", "happy", almost)
+    assert "Here that sign is missing" in explain.cue_contrast("neutral", "happy", {"lip_corner_pull": 0.05})
     with pytest.raises(ValueError):
         explain.cue_contrast("glee", "happy", sad_face)
 

@@ -254,8 +254,8 @@ def sure_word(confidence: float) -> str:
 ACCURACY_MEASURED_ON = (
     "FER2013 validation faces with a clear FER+ majority (3,354 faces): Xface agreed with that majority on 83 % of them"
 )
-"""What `accuracy_statement` was measured on, for people who want the details (Help shows it; the README gives the
-command that measures it, `xface evaluate --npz FER2013.npz --split val`)."""
+"""What `accuracy_statement` was measured on, for people who want the details (Help shows it; the README's
+`xface evaluate --npz` line measures it again)."""
 
 
 def accuracy_statement() -> str:
@@ -411,11 +411,16 @@ def _disagreement(emotion: str, cues: Mapping[str, float], typical: bool, confid
     return None
 
 
+def _sign_missing(name: str, cues: Mapping[str, float], typical: bool = True) -> bool:
+    """Whether one sign is missing on this face: Xface can measure it here and it is below MISSING_BELOW. A sign that
+    moves but not enough to name is not missing: the words then say no clear sign, or nothing."""
+    return math.isfinite(show_at(name, typical)) and cues.get(name, 0.0) < MISSING_BELOW
+
+
 def _signs_missing(emotion: str, cues: Mapping[str, float], typical: bool = True) -> bool:
-    """Whether the usual signs of `emotion` are missing on this face: every one Xface can measure is below
-    MISSING_BELOW. A sign that moves but not enough to name is not missing: the words then say no clear sign."""
+    """Whether the usual signs of `emotion` are missing on this face: every one Xface can measure (`_sign_missing`)."""
     measurable = [name for name in EMOTION_CUES[emotion] if math.isfinite(show_at(name, typical))]
-    return bool(measurable) and all(cues.get(name, 0.0) < MISSING_BELOW for name in measurable)
+    return bool(measurable) and all(_sign_missing(name, cues, typical) for name in measurable)
 
 
 def _missing(emotion: str, cues: Mapping[str, float], typical: bool) -> str:
@@ -427,7 +432,7 @@ def _missing(emotion: str, cues: Mapping[str, float], typical: bool) -> str:
         return words["unmeasured"].format(clauses=_join([_clause(name) for name in unmeasured]))
     if _signs_missing(emotion, cues, typical):
         return words["missing"].format(label=_label(emotion))
-    return words["contrast_unclear"]
+    return words["contrast_unclear_of"].format(label=_label(emotion))
 
 
 def _rest(answer: str, cues: Mapping[str, float], typical: bool) -> str:
@@ -490,11 +495,7 @@ def cue_contrast(answer: str, guess: str, cues: Mapping[str, float] | None, typi
     if telling and (len(sentences) > 1 or telling[0] != present[0]):
         sentences.append(words["contrast_tells"].format(clause=_clause(telling[0]), guess=names["guess"]))
     elif not telling:
-        missing = [  # only signs Xface can measure here are called missing
-            n
-            for n in EMOTION_CUES[guess]
-            if n not in EMOTION_CUES[answer] and cues.get(n, 0.0) < show_at(n, typical) < math.inf
-        ]
+        missing = [n for n in EMOTION_CUES[guess] if n not in EMOTION_CUES[answer] and _sign_missing(n, cues, typical)]
         if missing:
             sentences.append(words["contrast_lacks"].format(clause=_clause(missing[0]), guess=names["guess"]))
     return " ".join(sentences)
