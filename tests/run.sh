@@ -20,7 +20,13 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 
+# Each step says when it ends (minutes since the start): the whole run must stay under 30 minutes in CI.
+took() { echo "== $1 done at $((SECONDS / 60)) min $((SECONDS % 60)) s"; }
+took "install"
 .venv/bin/ruff check xface tests pages app.py scripts
 .venv/bin/python -m pytest -q -n 2            # the default suite, on two workers (10 min on one, 7 on two)
-.venv/bin/python -m pytest -q -m slow         # real browser, full-split accuracy, training smoke run
+took "default suite"
+.venv/bin/python -m pytest -q -m slow --durations=8   # real browser, full-split accuracy, training smoke run
+took "slow suite"
 .venv/bin/xface --no-progress bench --frames 60 --repeats 1 --soak 300 --record   # short setting: proves it works
+took "benchmark"

@@ -120,11 +120,12 @@ def test_evaluate_photos_reads_both_outputs_of_the_largest_face(analyzer, tmp_pa
 
 
 @pytest.fixture(scope="module")
-def development_photos(analyzer) -> dict[str, dict]:
-    """Both outputs on the development photo sets through the whole pipeline (about 2 min)."""
+def development_photos(photo_reader) -> dict[str, dict]:
+    """Both outputs on the development photo sets through the whole pipeline (about 3 min, once with the teaching
+    truth's)."""
     if not DATA.is_dir():
         pytest.skip(f"needs the development photo sets in {DATA}")
-    return {name: evaluate_photos(analyzer, labelled_photos(path), progress=False)
+    return {name: evaluate_photos(photo_reader, labelled_photos(path), progress=False)
             for name, path in (("web_expressions", WEB_EXPRESSIONS), ("ckplus_dev", CKPLUS_DEV))}  # fmt: skip
 
 

@@ -50,10 +50,10 @@ def test_saved_readings_measure_the_same(tmp_path, analyzer, portrait):
 
 
 @pytest.mark.slow
-def test_teaching_truth_on_held_out_photos_through_the_whole_pipeline():
+def test_teaching_truth_on_held_out_photos_through_the_whole_pipeline(photo_reader):
     """Every labelled face of web_expressions, ckplus_dev and FER2013 validation (clear crowd majority): the
     figures of `xface teaching-check` (the pipeline is deterministic, so they are the ones in the report)."""
-    results = measure_all(read_faces(DATA, SETS))
+    results = measure_all(read_faces(DATA, SETS, analyzer=photo_reader))
     total = results["all"]
     assert total.read_right > 1000
     assert set(FLOORS) == set(TARGETS)

@@ -97,11 +97,14 @@ def labelled_pictures(data: Path, source: str) -> list[tuple[str, str, np.ndarra
     ]
 
 
-def read_faces(data: Path, sources: tuple[str, ...] = SETS, every: int = 1) -> list[Face]:
-    """Every `every`-th labelled picture of each set through the whole pipeline (pictures without a face left out)."""
+def read_faces(
+    data: Path, sources: tuple[str, ...] = SETS, every: int = 1, analyzer: Analyzer | None = None
+) -> list[Face]:
+    """Every `every`-th labelled picture of each set through the whole pipeline (pictures without a face left out),
+    on one thread unless an analyzer is given."""
     from xface.vision.pipeline import Analyzer
 
-    analyzer = Analyzer(threads=1)
+    analyzer = analyzer or Analyzer(threads=1)
     faces = []
     for source in sources:
         pictures = labelled_pictures(data, source)[::every]
